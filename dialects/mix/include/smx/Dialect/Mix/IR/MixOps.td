@@ -1,0 +1,165 @@
+//===- MixOps.td - mix dialect ops -------------------------*- tablegen -*-===//
+//
+// Every op documents its semantics and the constraints (C1, C2, ...) its
+// verifier checks; each verifier message names its constraint.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_DIALECT_MIX_IR_MIXOPS_TD
+#define SMX_DIALECT_MIX_IR_MIXOPS_TD
+
+include "smx/Dialect/Mix/IR/MixBase.td"
+include "smx/Dialect/Smx/IR/SmxInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Mix_LinearOp : Mix_Op<"linear",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Dense linear mixing along sequence and hidden dimensions";
+  let description = [{
+    `Y[b] = W_seq · X[b] · W_hid` for every batch entry: `W_seq` `[L, L]`
+    mixes positions, `W_hid` `[d, d]` mixes hidden features; no bias. This is
+    Sparse Mixer's "linear" mixing (`L` is the model's maximum length).
+
+    Constraints:
+    - (C1) `input` has rank 3: `[B, L, d]`.
+    - (C2) `seq_weight` has shape `[L, L]`.
+    - (C3) `hidden_weight` has shape `[d, d]`.
+    - (C4) both weights have the input's element type.
+
+    Example:
+    ```mlir
+    %y = mix.linear %x, %w_seq, %w_hid
+        : tensor<8x512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$seq_weight,
+                       Smx_FloatTensor:$hidden_weight);
+  let results = (outs Smx_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $seq_weight `,` $hidden_weight attr-dict `:` type($input) `,`
+    type($seq_weight) `,` type($hidden_weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Mix_FourierOp : Mix_TransformOp<"fourier"> {
+  let summary = "FNet Fourier mixing: real part of the 2-D DFT";
+  let description = [{
+    `Y[b] = Re(F_L · X[b] · F_d)` with `F_N[j, k] = exp(-2πi·jk/N)`: the
+    real part of the unnormalized 2-D discrete Fourier transform over the
+    sequence and hidden dimensions (FNet).
+
+    Constraints:
+    - (C1) `input` has rank 3: `[B, L, d]`.
+
+    Example:
+    ```mlir
+    %y = mix.fourier %x : tensor<8x512x768xf32>
+    ```
+  }];
+}
+
+def Mix_HartleyOp : Mix_TransformOp<"hartley"> {
+  let summary = "Hartley mixing: Re(Z) - Im(Z) of the 2-D DFT";
+  let description = [{
+    With `Z = F_L · X[b] · F_d` (see `mix.fourier`), `Y[b] = Re(Z) - Im(Z)`:
+    the 2-D Hartley transform, a real-to-real transform that keeps the
+    information the Fourier mixing's real part discards.
+
+    Constraints:
+    - (C1) `input` has rank 3: `[B, L, d]`.
+
+    Example:
+    ```mlir
+    %y = mix.hartley %x : tensor<8x512x768xf32>
+    ```
+  }];
+}
+
+def Mix_CirculantOp : Mix_StructuredOp<"circulant"> {
+  let summary = "Circulant mixing: C(s) · X · C(h)ᵀ";
+  let description = [{
+    With the circulant matrix `C(v)[r, c] = v[(r - c) mod N]`,
+    `Y[b] = C(seq_params) · X[b] · C(hidden_params)ᵀ`: a learned mixing with
+    `L + d` parameters that an FFT can apply in `O(L·d·log(L·d))`.
+
+    Constraints:
+    - (C1) `input` has rank 3: `[B, L, d]`.
+    - (C2) `seq_params` has shape `[L]`.
+    - (C3) `hidden_params` has shape `[d]`.
+    - (C4) both parameter vectors have the input's element type.
+
+    Example:
+    ```mlir
+    %y = mix.circulant %x, %s, %h
+        : tensor<8x512x512xf32>, tensor<512xf32>, tensor<512xf32>
+    ```
+  }];
+}
+
+def Mix_ToeplitzOp : Mix_StructuredOp<"toeplitz"> {
+  let summary = "Toeplitz mixing: T(s) · X · T(h)ᵀ";
+  let description = [{
+    With the Toeplitz matrix `T(t)[r, c] = t[N - 1 + c - r]` (2N−1
+    parameters, one per diagonal),
+    `Y[b] = T(seq_params) · X[b] · T(hidden_params)ᵀ`.
+
+    Constraints:
+    - (C1) `input` has rank 3: `[B, L, d]`.
+    - (C2) `seq_params` has shape `[2L - 1]`.
+    - (C3) `hidden_params` has shape `[2d - 1]`.
+    - (C4) both parameter vectors have the input's element type.
+
+    Example:
+    ```mlir
+    %y = mix.toeplitz %x, %s, %h
+        : tensor<8x512x512xf32>, tensor<1023xf32>, tensor<1023xf32>
+    ```
+  }];
+}
+
+def Mix_SelfAttentionOp : Mix_Op<"self_attention",
+    [Pure, AllTypesMatch<["query", "key", "value",
+                          "result"]>,
+     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>]> {
+  let summary = "Multi-head scaled dot-product self-attention with padding mask";
+  let description = [{
+    `query`, `key` and `value` are the projected hidden states `[B, L, d]`
+    (the projections are `smx.dense` ops, so fusion and sharding see them).
+    They are split into `num_heads` heads of width `d / num_heads`; for each
+    head `P = softmax(Q·Kᵀ / sqrt(d / num_heads) + M)`, where `M[b, i, j]` is
+    `-inf` where `padding_mask[b, j]` is false (a pad key), and the head's
+    output is `P · V`. Heads are concatenated back to `[B, L, d]`; the output
+    projection is a separate `smx.dense`.
+
+    With `dropout_rate > 0`, `P` goes through counter-based dropout (as
+    `smx.dropout`, keyed by `seed` and `step`) before multiplying `V`.
+
+    Constraints:
+    - (C1) `query`, `key` and `value` have rank 3: `[B, L, d]`.
+    - (C2) `num_heads > 0` and `d` is divisible by `num_heads`.
+    - (C3) `padding_mask` has shape `[B, L]`.
+    - (C4) `0 <= dropout_rate < 1`; a positive rate needs a `step` operand.
+
+    Example:
+    ```mlir
+    %y = mix.self_attention %q, %k, %v, %mask heads = 8
+        dropout(0.1, seed = 3, step = %step)
+        : tensor<8x512x512xf32>, tensor<8x512xi1>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$query, Smx_FloatTensor:$key,
+                       Smx_FloatTensor:$value, RankedTensorOf<[I1]>:$padding_mask,
+                       Optional<I64>:$step, I64Attr:$num_heads,
+                       DefaultValuedAttr<F32Attr, "0.0">:$dropout_rate,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs Smx_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $padding_mask `heads` `=` $num_heads
+    custom<AttentionDropout>($dropout_rate, $seed, $step)
+    attr-dict `:` type($query) `,` type($padding_mask)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // SMX_DIALECT_MIX_IR_MIXOPS_TD

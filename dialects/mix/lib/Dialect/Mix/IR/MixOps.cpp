@@ -1,0 +1,151 @@
+//===- MixOps.cpp - mix dialect ops ---------------------------------------===//
+
+#include "smx/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "smx/Dialect/Smx/IR/NoiseClause.h"
+#include "smx/Dialect/Smx/IR/ShapeVerification.h"
+
+using namespace mlir;
+using namespace mlir::mix;
+using smx::verifyElementType;
+using smx::verifyRank;
+using smx::verifyShape;
+
+/// Checks (C1) of every mixing op: hidden states of rank 3 `[B, L, d]`.
+static LogicalResult verifyHiddenStates(Operation *op, StringRef name,
+                                        RankedTensorType type) {
+  return verifyRank(op, "(C1)", name, type, 3);
+}
+
+/// Checks that a mixing parameter has the given shape and the element type
+/// of the hidden states.
+static LogicalResult verifyParameter(Operation *op, StringRef constraint,
+                                     StringRef shapeConstraint, StringRef name,
+                                     RankedTensorType type,
+                                     ArrayRef<int64_t> shape,
+                                     Type elementType) {
+  if (failed(verifyShape(op, shapeConstraint, name, type, shape)))
+    return failure();
+  return verifyElementType(op, constraint, name, type, elementType);
+}
+
+/// The size of a Toeplitz parameter vector for an `n`-by-`n` matrix.
+static int64_t toeplitzParameterCount(int64_t n) {
+  return ShapedType::isDynamic(n) ? ShapedType::kDynamic : 2 * n - 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  if (failed(verifyHiddenStates(*this, "input", inputType)))
+    return failure();
+  int64_t length = inputType.getDimSize(1), width = inputType.getDimSize(2);
+  Type elementType = inputType.getElementType();
+  if (failed(verifyParameter(*this, "(C4)", "(C2)", "seq_weight",
+                             getSeqWeight().getType(), {length, length},
+                             elementType)))
+    return failure();
+  return verifyParameter(*this, "(C4)", "(C3)", "hidden_weight",
+                         getHiddenWeight().getType(), {width, width},
+                         elementType);
+}
+
+//===----------------------------------------------------------------------===//
+// FourierOp, HartleyOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FourierOp::verify() {
+  return verifyHiddenStates(*this, "input", getInput().getType());
+}
+
+LogicalResult HartleyOp::verify() {
+  return verifyHiddenStates(*this, "input", getInput().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// CirculantOp, ToeplitzOp
+//===----------------------------------------------------------------------===//
+
+/// Verifies a structured mixing op whose parameter vectors have
+/// `parameterCount(L)` and `parameterCount(d)` entries.
+template <typename StructuredOp>
+static LogicalResult
+verifyStructuredMixing(StructuredOp op,
+                       function_ref<int64_t(int64_t)> parameterCount) {
+  RankedTensorType inputType = op.getInput().getType();
+  if (failed(verifyHiddenStates(op, "input", inputType)))
+    return failure();
+  Type elementType = inputType.getElementType();
+  if (failed(verifyParameter(op, "(C4)", "(C2)", "seq_params",
+                             op.getSeqParams().getType(),
+                             {parameterCount(inputType.getDimSize(1))},
+                             elementType)))
+    return failure();
+  return verifyParameter(op, "(C4)", "(C3)", "hidden_params",
+                         op.getHiddenParams().getType(),
+                         {parameterCount(inputType.getDimSize(2))},
+                         elementType);
+}
+
+LogicalResult CirculantOp::verify() {
+  return verifyStructuredMixing(*this, [](int64_t n) { return n; });
+}
+
+LogicalResult ToeplitzOp::verify() {
+  return verifyStructuredMixing(*this, toeplitzParameterCount);
+}
+
+//===----------------------------------------------------------------------===//
+// SelfAttentionOp
+//===----------------------------------------------------------------------===//
+
+static ParseResult
+parseAttentionDropout(OpAsmParser &parser, FloatAttr &rate, IntegerAttr &seed,
+                      std::optional<OpAsmParser::UnresolvedOperand> &step) {
+  return smx::parseNoiseClause(parser, "dropout", rate, seed, step);
+}
+
+static void printAttentionDropout(OpAsmPrinter &printer, Operation *,
+                                  FloatAttr rate, IntegerAttr seed,
+                                  Value step) {
+  smx::printNoiseClause(printer, "dropout", rate, seed, step);
+}
+
+LogicalResult SelfAttentionOp::verify() {
+  RankedTensorType hiddenType = getQuery().getType();
+  if (failed(verifyHiddenStates(*this, "query, key and value", hiddenType)))
+    return failure();
+  int64_t heads = getNumHeads();
+  int64_t width = hiddenType.getDimSize(2);
+  if (heads <= 0)
+    return emitOpError() << "(C2): num_heads must be positive, got " << heads;
+  if (!ShapedType::isDynamic(width) && width % heads != 0)
+    return emitOpError() << "(C2): hidden size " << width
+                         << " is not divisible by num_heads = " << heads;
+  if (failed(verifyShape(*this, "(C3)", "padding_mask",
+                         getPaddingMask().getType(),
+                         {hiddenType.getDimSize(0), hiddenType.getDimSize(1)})))
+    return failure();
+  return smx::verifyNoiseClause(*this, "(C4)", "dropout_rate",
+                                getDropoutRate(), getStep());
+}
+
+bool SelfAttentionOp::hasTrainingNoise() {
+  return !getDropoutRate().isZero();
+}
+
+void SelfAttentionOp::removeTrainingNoise(RewriterBase &rewriter) {
+  rewriter.modifyOpInPlace(*this, [&] {
+    setDropoutRate(APFloat(0.0f));
+    getStepMutable().clear();
+  });
+}
+
+#define GET_OP_CLASSES
+#include "smx/Dialect/Mix/IR/MixOps.cpp.inc"

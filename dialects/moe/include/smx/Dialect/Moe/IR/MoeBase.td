@@ -1,0 +1,147 @@
+//===- MoeBase.td - moe dialect definition, attributes -----*- tablegen -*-===//
+
+#ifndef SMX_DIALECT_MOE_IR_MOEBASE_TD
+#define SMX_DIALECT_MOE_IR_MOEBASE_TD
+
+include "smx/Dialect/Smx/IR/SmxBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/OpBase.td"
+
+def Moe_Dialect : Dialect {
+  let name = "moe";
+  let cppNamespace = "::mlir::moe";
+  let summary = "Mixture-of-experts routing, dispatch and expert computation";
+  let description = [{
+    The `moe` dialect holds the sparse feed-forward sublayer of a Sparse Mixer
+    block. Tokens are flattened to `[T, d]`; a router scores every token for
+    every expert; a routing policy fills, per group of tokens, `C` slots of
+    every expert (`[G, E, C]` dispatch indices and combine weights, static
+    shapes so the whole step keeps static shapes); the tokens are gathered
+    into `[G, E, C, d]`, every expert's FFN runs batched over experts, and the
+    results are scattered back, weighted, to `[T, d]`. Tokens an expert has no
+    slot for are dropped: the residual connection carries them.
+
+    Groups: `G = max(floor(T / group_size), 1)`, raised until it divides `T`;
+    each group has `T / G` tokens. Capacity:
+    `C = min(max(round_half_even(capacity_factor · (T/G) / E), 4), T/G)`.
+  }];
+  let dependentDialects = ["::mlir::smx::SmxDialect"];
+  let useDefaultAttributePrinterParser = 1;
+  let extraClassDeclaration = [{
+    void registerAttributes();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Routing policies
+//===----------------------------------------------------------------------===//
+
+def Moe_RoutingPolicyAttrInterface
+    : AttrInterface<"RoutingPolicyAttrInterface"> {
+  let cppNamespace = "::mlir::moe";
+  let description = [{
+    A routing policy: how `moe.route` fills the expert slots of a group from
+    the router probabilities.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        The most experts one token can be dispatched to, or `std::nullopt`
+        when the policy sets no bound (experts choose freely).
+      }], "std::optional<int64_t>", "getExpertsPerTokenLimit">,
+    InterfaceMethod<[{
+        True when the policy routes by token id rather than by probability,
+        so `moe.route` needs the token ids.
+      }], "bool", "routesByTokenId">,
+    InterfaceMethod<[{
+        True when training adds the load-balance loss for this policy.
+      }], "bool", "usesLoadBalanceLoss">
+  ];
+}
+
+class Moe_PolicyAttr<string name, string attrMnemonic>
+    : AttrDef<Moe_Dialect, name, [Moe_RoutingPolicyAttrInterface]> {
+  let mnemonic = attrMnemonic;
+}
+
+def Moe_ExpertsChooseAttr : Moe_PolicyAttr<"ExpertsChoose", "experts_choose"> {
+  let summary = "Expert-choice routing";
+  let description = [{
+    Within a group, every expert takes its `C` most probable tokens (the
+    top-`C` of the transposed probabilities). A token may be taken by any
+    number of experts, or by none. No load-balance loss: every expert is full
+    by construction. Combine weight: the router probability, not
+    renormalized. This is Sparse Mixer's policy.
+  }];
+  let extraClassDeclaration = [{
+    std::optional<int64_t> getExpertsPerTokenLimit() const {
+      return std::nullopt;
+    }
+    bool routesByTokenId() const { return false; }
+    bool usesLoadBalanceLoss() const { return false; }
+  }];
+}
+
+def Moe_TokensChooseAttr : Moe_PolicyAttr<"TokensChoose", "tokens_choose"> {
+  let summary = "Top-k token-choice routing, optionally batch-prioritized";
+  let description = [{
+    Every token picks its `k` most probable experts. Slots are filled in
+    priority order: all first choices before any second choice; with
+    `batch_prioritized`, tokens within a choice rank are ordered by their
+    top-1 probability (Batch Prioritized Routing), otherwise by position.
+    Choices beyond an expert's capacity are dropped. Combine weight: the
+    router probability, not renormalized for `k > 1`.
+
+    Syntax: `#moe.tokens_choose<k = 2>`,
+    `#moe.tokens_choose<k = 2, batch_prioritized>`.
+
+    Constraints: `1 <= k`.
+  }];
+  let parameters = (ins "int64_t":$k, "bool":$batch_prioritized);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    std::optional<int64_t> getExpertsPerTokenLimit() const { return getK(); }
+    bool routesByTokenId() const { return false; }
+    bool usesLoadBalanceLoss() const { return true; }
+  }];
+}
+
+def Moe_CappedExpertsChooseAttr
+    : Moe_PolicyAttr<"CappedExpertsChoose", "capped_experts_choose"> {
+  let summary = "Expert-choice routing with at most k experts per token";
+  let description = [{
+    As `#moe.experts_choose`, but a token is taken by at most `k` experts:
+    slots are filled greedily in order of decreasing probability, skipping a
+    (token, expert) pair once the token has `k` experts. smx's own addition.
+
+    Constraints: `1 <= k`.
+  }];
+  let parameters = (ins "int64_t":$k);
+  let assemblyFormat = "`<` `k` `=` $k `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    std::optional<int64_t> getExpertsPerTokenLimit() const { return getK(); }
+    bool routesByTokenId() const { return false; }
+    bool usesLoadBalanceLoss() const { return false; }
+  }];
+}
+
+def Moe_HashAttr : Moe_PolicyAttr<"Hash", "hash"> {
+  let summary = "Hash routing: token id modulo the number of experts";
+  let description = [{
+    Token `t` goes to expert `token_ids[t] mod E` (Hash Layers); slots are
+    filled in token order and tokens beyond capacity are dropped. The combine
+    weight is the router probability of that expert, so the router still
+    scales the expert output and learns. smx's own addition.
+  }];
+  let extraClassDeclaration = [{
+    std::optional<int64_t> getExpertsPerTokenLimit() const { return 1; }
+    bool routesByTokenId() const { return true; }
+    bool usesLoadBalanceLoss() const { return false; }
+  }];
+}
+
+class Moe_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Moe_Dialect, mnemonic, traits>;
+
+#endif // SMX_DIALECT_MOE_IR_MOEBASE_TD

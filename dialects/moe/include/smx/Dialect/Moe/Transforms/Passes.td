@@ -1,0 +1,31 @@
+//===- Passes.td - moe dialect passes ----------------------*- tablegen -*-===//
+
+#ifndef SMX_DIALECT_MOE_TRANSFORMS_PASSES_TD
+#define SMX_DIALECT_MOE_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MoeSetCapacityFactorPass : Pass<"moe-set-capacity-factor"> {
+  let summary = "Sets the capacity factor of every route and retypes its users";
+  let description = [{
+    Training and evaluation use different capacity factors (ST-MoE: 1.25 to
+    train, 2.0 to evaluate; `finetune --eval-cf`). This pass sets
+    `capacity_factor` on every `moe.route` and re-infers the result types of
+    the ops downstream of the route's `[G, E, C]` results (dispatch, expert
+    FFN, ...) so the IR keeps static shapes with the new capacity.
+
+    Contract: accepts IR where every transitive user of a route result
+    either implements `InferTypeOpInterface` or verifies with the new
+    operand types unchanged (`moe.combine`); `moe.all_to_all` and
+    `func.return` do neither, so run it before expert sharding and on IR
+    whose function results do not carry `[G, E, C]` shapes. Fails with an
+    error naming the first op it cannot retype. Guarantees that every
+    route has the requested capacity factor and that the IR verifies.
+  }];
+  let options = [
+    Option<"capacityFactor", "capacity-factor", "double", "0.0",
+           "The capacity factor to set (> 0)">
+  ];
+}
+
+#endif // SMX_DIALECT_MOE_TRANSFORMS_PASSES_TD

@@ -1,0 +1,415 @@
+//===- MoeOps.cpp - moe dialect ops ---------------------------------------===//
+
+#include "smx/Dialect/Moe/IR/MoeOps.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+#include "smx/Dialect/Smx/IR/NoiseClause.h"
+#include "smx/Dialect/Smx/IR/ShapeVerification.h"
+#include "llvm/ADT/SmallSet.h"
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::moe;
+using smx::emitInferenceError;
+using smx::formatSize;
+using smx::verifyElementType;
+using smx::verifyShape;
+using smx::verifySizesMatch;
+
+static constexpr int64_t kDynamic = ShapedType::kDynamic;
+
+/// `numerator / denominator`, dynamic when either is.
+static int64_t divideSizes(int64_t numerator, int64_t denominator) {
+  if (ShapedType::isDynamic(numerator) || ShapedType::isDynamic(denominator))
+    return kDynamic;
+  return numerator / denominator;
+}
+
+/// Checks that a group count divides the token count ((Cn) of several ops).
+static LogicalResult verifyGroupsDivideTokens(Operation *op,
+                                              StringRef constraint,
+                                              int64_t numTokens,
+                                              int64_t numGroups) {
+  if (ShapedType::isDynamic(numTokens) || ShapedType::isDynamic(numGroups) ||
+      (numGroups > 0 && numTokens % numGroups == 0))
+    return success();
+  return op->emitOpError() << constraint << ": " << numTokens
+                           << " tokens cannot be split into " << numGroups
+                           << " equal groups";
+}
+
+//===----------------------------------------------------------------------===//
+// RouterOp
+//===----------------------------------------------------------------------===//
+
+static ParseResult
+parseRouterJitter(OpAsmParser &parser, FloatAttr &jitter, IntegerAttr &seed,
+                  std::optional<OpAsmParser::UnresolvedOperand> &step) {
+  return smx::parseNoiseClause(parser, "jitter", jitter, seed, step);
+}
+
+static void printRouterJitter(OpAsmPrinter &printer, Operation *,
+                              FloatAttr jitter, IntegerAttr seed, Value step) {
+  smx::printNoiseClause(printer, "jitter", jitter, seed, step);
+}
+
+LogicalResult
+RouterOp::inferReturnTypes(MLIRContext *context,
+                           std::optional<Location> location, Adaptor adaptor,
+                           SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto weightType = cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (inputType.getRank() != 2 || weightType.getRank() != 2)
+    return emitInferenceError(
+        location, getOperationName(),
+        "(C1): expected an input of rank 2 [T, d] and a weight of rank 2 "
+        "[d, E], got ",
+        inputType, " and ", weightType);
+  auto scoresType =
+      RankedTensorType::get({inputType.getDimSize(0), weightType.getDimSize(1)},
+                            Float32Type::get(context));
+  inferredReturnTypes.assign({scoresType, scoresType});
+  return success();
+}
+
+LogicalResult RouterOp::verify() {
+  RankedTensorType weightType = getWeight().getType();
+  if (failed(verifySizesMatch(*this, "(C2)", "input width",
+                              getInput().getType().getDimSize(1),
+                              "weight rows", weightType.getDimSize(0))) ||
+      failed(verifyShape(*this, "(C3)", "bias", getBias().getType(),
+                         {weightType.getDimSize(1)})))
+    return failure();
+  return smx::verifyNoiseClause(*this, "(C4)", "jitter", getJitter(),
+                                getStep());
+}
+
+bool RouterOp::hasTrainingNoise() { return !getJitter().isZero(); }
+
+void RouterOp::removeTrainingNoise(RewriterBase &rewriter) {
+  rewriter.modifyOpInPlace(*this, [&] {
+    setJitter(APFloat(0.0f));
+    getStepMutable().clear();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// RouteOp
+//===----------------------------------------------------------------------===//
+
+int64_t RouteOp::computeGroupCount(int64_t numTokens, int64_t groupSize) {
+  if (ShapedType::isDynamic(numTokens))
+    return kDynamic;
+  int64_t groups = std::max<int64_t>(numTokens / groupSize, 1);
+  while (numTokens % groups != 0)
+    ++groups;
+  return groups;
+}
+
+int64_t RouteOp::computeExpertCapacity(int64_t tokensPerGroup,
+                                       int64_t numExperts,
+                                       double capacityFactor) {
+  if (ShapedType::isDynamic(tokensPerGroup) ||
+      ShapedType::isDynamic(numExperts) || numExperts == 0)
+    return kDynamic;
+  // std::nearbyint rounds half to even in the default rounding mode, as the
+  // released code's round() does. An expert never has more slots than its
+  // group has tokens.
+  auto rounded = static_cast<int64_t>(
+      std::nearbyint(capacityFactor * static_cast<double>(tokensPerGroup) /
+                     static_cast<double>(numExperts)));
+  return std::min(std::max<int64_t>(rounded, 4), tokensPerGroup);
+}
+
+LogicalResult
+RouteOp::inferReturnTypes(MLIRContext *context,
+                          std::optional<Location> location, Adaptor adaptor,
+                          SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto probsType = cast<RankedTensorType>(adaptor.getProbs().getType());
+  if (probsType.getRank() != 2)
+    return emitInferenceError(location, getOperationName(),
+                              "(C1): expected probs of rank 2 [T, E], got ",
+                              probsType);
+  double capacityFactor = adaptor.getCapacityFactor().convertToDouble();
+  if (!(capacityFactor > 0.0))
+    return emitInferenceError(location, getOperationName(),
+                              "(C2): capacity_factor must be positive, got ",
+                              capacityFactor);
+  int64_t groupSize = adaptor.getGroupSize();
+  if (groupSize <= 0)
+    return emitInferenceError(location, getOperationName(),
+                              "(C3): group_size must be positive, got ",
+                              groupSize);
+  int64_t numTokens = probsType.getDimSize(0);
+  int64_t numExperts = probsType.getDimSize(1);
+  int64_t numGroups = computeGroupCount(numTokens, groupSize);
+  int64_t capacity = computeExpertCapacity(
+      divideSizes(numTokens, numGroups), numExperts, capacityFactor);
+  SmallVector<int64_t> slotShape = {numGroups, numExperts, capacity};
+  inferredReturnTypes.assign(
+      {RankedTensorType::get(slotShape, IntegerType::get(context, 32)),
+       RankedTensorType::get(slotShape, Float32Type::get(context))});
+  return success();
+}
+
+LogicalResult RouteOp::verify() {
+  auto policy = cast<RoutingPolicyAttrInterface>(getPolicy());
+  RankedTensorType probsType = getProbs().getType();
+  bool byTokenId = policy.routesByTokenId();
+  if (byTokenId && !getTokenIds())
+    return emitOpError() << "(C4): policy " << getPolicy()
+                         << " routes by token id and needs token_ids";
+  if (!byTokenId && getTokenIds())
+    return emitOpError() << "(C4): policy " << getPolicy()
+                         << " routes by probability and takes no token_ids";
+  if (getTokenIds() &&
+      failed(verifyShape(*this, "(C4)", "token_ids", getTokenIds().getType(),
+                         {probsType.getDimSize(0)})))
+    return failure();
+  int64_t numExperts = probsType.getDimSize(1);
+  std::optional<int64_t> limit = policy.getExpertsPerTokenLimit();
+  if (limit && !ShapedType::isDynamic(numExperts) && *limit > numExperts)
+    return emitOpError() << "(C5): policy " << getPolicy()
+                         << " sends a token to " << *limit
+                         << " experts, but there are only " << numExperts;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+DispatchOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+                             Adaptor adaptor,
+                             SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto indicesType = cast<RankedTensorType>(adaptor.getIndices().getType());
+  if (inputType.getRank() != 2 || indicesType.getRank() != 3)
+    return emitInferenceError(
+        location, getOperationName(),
+        "(C1): expected an input of rank 2 [T, d] and indices of rank 3 "
+        "[G, E, C], got ",
+        inputType, " and ", indicesType);
+  SmallVector<int64_t> shape(indicesType.getShape());
+  shape.push_back(inputType.getDimSize(1));
+  inferredReturnTypes.push_back(
+      RankedTensorType::get(shape, inputType.getElementType()));
+  return success();
+}
+
+LogicalResult DispatchOp::verify() {
+  return verifyGroupsDivideTokens(*this, "(C2)",
+                                  getInput().getType().getDimSize(0),
+                                  getIndices().getType().getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertFFNOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ExpertFFNOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                              Adaptor adaptor,
+                              SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult ExpertFFNOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  if (inputType.getRank() != 4)
+    return emitOpError() << "(C1): expected an input of rank 4 [G, E, C, d], "
+                            "got "
+                         << inputType;
+  int64_t experts = inputType.getDimSize(1), width = inputType.getDimSize(3);
+  int64_t hidden = getInWeight().getType().getRank() == 3
+                       ? getInWeight().getType().getDimSize(2)
+                       : kDynamic;
+  struct Parameter {
+    StringRef constraint, name;
+    RankedTensorType type;
+    SmallVector<int64_t> shape;
+  };
+  Parameter parameters[] = {
+      {"(C2)", "in_weight", getInWeight().getType(), {experts, width, hidden}},
+      {"(C3)", "in_bias", getInBias().getType(), {experts, hidden}},
+      {"(C4)", "out_weight", getOutWeight().getType(), {experts, hidden, width}},
+      {"(C5)", "out_bias", getOutBias().getType(), {experts, width}}};
+  for (const Parameter &parameter : parameters)
+    if (failed(verifyShape(*this, parameter.constraint, parameter.name,
+                           parameter.type, parameter.shape)) ||
+        failed(verifyElementType(*this, "(C6)", parameter.name, parameter.type,
+                                 inputType.getElementType())))
+      return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CombineOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CombineOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType resultType = getResult().getType();
+  if (inputType.getRank() != 4 || resultType.getRank() != 2)
+    return emitOpError() << "(C1): expected an input of rank 4 [G, E, C, d] "
+                            "and a result of rank 2 [T, d], got "
+                         << inputType << " and " << resultType;
+  if (failed(verifyElementType(*this, "(C1)", "result", resultType,
+                               inputType.getElementType())))
+    return failure();
+  ArrayRef<int64_t> slotShape = inputType.getShape().drop_back();
+  if (failed(verifyShape(*this, "(C2)", "indices", getIndices().getType(),
+                         slotShape)) ||
+      failed(verifyShape(*this, "(C2)", "weights", getWeights().getType(),
+                         slotShape)) ||
+      failed(verifySizesMatch(*this, "(C3)", "result width",
+                              resultType.getDimSize(1), "slot width",
+                              inputType.getDimSize(3))))
+    return failure();
+  return verifyGroupsDivideTokens(*this, "(C4)", resultType.getDimSize(0),
+                                  inputType.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// LoadBalanceLossOp, RouterZLossOp
+//===----------------------------------------------------------------------===//
+
+/// Both auxiliary losses are f32 scalars.
+static LogicalResult
+inferScalarLoss(MLIRContext *context,
+                SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(
+      RankedTensorType::get({}, Float32Type::get(context)));
+  return success();
+}
+
+/// Checks (C1) of both auxiliary losses: router scores of rank 2 `[T, E]`.
+static LogicalResult verifyRouterScores(Operation *op, StringRef name,
+                                        RankedTensorType type) {
+  return smx::verifyRank(op, "(C1)", name, type, 2);
+}
+
+LogicalResult LoadBalanceLossOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location>, Adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  return inferScalarLoss(context, inferredReturnTypes);
+}
+
+LogicalResult LoadBalanceLossOp::verify() {
+  RankedTensorType probsType = getProbs().getType();
+  if (failed(verifyRouterScores(*this, "probs", probsType)))
+    return failure();
+  int64_t numExperts = probsType.getDimSize(1), topK = getTopK();
+  if (topK < 1 || (!ShapedType::isDynamic(numExperts) && topK > numExperts))
+    return emitOpError() << "(C2): top_k must be in [1, " << formatSize(numExperts)
+                         << "], got " << topK;
+  if (getGroups() <= 0)
+    return emitOpError() << "(C3): groups must be positive, got "
+                         << getGroups();
+  return verifyGroupsDivideTokens(*this, "(C3)", probsType.getDimSize(0),
+                                  getGroups());
+}
+
+LogicalResult RouterZLossOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location>, Adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  return inferScalarLoss(context, inferredReturnTypes);
+}
+
+LogicalResult RouterZLossOp::verify() {
+  return verifyRouterScores(*this, "logits", getLogits().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// AllToAllOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllToAllOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  for (auto [name, axis] :
+       {std::pair<StringRef, int64_t>{"split_axis", getSplitAxis()},
+        {"concat_axis", getConcatAxis()}})
+    if (axis < 0 || axis >= rank)
+      return emitOpError() << "(C3): " << name << " " << axis
+                           << " is out of range for an input of rank " << rank;
+  return success();
+}
+
+LogicalResult
+AllToAllOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  shard::GridOp grid = shard::getGridOrNull(*this, getGridAttr(), symbolTable);
+  if (!grid)
+    return emitOpError() << "(C1): " << getGridAttr()
+                         << " does not name a shard.grid";
+  ArrayRef<int64_t> gridShape = grid.getShape();
+  llvm::SmallSet<int16_t, 4> seenAxes;
+  for (int16_t axis : getGridAxes()) {
+    if (axis < 0 || axis >= static_cast<int64_t>(gridShape.size()))
+      return emitOpError() << "(C2): grid axis " << axis
+                           << " is out of range for grid " << getGridAttr()
+                           << " of rank " << gridShape.size();
+    if (!seenAxes.insert(axis).second)
+      return emitOpError() << "(C2): grid axis " << axis << " repeats";
+  }
+  int64_t devices = shard::collectiveProcessGroupSize(getGridAxes(), grid);
+  RankedTensorType inputType = getInput().getType();
+  int64_t splitAxis = getSplitAxis(), concatAxis = getConcatAxis();
+  int64_t splitSize = inputType.getDimSize(splitAxis);
+  if (!ShapedType::isDynamic(devices) && !ShapedType::isDynamic(splitSize) &&
+      splitSize % devices != 0)
+    return emitOpError() << "(C4): split_axis " << splitAxis << " of size "
+                         << splitSize << " is not divisible by the "
+                         << devices << " devices along the grid axes";
+  SmallVector<int64_t> expected(inputType.getShape());
+  expected[splitAxis] = divideSizes(expected[splitAxis], devices);
+  if (!ShapedType::isDynamic(expected[concatAxis]) &&
+      !ShapedType::isDynamic(devices))
+    expected[concatAxis] *= devices;
+  else
+    expected[concatAxis] = kDynamic;
+  return verifyShape(*this, "(C5)", "result", getResult().getType(), expected);
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertLoadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ExpertLoadOp::inferReturnTypes(MLIRContext *context,
+                               std::optional<Location> location,
+                               Adaptor adaptor,
+                               SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto indicesType =
+      cast<RankedTensorType>(adaptor.getDispatchIndices().getType());
+  auto probsType = cast<RankedTensorType>(adaptor.getProbs().getType());
+  if (indicesType.getRank() != 3 || probsType.getRank() != 2)
+    return emitInferenceError(
+        location, getOperationName(),
+        "(C1): expected dispatch_indices of rank 3 [G, E, C] and probs of "
+        "rank 2 [T, E], got ",
+        indicesType, " and ", probsType);
+  inferredReturnTypes.assign(
+      {RankedTensorType::get({indicesType.getDimSize(1)},
+                             IntegerType::get(context, 64)),
+       RankedTensorType::get({}, Float32Type::get(context))});
+  return success();
+}
+
+LogicalResult ExpertLoadOp::verify() {
+  RankedTensorType indicesType = getDispatchIndices().getType();
+  RankedTensorType probsType = getProbs().getType();
+  if (failed(verifySizesMatch(*this, "(C2)", "experts in dispatch_indices",
+                              indicesType.getDimSize(1), "experts in probs",
+                              probsType.getDimSize(1))))
+    return failure();
+  return verifyGroupsDivideTokens(*this, "(C3)", probsType.getDimSize(0),
+                                  indicesType.getDimSize(0));
+}
+
+#define GET_OP_CLASSES
+#include "smx/Dialect/Moe/IR/MoeOps.cpp.inc"

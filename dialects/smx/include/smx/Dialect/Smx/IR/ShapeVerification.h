@@ -1,0 +1,66 @@
+//===- ShapeVerification.h - shape checks shared by smx dialects -*- C++ -*-===//
+//
+// Helpers that the verifiers of the smx, mix and moe ops share, so that every
+// dialect reports a broken shape constraint the same way: the constraint's
+// name, the two sizes involved, and `?` for a dynamic size.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_DIALECT_SMX_IR_SHAPEVERIFICATION_H
+#define SMX_DIALECT_SMX_IR_SHAPEVERIFICATION_H
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/ArrayRef.h"
+#include <optional>
+#include <string>
+
+namespace mlir::smx {
+
+/// Two sizes are compatible when they are equal or either is dynamic: a
+/// verifier can only reject what it knows is wrong.
+bool areSizesCompatible(int64_t lhs, int64_t rhs);
+
+/// Formats a size, `?` when dynamic.
+std::string formatSize(int64_t size);
+
+/// Formats a shape as `[8, ?, 768]`.
+std::string formatShape(ArrayRef<int64_t> shape);
+
+/// Emits `<constraint>: <lhsName> (<lhs>) does not match <rhsName> (<rhs>)`
+/// on `op` unless the sizes are compatible.
+LogicalResult verifySizesMatch(Operation *op, StringRef constraint,
+                               StringRef lhsName, int64_t lhs,
+                               StringRef rhsName, int64_t rhs);
+
+/// Emits `<constraint>: expected <name> of rank <rank>, got <type>` unless
+/// `type` has exactly that rank.
+LogicalResult verifyRank(Operation *op, StringRef constraint, StringRef name,
+                         ShapedType type, int64_t rank);
+
+/// Emits `<constraint>: expected <name> of shape <shape>, got <type>` unless
+/// `type` has a shape compatible with `expected` (same rank, sizes
+/// compatible).
+LogicalResult verifyShape(Operation *op, StringRef constraint, StringRef name,
+                          ShapedType type, ArrayRef<int64_t> expected);
+
+/// Emits `<constraint>: <name> has element type <a>, expected <b>` unless the
+/// element types agree.
+LogicalResult verifyElementType(Operation *op, StringRef constraint,
+                                StringRef name, ShapedType type,
+                                Type expected);
+
+/// Reports a broken constraint found while inferring result types, worded
+/// as a verifier's `emitOpError` would word it (inference runs before the
+/// op's verifier, so it sees malformed ops first).
+template <typename... Args>
+LogicalResult emitInferenceError(std::optional<Location> location,
+                                 StringRef opName, Args &&...args) {
+  return emitOptionalError(location, "'", opName, "' op ",
+                           std::forward<Args>(args)...);
+}
+
+} // namespace mlir::smx
+
+#endif // SMX_DIALECT_SMX_IR_SHAPEVERIFICATION_H

@@ -1,0 +1,61 @@
+//===- NoiseClause.cpp - syntax of training-noise clauses -----------------===//
+
+#include "smx/Dialect/Smx/IR/NoiseClause.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::smx {
+
+ParseResult
+parseNoiseClause(OpAsmParser &parser, StringRef keyword, FloatAttr &rate,
+                 IntegerAttr &seed,
+                 std::optional<OpAsmParser::UnresolvedOperand> &step) {
+  if (failed(parser.parseOptionalKeyword(keyword)))
+    return success();
+  Builder &builder = parser.getBuilder();
+  double rateValue = 0.0;
+  int64_t seedValue = 0;
+  if (parser.parseLParen() || parser.parseFloat(rateValue) ||
+      parser.parseComma() || parser.parseKeyword("seed") ||
+      parser.parseEqual() || parser.parseInteger(seedValue))
+    return failure();
+  rate = builder.getF32FloatAttr(rateValue);
+  seed = builder.getI64IntegerAttr(seedValue);
+  if (succeeded(parser.parseOptionalComma())) {
+    OpAsmParser::UnresolvedOperand operand;
+    if (parser.parseKeyword("step") || parser.parseEqual() ||
+        parser.parseOperand(operand))
+      return failure();
+    step = operand;
+  }
+  return parser.parseRParen();
+}
+
+void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
+                      FloatAttr rate, IntegerAttr seed, Value step) {
+  bool hasRate = rate && !rate.getValue().isZero();
+  bool hasSeed = seed && seed.getInt() != 0;
+  if (!hasRate && !hasSeed && !step)
+    return;
+  printer << keyword << "(";
+  printer.printFloat(rate ? rate.getValue() : APFloat(0.0f));
+  printer << ", seed = " << (seed ? seed.getInt() : 0);
+  if (step)
+    printer << ", step = " << step;
+  printer << ")";
+}
+
+LogicalResult verifyNoiseClause(Operation *op, StringRef constraint,
+                                StringRef name, APFloat rate, Value step) {
+  float value = rate.convertToFloat();
+  if (!(value >= 0.0f && value < 1.0f))
+    return op->emitOpError() << constraint << ": " << name
+                             << " must be in [0, 1), got " << value;
+  if (value > 0.0f && !step)
+    return op->emitOpError() << constraint << ": " << name << " " << value
+                             << " needs a step operand to key its random "
+                                "stream";
+  return success();
+}
+
+} // namespace mlir::smx

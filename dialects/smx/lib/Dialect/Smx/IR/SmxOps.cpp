@@ -1,0 +1,263 @@
+//===- SmxOps.cpp - smx dialect ops ---------------------------------------===//
+//
+// Shape inference is exact where it applies (the result type follows from
+// the operands); the verifiers check every constraint that the op's
+// documentation lists, each message naming its constraint.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx/Dialect/Smx/IR/SmxOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "smx/Dialect/Smx/IR/ShapeVerification.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::smx;
+
+//===----------------------------------------------------------------------===//
+// EmbeddingLookupOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingLookupOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto tableType = cast<RankedTensorType>(adaptor.getTable().getType());
+  auto indicesType = cast<RankedTensorType>(adaptor.getIndices().getType());
+  if (tableType.getRank() != 2)
+    return emitInferenceError(location, getOperationName(),
+                              "(C1): expected a table of rank 2, got ",
+                             tableType);
+  SmallVector<int64_t> shape(indicesType.getShape());
+  shape.push_back(tableType.getDimSize(1));
+  inferredReturnTypes.push_back(
+      RankedTensorType::get(shape, tableType.getElementType()));
+  return success();
+}
+
+LogicalResult EmbeddingLookupOp::verify() {
+  if (getKind() != EmbeddingKind::position)
+    return success();
+  int64_t rows = getTable().getType().getDimSize(0);
+  int64_t length = getIndices().getType().getShape().empty()
+                       ? 1
+                       : getIndices().getType().getShape().back();
+  if (ShapedType::isDynamic(rows) || ShapedType::isDynamic(length) ||
+      rows >= length)
+    return success();
+  return emitOpError() << "(C3): position table has " << rows
+                       << " rows, fewer than the sequence length " << length;
+}
+
+//===----------------------------------------------------------------------===//
+// DenseOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+DenseOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+                          Adaptor adaptor,
+                          SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto weightType = cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (inputType.getRank() < 1 || weightType.getRank() != 2)
+    return emitInferenceError(
+        location, getOperationName(),
+        "(C1): expected an input of rank >= 1 and a weight of rank 2, "
+        "got ",
+        inputType, " and ", weightType);
+  SmallVector<int64_t> shape(inputType.getShape().drop_back());
+  shape.push_back(weightType.getDimSize(adaptor.getTransposeWeight() ? 0 : 1));
+  inferredReturnTypes.push_back(
+      RankedTensorType::get(shape, inputType.getElementType()));
+  return success();
+}
+
+LogicalResult DenseOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType weightType = getWeight().getType();
+  bool transposed = getTransposeWeight();
+  if (failed(verifySizesMatch(
+          *this, "(C2)", "input contraction size", inputType.getShape().back(),
+          transposed ? "weight columns (transposed)" : "weight rows",
+          weightType.getDimSize(transposed ? 1 : 0))))
+    return failure();
+  int64_t outputSize = weightType.getDimSize(transposed ? 0 : 1);
+  if (getBias() &&
+      failed(verifyShape(*this, "(C3)", "bias", getBias().getType(),
+                         {outputSize})))
+    return failure();
+  Type elementType = inputType.getElementType();
+  if (failed(verifyElementType(*this, "(C4)", "weight", weightType,
+                               elementType)))
+    return failure();
+  if (getBias())
+    return verifyElementType(*this, "(C4)", "bias", getBias().getType(),
+                             elementType);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LayerNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerNormOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  if (inputType.getRank() < 1)
+    return emitOpError() << "(C1): expected an input of rank >= 1, got "
+                         << inputType;
+  int64_t width = inputType.getShape().back();
+  for (auto [name, value] : {std::pair<StringRef, TypedValue<RankedTensorType>>{
+                                 "scale", getScale()},
+                             {"bias", getBias()}}) {
+    if (failed(verifyShape(*this, "(C2)", name, value.getType(), {width})) ||
+        failed(verifyElementType(*this, "(C2)", name, value.getType(),
+                                 inputType.getElementType())))
+      return failure();
+  }
+  if (!(getEpsilon().convertToFloat() > 0.0f))
+    return emitOpError() << "(C3): epsilon must be positive, got "
+                         << getEpsilon().convertToFloat();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DropoutOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DropoutOp::verify() {
+  float rate = getRate().convertToFloat();
+  if (rate >= 0.0f && rate < 1.0f)
+    return success();
+  return emitOpError() << "(C1): rate must be in [0, 1), got " << getRate().convertToFloat();
+}
+
+OpFoldResult DropoutOp::fold(FoldAdaptor) {
+  // Dropping nothing is the identity, whatever the seed and step.
+  if (getRate().isZero())
+    return getInput();
+  return {};
+}
+
+// A dropout op is training noise by nature: evaluation removes it, whatever
+// its rate.
+bool DropoutOp::hasTrainingNoise() { return true; }
+
+void DropoutOp::removeTrainingNoise(RewriterBase &rewriter) {
+  rewriter.replaceOp(*this, getInput());
+}
+
+//===----------------------------------------------------------------------===//
+// SoftmaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t dimension = getDimension();
+  if (dimension >= 0 && dimension < rank)
+    return success();
+  return emitOpError() << "(C1): dimension " << dimension
+                       << " is out of range for an input of rank " << rank;
+}
+
+//===----------------------------------------------------------------------===//
+// GatherPositionsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherPositionsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto positionsType = cast<RankedTensorType>(adaptor.getPositions().getType());
+  if (inputType.getRank() != 3 || positionsType.getRank() != 2)
+    return emitInferenceError(
+        location, getOperationName(),
+        "(C1): expected an input of rank 3 [B, L, D] and positions of "
+        "rank 2 [B, P], got ",
+        inputType, " and ", positionsType);
+  int64_t batch = ShapedType::isDynamic(inputType.getDimSize(0))
+                      ? positionsType.getDimSize(0)
+                      : inputType.getDimSize(0);
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {batch, positionsType.getDimSize(1), inputType.getDimSize(2)},
+      inputType.getElementType()));
+  return success();
+}
+
+LogicalResult GatherPositionsOp::verify() {
+  return verifySizesMatch(*this, "(C2)", "input batch size",
+                          getInput().getType().getDimSize(0),
+                          "positions batch size",
+                          getPositions().getType().getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// CrossEntropyOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+CrossEntropyOp::inferReturnTypes(MLIRContext *context, std::optional<Location>,
+                                 Adaptor,
+                                 SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(
+      RankedTensorType::get({}, Float32Type::get(context)));
+  return success();
+}
+
+LogicalResult CrossEntropyOp::verify() {
+  RankedTensorType logitsType = getLogits().getType();
+  if (logitsType.getRank() < 1)
+    return emitOpError() << "(C1): expected logits of rank >= 1, got "
+                         << logitsType;
+  ArrayRef<int64_t> labelShape = logitsType.getShape().drop_back();
+  if (failed(verifyShape(*this, "(C1)", "labels", getLabels().getType(),
+                         labelShape)))
+    return failure();
+  if (getWeights())
+    return verifyShape(*this, "(C2)", "weights", getWeights().getType(),
+                       labelShape);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AdamWUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AdamWUpdateOp::verify() {
+  for (auto [name, value] : {std::pair<StringRef, APFloat>{"beta1", getBeta1()},
+                             {"beta2", getBeta2()}}) {
+    float beta = value.convertToFloat();
+    if (!(beta >= 0.0f && beta < 1.0f))
+      return emitOpError() << "(C1): " << name << " must be in [0, 1), got "
+                           << beta;
+  }
+  if (!(getEpsilon().convertToFloat() > 0.0f))
+    return emitOpError() << "(C2): epsilon must be positive, got "
+                         << getEpsilon().convertToFloat();
+  if (!(getWeightDecay().convertToFloat() >= 0.0f))
+    return emitOpError() << "(C2): weight_decay must be non-negative, got "
+                         << getWeightDecay().convertToFloat();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LRScheduleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LRScheduleOp::verify() {
+  if (!(getPeak().convertToFloat() >= 0.0f))
+    return emitOpError() << "(C1): peak must be non-negative, got "
+                         << getPeak().convertToFloat();
+  int64_t warmup = getWarmupSteps(), total = getTotalSteps();
+  if (total <= 0)
+    return emitOpError() << "(C2): total_steps must be positive, got "
+                         << total;
+  if (warmup < 0 || warmup > total)
+    return emitOpError() << "(C2): warmup_steps must be in [0, total_steps = "
+                         << total << "], got " << warmup;
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "smx/Dialect/Smx/IR/SmxOps.cpp.inc"
