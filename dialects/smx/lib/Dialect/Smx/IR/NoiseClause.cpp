@@ -19,7 +19,7 @@ parseNoiseClause(OpAsmParser &parser, StringRef keyword, FloatAttr &rate,
       parser.parseComma() || parser.parseKeyword("seed") ||
       parser.parseEqual() || parser.parseInteger(seedValue))
     return failure();
-  rate = builder.getF32FloatAttr(rateValue);
+  rate = builder.getF64FloatAttr(rateValue);
   seed = builder.getI64IntegerAttr(seedValue);
   if (succeeded(parser.parseOptionalComma())) {
     OpAsmParser::UnresolvedOperand operand;
@@ -38,7 +38,7 @@ void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
   if (!hasRate && !hasSeed && !step)
     return;
   printer << keyword << "(";
-  printer.printFloat(rate ? rate.getValue() : APFloat(0.0f));
+  printer.printFloat(rate ? rate.getValue() : APFloat(0.0));
   printer << ", seed = " << (seed ? seed.getInt() : 0);
   if (step)
     printer << ", step = " << step;
@@ -47,11 +47,11 @@ void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
 
 LogicalResult verifyNoiseClause(Operation *op, StringRef constraint,
                                 StringRef name, APFloat rate, Value step) {
-  float value = rate.convertToFloat();
-  if (!(value >= 0.0f && value < 1.0f))
+  double value = rate.convertToDouble();
+  if (!(value >= 0.0 && value < 1.0))
     return op->emitOpError() << constraint << ": " << name
                              << " must be in [0, 1), got " << value;
-  if (value > 0.0f && !step)
+  if (value > 0.0 && !step)
     return op->emitOpError() << constraint << ": " << name << " " << value
                              << " needs a step operand to key its random "
                                 "stream";

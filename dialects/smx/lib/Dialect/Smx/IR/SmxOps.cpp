@@ -22,14 +22,15 @@ using namespace mlir::smx;
 //===----------------------------------------------------------------------===//
 
 LogicalResult EmbeddingLookupOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto tableType = cast<RankedTensorType>(adaptor.getTable().getType());
   auto indicesType = cast<RankedTensorType>(adaptor.getIndices().getType());
-  if (tableType.getRank() != 2)
-    return emitInferenceError(location, getOperationName(),
-                              "(C1): expected a table of rank 2, got ",
-                             tableType);
+  if (tableType.getRank() != 2) {
+    inferredReturnTypes.push_back(
+        getMalformedOperandsPlaceholder(tableType.getElementType()));
+    return success();
+  }
   SmallVector<int64_t> shape(indicesType.getShape());
   shape.push_back(tableType.getDimSize(1));
   inferredReturnTypes.push_back(
@@ -38,6 +39,8 @@ LogicalResult EmbeddingLookupOp::inferReturnTypes(
 }
 
 LogicalResult EmbeddingLookupOp::verify() {
+  if (failed(verifyRank(*this, "(C1)", "a table", getTable().getType(), 2)))
+    return failure();
   if (getKind() != EmbeddingKind::position)
     return success();
   int64_t rows = getTable().getType().getDimSize(0);
@@ -56,17 +59,16 @@ LogicalResult EmbeddingLookupOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult
-DenseOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+DenseOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                           Adaptor adaptor,
                           SmallVectorImpl<Type> &inferredReturnTypes) {
   auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
   auto weightType = cast<RankedTensorType>(adaptor.getWeight().getType());
-  if (inputType.getRank() < 1 || weightType.getRank() != 2)
-    return emitInferenceError(
-        location, getOperationName(),
-        "(C1): expected an input of rank >= 1 and a weight of rank 2, "
-        "got ",
-        inputType, " and ", weightType);
+  if (inputType.getRank() < 1 || weightType.getRank() != 2) {
+    inferredReturnTypes.push_back(
+        getMalformedOperandsPlaceholder(inputType.getElementType()));
+    return success();
+  }
   SmallVector<int64_t> shape(inputType.getShape().drop_back());
   shape.push_back(weightType.getDimSize(adaptor.getTransposeWeight() ? 0 : 1));
   inferredReturnTypes.push_back(
@@ -77,6 +79,10 @@ DenseOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
 LogicalResult DenseOp::verify() {
   RankedTensorType inputType = getInput().getType();
   RankedTensorType weightType = getWeight().getType();
+  if (inputType.getRank() < 1 || weightType.getRank() != 2)
+    return emitOpError() << "(C1): expected an input of rank >= 1 and a "
+                            "weight of rank 2, got "
+                         << inputType << " and " << weightType;
   bool transposed = getTransposeWeight();
   if (failed(verifySizesMatch(
           *this, "(C2)", "input contraction size", inputType.getShape().back(),
@@ -116,9 +122,9 @@ LogicalResult LayerNormOp::verify() {
                                  inputType.getElementType())))
       return failure();
   }
-  if (!(getEpsilon().convertToFloat() > 0.0f))
+  if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "(C3): epsilon must be positive, got "
-                         << getEpsilon().convertToFloat();
+                         << getEpsilon().convertToDouble();
   return success();
 }
 
@@ -127,10 +133,10 @@ LogicalResult LayerNormOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult DropoutOp::verify() {
-  float rate = getRate().convertToFloat();
-  if (rate >= 0.0f && rate < 1.0f)
+  double rate = getRate().convertToDouble();
+  if (rate >= 0.0 && rate < 1.0)
     return success();
-  return emitOpError() << "(C1): rate must be in [0, 1), got " << getRate().convertToFloat();
+  return emitOpError() << "(C1): rate must be in [0, 1), got " << getRate().convertToDouble();
 }
 
 OpFoldResult DropoutOp::fold(FoldAdaptor) {
@@ -166,16 +172,15 @@ LogicalResult SoftmaxOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult GatherPositionsOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
   auto positionsType = cast<RankedTensorType>(adaptor.getPositions().getType());
-  if (inputType.getRank() != 3 || positionsType.getRank() != 2)
-    return emitInferenceError(
-        location, getOperationName(),
-        "(C1): expected an input of rank 3 [B, L, D] and positions of "
-        "rank 2 [B, P], got ",
-        inputType, " and ", positionsType);
+  if (inputType.getRank() != 3 || positionsType.getRank() != 2) {
+    inferredReturnTypes.push_back(
+        getMalformedOperandsPlaceholder(inputType.getElementType()));
+    return success();
+  }
   int64_t batch = ShapedType::isDynamic(inputType.getDimSize(0))
                       ? positionsType.getDimSize(0)
                       : inputType.getDimSize(0);
@@ -186,6 +191,12 @@ LogicalResult GatherPositionsOp::inferReturnTypes(
 }
 
 LogicalResult GatherPositionsOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType positionsType = getPositions().getType();
+  if (inputType.getRank() != 3 || positionsType.getRank() != 2)
+    return emitOpError() << "(C1): expected an input of rank 3 [B, L, D] and "
+                            "positions of rank 2 [B, P], got "
+                         << inputType << " and " << positionsType;
   return verifySizesMatch(*this, "(C2)", "input batch size",
                           getInput().getType().getDimSize(0),
                           "positions batch size",
@@ -227,17 +238,17 @@ LogicalResult CrossEntropyOp::verify() {
 LogicalResult AdamWUpdateOp::verify() {
   for (auto [name, value] : {std::pair<StringRef, APFloat>{"beta1", getBeta1()},
                              {"beta2", getBeta2()}}) {
-    float beta = value.convertToFloat();
-    if (!(beta >= 0.0f && beta < 1.0f))
+    double beta = value.convertToDouble();
+    if (!(beta >= 0.0 && beta < 1.0))
       return emitOpError() << "(C1): " << name << " must be in [0, 1), got "
                            << beta;
   }
-  if (!(getEpsilon().convertToFloat() > 0.0f))
+  if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "(C2): epsilon must be positive, got "
-                         << getEpsilon().convertToFloat();
-  if (!(getWeightDecay().convertToFloat() >= 0.0f))
+                         << getEpsilon().convertToDouble();
+  if (!(getWeightDecay().convertToDouble() >= 0.0))
     return emitOpError() << "(C2): weight_decay must be non-negative, got "
-                         << getWeightDecay().convertToFloat();
+                         << getWeightDecay().convertToDouble();
   return success();
 }
 
@@ -246,9 +257,9 @@ LogicalResult AdamWUpdateOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LRScheduleOp::verify() {
-  if (!(getPeak().convertToFloat() >= 0.0f))
+  if (!(getPeak().convertToDouble() >= 0.0))
     return emitOpError() << "(C1): peak must be non-negative, got "
-                         << getPeak().convertToFloat();
+                         << getPeak().convertToDouble();
   int64_t warmup = getWarmupSteps(), total = getTotalSteps();
   if (total <= 0)
     return emitOpError() << "(C2): total_steps must be positive, got "

@@ -13,7 +13,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
-#include <optional>
 #include <string>
 
 namespace mlir::smx {
@@ -51,14 +50,12 @@ LogicalResult verifyElementType(Operation *op, StringRef constraint,
                                 StringRef name, ShapedType type,
                                 Type expected);
 
-/// Reports a broken constraint found while inferring result types, worded
-/// as a verifier's `emitOpError` would word it (inference runs before the
-/// op's verifier, so it sees malformed ops first).
-template <typename... Args>
-LogicalResult emitInferenceError(std::optional<Location> location,
-                                 StringRef opName, Args &&...args) {
-  return emitOptionalError(location, "'", opName, "' op ",
-                           std::forward<Args>(args)...);
+/// The result type that shape inference returns for operands the verifier
+/// rejects (a wrong rank). An op's verifier runs before its inferred types
+/// are compared with its result types, so the verifier's message is the one
+/// a user sees; the placeholder only keeps builders from failing hard.
+inline Type getMalformedOperandsPlaceholder(Type elementType) {
+  return UnrankedTensorType::get(elementType);
 }
 
 } // namespace mlir::smx

@@ -110,7 +110,7 @@ def Smx_LayerNormOp : Smx_Op<"layer_norm",
   }];
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$scale,
                        Smx_FloatTensor:$bias,
-                       DefaultValuedAttr<F32Attr, "1.0e-12">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1.0e-12">:$epsilon);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $scale `,` $bias `epsilon` `=` $epsilon attr-dict `:`
@@ -158,7 +158,7 @@ def Smx_DropoutOp : Smx_Op<"dropout",
     %y = smx.dropout %x, %step rate = 0.1 seed = 7 : tensor<8x512x768xf32>
     ```
   }];
-  let arguments = (ins Smx_FloatTensor:$input, I64:$step, F32Attr:$rate,
+  let arguments = (ins Smx_FloatTensor:$input, I64:$step, F64Attr:$rate,
                        I64Attr:$seed);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
@@ -307,10 +307,10 @@ def Smx_AdamWUpdateOp : Smx_Op<"adamw_update",
                        Smx_FloatTensor:$first_moment,
                        Smx_FloatTensor:$second_moment, F32:$learning_rate,
                        I64:$step,
-                       DefaultValuedAttr<F32Attr, "0.9">:$beta1,
-                       DefaultValuedAttr<F32Attr, "0.999">:$beta2,
-                       DefaultValuedAttr<F32Attr, "1.0e-6">:$epsilon,
-                       DefaultValuedAttr<F32Attr, "0.01">:$weight_decay);
+                       DefaultValuedAttr<F64Attr, "0.9">:$beta1,
+                       DefaultValuedAttr<F64Attr, "0.999">:$beta2,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon,
+                       DefaultValuedAttr<F64Attr, "0.01">:$weight_decay);
   let results = (outs Smx_FloatTensor:$new_param,
                       Smx_FloatTensor:$new_first_moment,
                       Smx_FloatTensor:$new_second_moment);
@@ -340,7 +340,7 @@ def Smx_LRScheduleOp : Smx_Op<"lr_schedule", [Pure]> {
         warmup_steps = 10000 total_steps = 1000000 : f32
     ```
   }];
-  let arguments = (ins Smx_LRScheduleAttr:$kind, I64:$step, F32Attr:$peak,
+  let arguments = (ins Smx_LRScheduleAttr:$kind, I64:$step, F64Attr:$peak,
                        I64Attr:$warmup_steps, I64Attr:$total_steps);
   let results = (outs F32:$learning_rate);
   let assemblyFormat = [{

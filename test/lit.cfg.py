@@ -1,0 +1,28 @@
+# -*- Python -*-
+# lit configuration of the smx test suite.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SMX"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".yaml"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.smx_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+                   "unittests", "Inputs"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%smx_src_root", config.smx_src_root))
+config.substitutions.append(("%smx_obj_root", config.smx_obj_root))
+config.substitutions.append(("%python", config.python_executable))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.smx_tools_dir, config.llvm_tools_dir]
+tools = ["smx-opt"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
