@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   # Compiler toolchain: LLVM/MLIR 22 (from bookworm-security), build tools.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
-  cmake ninja-build ccache g++ python3 python3-yaml
+  cmake ninja-build ccache g++ python3 python3-yaml python3-numpy
   # Tests.
   libgtest-dev
   # Runtime libraries: BLAS, FFT, tokenizer, MPI.

@@ -142,7 +142,8 @@ bool SelfAttentionOp::hasTrainingNoise() {
 
 void SelfAttentionOp::removeTrainingNoise(RewriterBase &rewriter) {
   rewriter.modifyOpInPlace(*this, [&] {
-    setDropoutRate(APFloat(0.0f));
+    setDropoutRate(APFloat(0.0));
+    setSeed(0);
     getStepMutable().clear();
   });
 }

@@ -13,7 +13,7 @@
 
 using namespace mlir;
 using namespace mlir::moe;
-using smx::emitInferenceError;
+using smx::getMalformedOperandsPlaceholder;
 using smx::formatSize;
 using smx::verifyElementType;
 using smx::verifyShape;
@@ -58,28 +58,29 @@ static void printRouterJitter(OpAsmPrinter &printer, Operation *,
 
 LogicalResult
 RouterOp::inferReturnTypes(MLIRContext *context,
-                           std::optional<Location> location, Adaptor adaptor,
+                           std::optional<Location>, Adaptor adaptor,
                            SmallVectorImpl<Type> &inferredReturnTypes) {
   auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
   auto weightType = cast<RankedTensorType>(adaptor.getWeight().getType());
-  if (inputType.getRank() != 2 || weightType.getRank() != 2)
-    return emitInferenceError(
-        location, getOperationName(),
-        "(C1): expected an input of rank 2 [T, d] and a weight of rank 2 "
-        "[d, E], got ",
-        inputType, " and ", weightType);
-  auto scoresType =
-      RankedTensorType::get({inputType.getDimSize(0), weightType.getDimSize(1)},
-                            Float32Type::get(context));
+  Type scoresType =
+      getMalformedOperandsPlaceholder(Float32Type::get(context), /*rank=*/2);
+  if (inputType.getRank() == 2 && weightType.getRank() == 2)
+    scoresType = RankedTensorType::get(
+        {inputType.getDimSize(0), weightType.getDimSize(1)},
+        Float32Type::get(context));
   inferredReturnTypes.assign({scoresType, scoresType});
   return success();
 }
 
 LogicalResult RouterOp::verify() {
+  RankedTensorType inputType = getInput().getType();
   RankedTensorType weightType = getWeight().getType();
+  if (inputType.getRank() != 2 || weightType.getRank() != 2)
+    return emitOpError() << "(C1): expected an input of rank 2 [T, d] and a "
+                            "weight of rank 2 [d, E], got "
+                         << inputType << " and " << weightType;
   if (failed(verifySizesMatch(*this, "(C2)", "input width",
-                              getInput().getType().getDimSize(1),
-                              "weight rows", weightType.getDimSize(0))) ||
+                              inputType.getDimSize(1), "weight rows", weightType.getDimSize(0))) ||
       failed(verifyShape(*this, "(C3)", "bias", getBias().getType(),
                          {weightType.getDimSize(1)})))
     return failure();
@@ -91,7 +92,8 @@ bool RouterOp::hasTrainingNoise() { return !getJitter().isZero(); }
 
 void RouterOp::removeTrainingNoise(RewriterBase &rewriter) {
   rewriter.modifyOpInPlace(*this, [&] {
-    setJitter(APFloat(0.0f));
+    setJitter(APFloat(0.0));
+    setSeed(0);
     getStepMutable().clear();
   });
 }
@@ -126,23 +128,19 @@ int64_t RouteOp::computeExpertCapacity(int64_t tokensPerGroup,
 
 LogicalResult
 RouteOp::inferReturnTypes(MLIRContext *context,
-                          std::optional<Location> location, Adaptor adaptor,
+                          std::optional<Location>, Adaptor adaptor,
                           SmallVectorImpl<Type> &inferredReturnTypes) {
   auto probsType = cast<RankedTensorType>(adaptor.getProbs().getType());
-  if (probsType.getRank() != 2)
-    return emitInferenceError(location, getOperationName(),
-                              "(C1): expected probs of rank 2 [T, E], got ",
-                              probsType);
   double capacityFactor = adaptor.getCapacityFactor().convertToDouble();
-  if (!(capacityFactor > 0.0))
-    return emitInferenceError(location, getOperationName(),
-                              "(C2): capacity_factor must be positive, got ",
-                              capacityFactor);
   int64_t groupSize = adaptor.getGroupSize();
-  if (groupSize <= 0)
-    return emitInferenceError(location, getOperationName(),
-                              "(C3): group_size must be positive, got ",
-                              groupSize);
+  if (probsType.getRank() != 2 || !(capacityFactor > 0.0) || groupSize <= 0) {
+    inferredReturnTypes.assign(
+        {getMalformedOperandsPlaceholder(IntegerType::get(context, 32),
+                                         /*rank=*/3),
+         getMalformedOperandsPlaceholder(Float32Type::get(context),
+                                         /*rank=*/3)});
+    return success();
+  }
   int64_t numTokens = probsType.getDimSize(0);
   int64_t numExperts = probsType.getDimSize(1);
   int64_t numGroups = computeGroupCount(numTokens, groupSize);
@@ -158,6 +156,14 @@ RouteOp::inferReturnTypes(MLIRContext *context,
 LogicalResult RouteOp::verify() {
   auto policy = cast<RoutingPolicyAttrInterface>(getPolicy());
   RankedTensorType probsType = getProbs().getType();
+  if (failed(smx::verifyRank(*this, "(C1)", "probs", probsType, 2)))
+    return failure();
+  if (!(getCapacityFactor().convertToDouble() > 0.0))
+    return emitOpError() << "(C2): capacity_factor must be positive, got "
+                         << getCapacityFactor().convertToDouble();
+  if (getGroupSize() <= 0)
+    return emitOpError() << "(C3): group_size must be positive, got "
+                         << getGroupSize();
   bool byTokenId = policy.routesByTokenId();
   if (byTokenId && !getTokenIds())
     return emitOpError() << "(C4): policy " << getPolicy()
@@ -183,17 +189,17 @@ LogicalResult RouteOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult
-DispatchOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+DispatchOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                              Adaptor adaptor,
                              SmallVectorImpl<Type> &inferredReturnTypes) {
   auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
   auto indicesType = cast<RankedTensorType>(adaptor.getIndices().getType());
-  if (inputType.getRank() != 2 || indicesType.getRank() != 3)
-    return emitInferenceError(
-        location, getOperationName(),
-        "(C1): expected an input of rank 2 [T, d] and indices of rank 3 "
-        "[G, E, C], got ",
-        inputType, " and ", indicesType);
+  if (inputType.getRank() != 2 || indicesType.getRank() != 3) {
+    inferredReturnTypes.push_back(
+        getMalformedOperandsPlaceholder(inputType.getElementType(),
+                                        /*rank=*/4));
+    return success();
+  }
   SmallVector<int64_t> shape(indicesType.getShape());
   shape.push_back(inputType.getDimSize(1));
   inferredReturnTypes.push_back(
@@ -202,9 +208,14 @@ DispatchOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
 }
 
 LogicalResult DispatchOp::verify() {
-  return verifyGroupsDivideTokens(*this, "(C2)",
-                                  getInput().getType().getDimSize(0),
-                                  getIndices().getType().getDimSize(0));
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType indicesType = getIndices().getType();
+  if (inputType.getRank() != 2 || indicesType.getRank() != 3)
+    return emitOpError() << "(C1): expected an input of rank 2 [T, d] and "
+                            "indices of rank 3 [G, E, C], got "
+                         << inputType << " and " << indicesType;
+  return verifyGroupsDivideTokens(*this, "(C2)", inputType.getDimSize(0),
+                                  indicesType.getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//
@@ -359,6 +370,10 @@ AllToAllOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   int64_t devices = shard::collectiveProcessGroupSize(getGridAxes(), grid);
   RankedTensorType inputType = getInput().getType();
   int64_t splitAxis = getSplitAxis(), concatAxis = getConcatAxis();
+  // verify() reports axes out of range; symbol uses may be checked anyway.
+  if (splitAxis < 0 || splitAxis >= inputType.getRank() || concatAxis < 0 ||
+      concatAxis >= inputType.getRank())
+    return failure();
   int64_t splitSize = inputType.getDimSize(splitAxis);
   if (!ShapedType::isDynamic(devices) && !ShapedType::isDynamic(splitSize) &&
       splitSize % devices != 0)
@@ -381,28 +396,29 @@ AllToAllOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 
 LogicalResult
 ExpertLoadOp::inferReturnTypes(MLIRContext *context,
-                               std::optional<Location> location,
+                               std::optional<Location>,
                                Adaptor adaptor,
                                SmallVectorImpl<Type> &inferredReturnTypes) {
   auto indicesType =
       cast<RankedTensorType>(adaptor.getDispatchIndices().getType());
   auto probsType = cast<RankedTensorType>(adaptor.getProbs().getType());
-  if (indicesType.getRank() != 3 || probsType.getRank() != 2)
-    return emitInferenceError(
-        location, getOperationName(),
-        "(C1): expected dispatch_indices of rank 3 [G, E, C] and probs of "
-        "rank 2 [T, E], got ",
-        indicesType, " and ", probsType);
+  Type loadType = getMalformedOperandsPlaceholder(IntegerType::get(context, 64),
+                                                  /*rank=*/1);
+  if (indicesType.getRank() == 3 && probsType.getRank() == 2)
+    loadType = RankedTensorType::get({indicesType.getDimSize(1)},
+                                     IntegerType::get(context, 64));
   inferredReturnTypes.assign(
-      {RankedTensorType::get({indicesType.getDimSize(1)},
-                             IntegerType::get(context, 64)),
-       RankedTensorType::get({}, Float32Type::get(context))});
+      {loadType, RankedTensorType::get({}, Float32Type::get(context))});
   return success();
 }
 
 LogicalResult ExpertLoadOp::verify() {
   RankedTensorType indicesType = getDispatchIndices().getType();
   RankedTensorType probsType = getProbs().getType();
+  if (indicesType.getRank() != 3 || probsType.getRank() != 2)
+    return emitOpError() << "(C1): expected dispatch_indices of rank 3 "
+                            "[G, E, C] and probs of rank 2 [T, E], got "
+                         << indicesType << " and " << probsType;
   if (failed(verifySizesMatch(*this, "(C2)", "experts in dispatch_indices",
                               indicesType.getDimSize(1), "experts in probs",
                               probsType.getDimSize(1))))

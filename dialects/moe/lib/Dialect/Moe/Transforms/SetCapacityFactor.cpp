@@ -3,7 +3,10 @@
 #include "smx/Dialect/Moe/IR/MoeOps.h"
 #include "smx/Dialect/Moe/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "llvm/ADT/SetVector.h"
@@ -16,17 +19,66 @@ namespace mlir::moe {
 using namespace mlir;
 using namespace mlir::moe;
 
+/// Checks that `op` verifies alone with its new operand types, including
+/// the checks that need its symbols (`moe.all_to_all` checks its result
+/// shape against its grid there). The first diagnostic is returned as
+/// `reason` instead of being reported, so the pass reports one error.
+static LogicalResult verifyAlone(Operation *op,
+                                 SymbolTableCollection &symbolTables,
+                                 std::string &reason) {
+  ScopedDiagnosticHandler captureFirstError(
+      op->getContext(), [&](Diagnostic &diagnostic) {
+        if (reason.empty())
+          reason = diagnostic.str();
+        return success();
+      });
+  if (failed(verify(op, /*verifyRecursively=*/false)))
+    return failure();
+  if (auto symbolUser = dyn_cast<SymbolUserOpInterface>(op))
+    return symbolUser.verifySymbolUses(symbolTables);
+  return success();
+}
+
+/// Retypes the results of the function that `returnOp` returns from, so a
+/// model function can return routing results.
+static LogicalResult retypeFunctionResults(func::ReturnOp returnOp) {
+  auto function = returnOp->getParentOfType<func::FuncOp>();
+  if (!function)
+    return failure();
+  FunctionType type = function.getFunctionType();
+  if (type.getNumResults() == returnOp.getNumOperands() &&
+      TypeRange(type.getResults()) == returnOp.getOperandTypes())
+    return success();
+  auto module = function->getParentOfType<ModuleOp>();
+  if (module && !SymbolTable::symbolKnownUseEmpty(function, module))
+    return returnOp.emitOpError()
+           << "cannot be retyped for a new expert capacity: function @"
+           << function.getSymName() << " is called, and its callers would "
+           << "no longer match its results";
+  function.setFunctionType(FunctionType::get(
+      function.getContext(), type.getInputs(), returnOp.getOperandTypes()));
+  return success();
+}
+
 /// Re-infers the result types of `op` in place. Returns true when a type
 /// changed, so its users must be retyped in turn. An op that cannot infer
 /// its result types (`moe.combine`, whose `[T, d]` result does not depend on
 /// the capacity) must accept its new operand types as they are.
-static FailureOr<bool> reinferResultTypes(Operation *op) {
+static FailureOr<bool> reinferResultTypes(Operation *op,
+                                          SymbolTableCollection &symbolTables) {
+  if (auto returnOp = dyn_cast<func::ReturnOp>(op)) {
+    if (failed(retypeFunctionResults(returnOp)))
+      return failure();
+    return false;
+  }
   auto inferrable = dyn_cast<InferTypeOpInterface>(op);
   if (!inferrable) {
-    if (failed(verify(op, /*verifyRecursively=*/false)))
+    std::string reason;
+    if (failed(verifyAlone(op, symbolTables, reason)))
       return op->emitOpError()
              << "cannot be retyped for a new expert capacity: it does not "
-                "implement InferTypeOpInterface";
+                "infer its result types, and with the new operand types: "
+             << reason;
     return false;
   }
   SmallVector<Type> inferredTypes;
@@ -65,9 +117,10 @@ struct MoeSetCapacityFactorPass
     });
     // Types flow forward along def-use edges, so a worklist visits each op
     // whose operand types changed.
+    SymbolTableCollection symbolTables;
     while (!worklist.empty()) {
       Operation *op = worklist.pop_back_val();
-      FailureOr<bool> changed = reinferResultTypes(op);
+      FailureOr<bool> changed = reinferResultTypes(op, symbolTables);
       if (failed(changed))
         return signalPassFailure();
       if (!*changed)

@@ -151,7 +151,7 @@ def Mix_SelfAttentionOp : Mix_Op<"self_attention",
   let arguments = (ins Smx_FloatTensor:$query, Smx_FloatTensor:$key,
                        Smx_FloatTensor:$value, RankedTensorOf<[I1]>:$padding_mask,
                        Optional<I64>:$step, I64Attr:$num_heads,
-                       DefaultValuedAttr<F32Attr, "0.0">:$dropout_rate,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{

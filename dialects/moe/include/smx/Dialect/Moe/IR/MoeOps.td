@@ -44,7 +44,7 @@ def Moe_RouterOp : Moe_Op<"router",
   }];
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$weight,
                        Smx_FloatTensor:$bias, Optional<I64>:$step,
-                       DefaultValuedAttr<F32Attr, "0.0">:$jitter,
+                       DefaultValuedAttr<F64Attr, "0.0">:$jitter,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Moe_F32Tensor:$logits, Moe_F32Tensor:$probs);
   let assemblyFormat = [{

@@ -14,14 +14,18 @@ def MoeSetCapacityFactorPass : Pass<"moe-set-capacity-factor"> {
     the ops downstream of the route's `[G, E, C]` results (dispatch, expert
     FFN, ...) so the IR keeps static shapes with the new capacity.
 
+    A route result that a `func.func` returns retypes the function's results
+    (unless the function is called: its callers would no longer match).
+
     Contract: accepts IR where every transitive user of a route result
-    either implements `InferTypeOpInterface` or verifies with the new
-    operand types unchanged (`moe.combine`); `moe.all_to_all` and
-    `func.return` do neither, so run it before expert sharding and on IR
-    whose function results do not carry `[G, E, C]` shapes. Fails with an
-    error naming the first op it cannot retype. Guarantees that every
-    route has the requested capacity factor and that the IR verifies.
+    either implements `InferTypeOpInterface`, verifies with the new operand
+    types unchanged (`moe.combine`), or is the `func.return` of an uncalled
+    function. `moe.all_to_all` does none of these: run the pass before
+    expert sharding. Fails with one error naming the first op it cannot
+    retype. Guarantees that every route has the requested capacity factor
+    and that the IR verifies.
   }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
   let options = [
     Option<"capacityFactor", "capacity-factor", "double", "0.0",
            "The capacity factor to set (> 0)">

@@ -13,6 +13,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include <string>
 
 namespace mlir::smx {
@@ -56,6 +57,15 @@ LogicalResult verifyElementType(Operation *op, StringRef constraint,
 /// a user sees; the placeholder only keeps builders from failing hard.
 inline Type getMalformedOperandsPlaceholder(Type elementType) {
   return UnrankedTensorType::get(elementType);
+}
+
+/// As above, for a result that its op constrains to a ranked tensor: `rank`
+/// dynamic sizes. An unranked placeholder would break that constraint, and
+/// the constraint's message would hide the verifier's when the result type
+/// is inferred while parsing.
+inline Type getMalformedOperandsPlaceholder(Type elementType, int64_t rank) {
+  return RankedTensorType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                               elementType);
 }
 
 } // namespace mlir::smx

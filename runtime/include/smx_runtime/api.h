@@ -1,0 +1,28 @@
+/*===- smx_runtime/api.h - Export and linkage macros ------------*- C -*-===*
+ *
+ * Every public declaration of the runtime is wrapped in
+ * SMXRT_EXTERN_C_BEGIN/END and marked SMXRT_API: the library is built with
+ * hidden visibility, so only these functions form its ABI.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SMX_RUNTIME_API_H
+#define SMX_RUNTIME_API_H
+
+#if defined(_WIN32)
+#define SMXRT_API
+#elif defined(__GNUC__)
+#define SMXRT_API __attribute__((visibility("default")))
+#else
+#define SMXRT_API
+#endif
+
+#ifdef __cplusplus
+#define SMXRT_EXTERN_C_BEGIN extern "C" {
+#define SMXRT_EXTERN_C_END }
+#else
+#define SMXRT_EXTERN_C_BEGIN
+#define SMXRT_EXTERN_C_END
+#endif
+
+#endif /* SMX_RUNTIME_API_H */
