@@ -9,10 +9,10 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "SMX"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test", ".yaml"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.smx_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "README.md",
                    "unittests", "Inputs"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
@@ -24,5 +24,5 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.smx_tools_dir, config.llvm_tools_dir]
-tools = ["smx-opt"]
+tools = ["smx-opt", "smxc", "split-file", "not", "count"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -37,7 +37,7 @@ void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
   bool hasSeed = seed && seed.getInt() != 0;
   if (!hasRate && !hasSeed && !step)
     return;
-  printer << keyword << "(";
+  printer << " " << keyword << "(";
   printer.printFloat(rate ? rate.getValue() : APFloat(0.0));
   printer << ", seed = " << (seed ? seed.getInt() : 0);
   if (step)

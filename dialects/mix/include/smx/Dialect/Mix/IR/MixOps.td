@@ -155,7 +155,7 @@ def Mix_SelfAttentionOp : Mix_Op<"self_attention",
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $padding_mask `heads` `=` $num_heads
+    $query `,` $key `,` $value `,` $padding_mask `heads` `=` $num_heads ``
     custom<AttentionDropout>($dropout_rate, $seed, $step)
     attr-dict `:` type($query) `,` type($padding_mask)
   }];

@@ -48,7 +48,7 @@ def Moe_RouterOp : Moe_Op<"router",
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Moe_F32Tensor:$logits, Moe_F32Tensor:$probs);
   let assemblyFormat = [{
-    $input `,` $weight `,` $bias custom<RouterJitter>($jitter, $seed, $step)
+    $input `,` $weight `,` $bias `` custom<RouterJitter>($jitter, $seed, $step)
     attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->`
     type($logits) `,` type($probs)
   }];

@@ -1,0 +1,390 @@
+//===- ModelBuilder.cpp - ModelSpec to smx/mix/moe IR ---------------------===//
+//
+// Emits the forward function of a model block by block, in the order of
+// docs/weights.md. Parameters become function arguments as they are first
+// used, each tagged with its weight name; every op is located at the weight
+// path of the block that emits it (`loc("layers.3.mixing")`), so diagnostics
+// and dumps read in the model's own terms.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx/Frontend/Spec/ModelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "smx/Dialect/Mix/IR/MixOps.h"
+#include "smx/Dialect/Moe/IR/MoeOps.h"
+#include "smx/Dialect/Smx/IR/SmxOps.h"
+#include "llvm/ADT/Twine.h"
+
+using namespace mlir;
+using namespace mlir::smx;
+using namespace mlir::smx::spec;
+
+namespace {
+class ModelBuilder {
+public:
+  ModelBuilder(MLIRContext *context, const ModelSpec &spec, CompileShape shape)
+      : builder(context), spec(spec), shape(shape),
+        f32(builder.getF32Type()), i32(builder.getI32Type()) {}
+
+  OwningOpRef<ModuleOp> build(Location location);
+
+private:
+  // Interface of the forward function.
+  Value addInput(StringRef name, Type type);
+  Value parameter(const Twine &name, ArrayRef<int64_t> shape);
+  void addOutput(StringRef name, Value value);
+  Location at(const Twine &path);
+  int64_t nextSeed() { return seedCounter++; }
+
+  // Building blocks.
+  RankedTensorType hiddenType(int64_t width) const {
+    return RankedTensorType::get({shape.batch, shape.sequence, width}, f32);
+  }
+  Value dense(const Twine &path, Value input, int64_t inWidth,
+              int64_t outWidth);
+  Value layerNorm(const Twine &path, Value input, int64_t width);
+  Value dropout(Value input, double rate);
+
+  // The model.
+  Value embeddings();
+  Value mixing(int64_t layer, Value hidden);
+  Value attention(const Twine &path, Value hidden);
+  Value feedForward(int64_t layer, Value hidden);
+  Value mixtureOfExperts(int64_t layer, Value hidden);
+  void heads(Value sequenceOutput);
+
+  OpBuilder builder;
+  const ModelSpec &spec;
+  CompileShape shape;
+  Type f32, i32;
+
+  Block *body = nullptr;
+  SmallVector<DictionaryAttr> argumentAttrs;
+  SmallVector<Value> outputs;
+  SmallVector<DictionaryAttr> outputAttrs;
+  Value inputIds, typeIds, step, paddingMask;
+  int64_t seedCounter = 1;
+};
+} // namespace
+
+Location ModelBuilder::at(const Twine &path) {
+  return NameLoc::get(builder.getStringAttr(path));
+}
+
+Value ModelBuilder::addInput(StringRef name, Type type) {
+  argumentAttrs.push_back(builder.getDictionaryAttr(
+      builder.getNamedAttr(kInputAttrName, builder.getStringAttr(name))));
+  return body->addArgument(type, at(name));
+}
+
+Value ModelBuilder::parameter(const Twine &name, ArrayRef<int64_t> dims) {
+  std::string text = name.str();
+  argumentAttrs.push_back(builder.getDictionaryAttr(
+      builder.getNamedAttr(kParameterAttrName, builder.getStringAttr(text))));
+  return body->addArgument(RankedTensorType::get(dims, f32), at(text));
+}
+
+void ModelBuilder::addOutput(StringRef name, Value value) {
+  outputs.push_back(value);
+  outputAttrs.push_back(builder.getDictionaryAttr(
+      builder.getNamedAttr(kOutputAttrName, builder.getStringAttr(name))));
+}
+
+Value ModelBuilder::dense(const Twine &path, Value input, int64_t inWidth,
+                          int64_t outWidth) {
+  Value weight = parameter(path + ".weight", {inWidth, outWidth});
+  Value bias = parameter(path + ".bias", {outWidth});
+  return DenseOp::create(builder, at(path), input, weight, bias,
+                         /*transpose_weight=*/false);
+}
+
+Value ModelBuilder::layerNorm(const Twine &path, Value input, int64_t width) {
+  Value scale = parameter(path + ".scale", {width});
+  Value bias = parameter(path + ".bias", {width});
+  return LayerNormOp::create(builder, at(path), input.getType(), input, scale,
+                             bias,
+                             builder.getF64FloatAttr(spec.layerNormEpsilon));
+}
+
+Value ModelBuilder::dropout(Value input, double rate) {
+  if (rate == 0.0)
+    return input;
+  return DropoutOp::create(builder, input.getLoc(), input.getType(), input,
+                           step, builder.getF64FloatAttr(rate),
+                           builder.getI64IntegerAttr(nextSeed()));
+}
+
+Value ModelBuilder::embeddings() {
+  int64_t width = spec.embeddingWidth;
+  Location loc = at("embeddings");
+  Value words = EmbeddingLookupOp::create(
+      builder, at("embeddings.word"), EmbeddingKind::word,
+      parameter("embeddings.word", {spec.vocabSize, width}), inputIds);
+  // Position ids 0..S-1 of every sequence.
+  auto idsType = RankedTensorType::get({shape.batch, shape.sequence}, i32);
+  Value positionIds = tensor::GenerateOp::create(
+      builder, loc, idsType, ValueRange(),
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange indices) {
+        Value position =
+            arith::IndexCastOp::create(nested, nestedLoc, i32, indices[1]);
+        tensor::YieldOp::create(nested, nestedLoc, position);
+      });
+  Value positions = EmbeddingLookupOp::create(
+      builder, at("embeddings.position"), EmbeddingKind::position,
+      parameter("embeddings.position", {spec.maxLength, width}), positionIds);
+  Value types = EmbeddingLookupOp::create(
+      builder, at("embeddings.type"), EmbeddingKind::type,
+      parameter("embeddings.type", {spec.typeVocabSize, width}), typeIds);
+  Value sum = arith::AddFOp::create(
+      builder, loc, arith::AddFOp::create(builder, loc, words, positions),
+      types);
+  Value normalized = layerNorm("embeddings.layer_norm", sum, width);
+  Value projected = dense("embeddings.projection", normalized, width,
+                          spec.modelWidth);
+  return dropout(projected, spec.hiddenDropout);
+}
+
+Value ModelBuilder::attention(const Twine &path, Value hidden) {
+  int64_t width = spec.modelWidth;
+  Value query = dense(path + ".query", hidden, width, width);
+  Value key = dense(path + ".key", hidden, width, width);
+  Value value = dense(path + ".value", hidden, width, width);
+  bool hasDropout = spec.attentionDropout > 0.0;
+  Value attended = mix::SelfAttentionOp::create(
+      builder, at(path), hidden.getType(), query, key, value, paddingMask,
+      hasDropout ? step : Value(), builder.getI64IntegerAttr(spec.numHeads),
+      builder.getF64FloatAttr(spec.attentionDropout),
+      builder.getI64IntegerAttr(hasDropout ? nextSeed() : 0));
+  return dense(path + ".output", attended, width, width);
+}
+
+Value ModelBuilder::mixing(int64_t layer, Value hidden) {
+  std::string path = "layers." + std::to_string(layer) + ".mixing";
+  int64_t length = shape.sequence, width = spec.modelWidth;
+  Type type = hidden.getType();
+  Value mixed;
+  // Parameters are created one statement at a time: function arguments are
+  // numbered in creation order, and C++ leaves the order of evaluation of
+  // call arguments unspecified.
+  switch (spec.layerMixing[layer]) {
+  case MixingKind::Linear: {
+    Value seqWeight = parameter(path + ".seq_weight", {length, length});
+    Value hiddenWeight = parameter(path + ".hidden_weight", {width, width});
+    mixed = mix::LinearOp::create(builder, at(path), type, hidden, seqWeight,
+                                  hiddenWeight);
+    break;
+  }
+  case MixingKind::Fourier:
+    mixed = mix::FourierOp::create(builder, at(path), hidden);
+    break;
+  case MixingKind::Hartley:
+    mixed = mix::HartleyOp::create(builder, at(path), hidden);
+    break;
+  case MixingKind::Circulant: {
+    Value seqParams = parameter(path + ".seq_params", {length});
+    Value hiddenParams = parameter(path + ".hidden_params", {width});
+    mixed = mix::CirculantOp::create(builder, at(path), type, hidden,
+                                     seqParams, hiddenParams);
+    break;
+  }
+  case MixingKind::Toeplitz: {
+    Value seqParams = parameter(path + ".seq_params", {2 * length - 1});
+    Value hiddenParams = parameter(path + ".hidden_params", {2 * width - 1});
+    mixed = mix::ToeplitzOp::create(builder, at(path), type, hidden,
+                                    seqParams, hiddenParams);
+    break;
+  }
+  case MixingKind::Attention:
+    mixed = attention(path, hidden);
+    break;
+  }
+  // Post-LN, no dropout on the mixing output (DESIGN.md).
+  Value sum = ResidualAddOp::create(builder, at(path), type, mixed, hidden);
+  return layerNorm("layers." + std::to_string(layer) + ".mixing_layer_norm",
+                   sum, width);
+}
+
+Value ModelBuilder::feedForward(int64_t layer, Value hidden) {
+  std::string path = "layers." + std::to_string(layer) + ".ffn";
+  Value inner = dense(path + ".input", hidden, spec.modelWidth,
+                      spec.feedForwardWidth);
+  Value activated = ActivationOp::create(builder, at(path), inner.getType(),
+                                         spec.activation, inner);
+  return dense(path + ".output", activated, spec.feedForwardWidth,
+               spec.modelWidth);
+}
+
+Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
+  const MoeSpec &moe = *spec.moe;
+  std::string prefix = "layers." + std::to_string(layer) + ".moe";
+  std::string statsPrefix = "moe." + std::to_string(layer) + ".";
+  int64_t width = spec.modelWidth, experts = moe.numExperts;
+  int64_t tokens = shape.batch * shape.sequence;
+  Location loc = at(prefix);
+
+  SmallVector<ReassociationIndices> flatten = {{0, 1}, {2}};
+  Value flat = tensor::CollapseShapeOp::create(builder, loc, hidden, flatten);
+
+  bool hasJitter = moe.router.jitter > 0.0;
+  Value routerWeight = parameter(prefix + ".router.weight", {width, experts});
+  Value routerBias = parameter(prefix + ".router.bias", {experts});
+  auto router = moe::RouterOp::create(
+      builder, at(prefix + ".router"), flat, routerWeight, routerBias,
+      hasJitter ? step : Value(), builder.getF64FloatAttr(moe.router.jitter),
+      builder.getI64IntegerAttr(hasJitter ? nextSeed() : 0));
+
+  Attribute policy;
+  Value tokenIds;
+  MLIRContext *context = builder.getContext();
+  switch (moe.router.policy) {
+  case RoutingPolicy::ExpertsChoose:
+    policy = moe::ExpertsChooseAttr::get(context);
+    break;
+  case RoutingPolicy::TokensChoose:
+    policy = moe::TokensChooseAttr::get(context, moe.router.k,
+                                        moe.router.batchPrioritized);
+    break;
+  case RoutingPolicy::CappedExpertsChoose:
+    policy = moe::CappedExpertsChooseAttr::get(context, moe.router.k);
+    break;
+  case RoutingPolicy::Hash:
+    policy = moe::HashAttr::get(context);
+    tokenIds = tensor::CollapseShapeOp::create(
+        builder, loc, inputIds, SmallVector<ReassociationIndices>{{0, 1}});
+    break;
+  }
+  auto route = moe::RouteOp::create(
+      builder, at(prefix + ".route"), router.getProbs(), tokenIds,
+      cast<moe::RoutingPolicyAttrInterface>(policy),
+      builder.getF64FloatAttr(moe.trainCapacityFactor),
+      builder.getI64IntegerAttr(moe.groupSize));
+  Value slots = moe::DispatchOp::create(builder, loc, flat,
+                                        route.getDispatchIndices());
+  std::string expertPath = prefix + ".experts";
+  int64_t inner = spec.feedForwardWidth;
+  Value inWeight =
+      parameter(expertPath + ".input.weight", {experts, width, inner});
+  Value inBias = parameter(expertPath + ".input.bias", {experts, inner});
+  Value outWeight =
+      parameter(expertPath + ".output.weight", {experts, inner, width});
+  Value outBias = parameter(expertPath + ".output.bias", {experts, width});
+  Value expertOutputs = moe::ExpertFFNOp::create(
+      builder, at(expertPath), slots, inWeight, inBias, outWeight, outBias,
+      ActivationAttr::get(context, spec.activation));
+  Value combined = moe::CombineOp::create(
+      builder, loc, flat.getType(), expertOutputs, route.getDispatchIndices(),
+      route.getCombineWeights());
+  Value unflattened = tensor::ExpandShapeOp::create(
+      builder, loc, hidden.getType(), combined, flatten);
+
+  addOutput(statsPrefix + "dispatch_indices", route.getDispatchIndices());
+  addOutput(statsPrefix + "combine_weights", route.getCombineWeights());
+  auto load = moe::ExpertLoadOp::create(builder, loc,
+                                        route.getDispatchIndices(),
+                                        router.getProbs());
+  addOutput(statsPrefix + "tokens_per_expert", load.getTokensPerExpert());
+  addOutput(statsPrefix + "dropped_fraction", load.getDroppedFraction());
+  addOutput(statsPrefix + "router_z_loss",
+            moe::RouterZLossOp::create(builder, loc, router.getLogits()));
+  if (moe.router.policy == RoutingPolicy::TokensChoose) {
+    int64_t groups = moe::RouteOp::computeGroupCount(tokens, moe.groupSize);
+    addOutput(statsPrefix + "load_balance_loss",
+              moe::LoadBalanceLossOp::create(builder, loc, router.getProbs(),
+                                             moe.router.k, groups));
+  }
+  return unflattened;
+}
+
+void ModelBuilder::heads(Value sequenceOutput) {
+  addOutput("sequence_output", sequenceOutput);
+  if (!spec.heads.needsPooler())
+    return;
+  int64_t width = spec.modelWidth;
+  Location loc = at("heads.pooler");
+  // The first token of every sequence: [B, 1, d] -> [B, d].
+  auto firstTokenType = RankedTensorType::get({shape.batch, 1, width}, f32);
+  Value firstToken = tensor::ExtractSliceOp::create(
+      builder, loc, firstTokenType, sequenceOutput, ValueRange(), ValueRange(),
+      ValueRange(), builder.getDenseI64ArrayAttr({0, 0, 0}),
+      builder.getDenseI64ArrayAttr({shape.batch, 1, width}),
+      builder.getDenseI64ArrayAttr({1, 1, 1}));
+  Value first = tensor::CollapseShapeOp::create(
+      builder, loc, firstToken, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+  Value pooledDense = dense("heads.pooler", first, width, width);
+  Value pooled = ActivationOp::create(builder, loc, pooledDense.getType(),
+                                      Activation::tanh, pooledDense);
+  addOutput("pooled_output", pooled);
+  if (spec.heads.sentenceOrder)
+    addOutput("sentence_order_logits",
+              dense("heads.sentence_order", pooled, width, 2));
+  if (spec.heads.classifierOutputs)
+    addOutput("classifier_logits",
+              dense("heads.classifier", pooled, width,
+                    *spec.heads.classifierOutputs));
+}
+
+OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(location, spec.name);
+  builder.setInsertionPointToEnd(module->getBody());
+  auto function = func::FuncOp::create(builder, location, kForwardFunctionName,
+                                       builder.getFunctionType({}, {}));
+  body = function.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+
+  auto idsType = RankedTensorType::get({shape.batch, shape.sequence}, i32);
+  inputIds = addInput("input_ids", idsType);
+  typeIds = addInput("type_ids", idsType);
+  step = addInput("step", builder.getI64Type());
+  // Pad tokens have id 0; attention masks them as keys.
+  Value padId = arith::ConstantOp::create(
+      builder, at("padding_mask"), DenseElementsAttr::get(idsType, 0));
+  paddingMask = arith::CmpIOp::create(builder, at("padding_mask"),
+                                      arith::CmpIPredicate::ne, inputIds,
+                                      padId);
+
+  Value hidden = embeddings();
+  for (int64_t layer = 0; layer < spec.numLayers; ++layer) {
+    Value mixed = mixing(layer, hidden);
+    Value transformed = spec.layerIsMoe[layer]
+                            ? mixtureOfExperts(layer, mixed)
+                            : feedForward(layer, mixed);
+    Value sum =
+        ResidualAddOp::create(builder, transformed.getLoc(), mixed.getType(),
+                              dropout(transformed, spec.hiddenDropout), mixed);
+    hidden = layerNorm("layers." + std::to_string(layer) + ".output_layer_norm",
+                       sum, spec.modelWidth);
+  }
+  // The sequence output leads the results: move the per-layer statistics
+  // collected so far behind it and the heads.
+  SmallVector<Value> layerOutputs = std::move(outputs);
+  SmallVector<DictionaryAttr> layerOutputAttrs = std::move(outputAttrs);
+  outputs.clear();
+  outputAttrs.clear();
+  heads(hidden);
+  outputs.append(layerOutputs);
+  outputAttrs.append(layerOutputAttrs);
+
+  func::ReturnOp::create(builder, location, outputs);
+  function.setFunctionType(builder.getFunctionType(
+      body->getArgumentTypes(), ValueRange(outputs).getTypes()));
+  function.setAllArgAttrs(argumentAttrs);
+  function.setAllResultAttrs(outputAttrs);
+  module->getOperation()->setAttr("smx.model",
+                                  builder.getStringAttr(spec.name));
+  return module;
+}
+
+OwningOpRef<ModuleOp> mlir::smx::spec::buildModel(MLIRContext *context,
+                                                  const ModelSpec &spec,
+                                                  CompileShape shape,
+                                                  Location location) {
+  context->loadDialect<arith::ArithDialect, func::FuncDialect,
+                       tensor::TensorDialect, SmxDialect, mix::MixDialect,
+                       moe::MoeDialect>();
+  return ModelBuilder(context, spec, shape).build(location);
+}
