@@ -145,7 +145,7 @@ def toeplitz_matrix(t):
 
 def mix_linear(x, seq_weight, hidden_weight):
     """Y[b] = W_seq . X[b] . W_hid."""
-    return np.einsum("lm,bmd,de->ble", seq_weight, x, hidden_weight)
+    return np.matmul(np.matmul(seq_weight, x), hidden_weight)
 
 
 def mix_fourier(x):

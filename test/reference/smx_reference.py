@@ -24,10 +24,14 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import smx_safetensors as safetensors  # noqa: E402
-from smx_model import (forward, init_parameters, parameter_shapes,  # noqa: E402,F401
+from smx_model import (forward, init_parameters, parameter_shapes,  # noqa: E402
                        mix_circulant_fft)
-from smx_routing import capacity, num_groups, route, route_group  # noqa: E402,F401
-from smx_spec import Spec, load_spec, parse_spec, placement_layers  # noqa: E402,F401
+from smx_routing import capacity, num_groups, route, route_group  # noqa: E402
+from smx_spec import Spec, load_spec, parse_spec, placement_layers  # noqa: E402
+
+__all__ = ["Spec", "load_spec", "parse_spec", "placement_layers", "parameter_shapes",
+           "init_parameters", "forward", "mix_circulant_fft", "num_groups", "capacity",
+           "route", "route_group", "read_safetensors", "write_safetensors", "main"]
 
 read_safetensors = safetensors.load
 write_safetensors = safetensors.save

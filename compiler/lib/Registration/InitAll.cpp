@@ -24,6 +24,9 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "smx/Conversion/Passes.h"
+#include "smx/Pipelines/Pipelines.h"
+#include "smx/Target/CPU/Passes.h"
 #include "smx/Dialect/Mix/IR/MixDialect.h"
 #include "smx/Dialect/Mix/Transforms/Passes.h"
 #include "smx/Dialect/Moe/IR/MoeDialect.h"
@@ -58,4 +61,7 @@ void mlir::smx::registerAllSmxPasses() {
   smx::registerSmxPasses();
   mix::registerMixPasses();
   moe::registerMoePasses();
+  smx::registerSmxConversionPasses();
+  smx::registerSmxCpuTargetPasses();
+  smx::registerSmxPipelines();
 }

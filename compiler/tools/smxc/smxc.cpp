@@ -1,9 +1,11 @@
 //===- smxc.cpp - the smx compiler driver ---------------------------------===//
 //
-// smxc SPEC.yaml [-o OUT] [--emit=mlir] [--batch N] [--seq N]
+// smxc SPEC.yaml [-o OUT] [--emit=exe|obj|llvm|mlir] [--batch N] [--seq N]
 //
-// Reads a model spec, builds its smx/mix/moe IR and writes the stage that
-// --emit names. Spec errors are reported as file:line:col and exit 1.
+// Reads a model spec, builds its smx/mix/moe IR, lowers it with the CPU
+// pipeline and writes the stage that --emit names: the model's IR, LLVM IR,
+// an object file, or (the default) an executable linked with
+// libsmx_runtime. Spec errors are reported as file:line:col and exit 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,10 +14,16 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "smx/Frontend/Spec/ModelBuilder.h"
 #include "smx/Frontend/Spec/SpecParser.h"
 #include "smx/InitAll.h"
+#include "smx/Pipelines/Pipelines.h"
+#include "smx/Target/CPU/ObjectEmitter.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -27,19 +35,28 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Mlir };
+enum class EmitKind { Mlir, Llvm, Object, Executable };
 
 cl::OptionCategory smxcCategory("smxc options");
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<model spec .yaml>"),
                               cl::Required, cl::cat(smxcCategory));
-cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
-                                cl::value_desc("path"), cl::init("-"),
-                                cl::cat(smxcCategory));
+cl::opt<std::string> outputPath(
+    "o", cl::desc("Output file ('-' for stdout; default: the spec's name for "
+                  "an executable, stdout otherwise)"),
+    cl::value_desc("path"), cl::cat(smxcCategory));
 cl::opt<EmitKind> emitKind(
-    "emit", cl::desc("What to produce"), cl::init(EmitKind::Mlir),
-    cl::values(clEnumValN(EmitKind::Mlir, "mlir",
-                          "the model's smx/mix/moe IR (forward function)")),
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::Executable),
+    cl::values(
+        clEnumValN(EmitKind::Mlir, "mlir",
+                   "the model's smx/mix/moe IR (training-mode forward)"),
+        clEnumValN(EmitKind::Llvm, "llvm", "optimized LLVM IR"),
+        clEnumValN(EmitKind::Object, "obj", "an object file"),
+        clEnumValN(EmitKind::Executable, "exe",
+                   "an executable linked with libsmx_runtime (default)")),
     cl::cat(smxcCategory));
+cl::opt<std::string> targetCpu(
+    "cpu", cl::desc("CPU to generate code for (default: this machine's)"),
+    cl::init("native"), cl::cat(smxcCategory));
 cl::opt<int64_t> batchSize("batch",
                            cl::desc("Compiled batch size (default: the "
                                     "spec's compile.batch)"),
@@ -52,6 +69,53 @@ cl::opt<int64_t> sequenceLength("seq",
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "smxc") << message << "\n";
   return 1;
+}
+
+/// Writes `path` through `write`, keeping the file only on success.
+int writeOutput(StringRef path,
+                function_ref<LogicalResult(llvm::raw_pwrite_stream &)> write) {
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      openOutputFile(path, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+  if (failed(write(output->os())))
+    return 1;
+  output->keep();
+  return 0;
+}
+
+/// Links `objectPath` with libsmx_runtime into `executablePath`. The
+/// runtime libraries are looked up next to smxc: `<prefix>/bin/smxc` uses
+/// `<prefix>/lib`.
+int linkExecutable(StringRef objectPath, StringRef executablePath,
+                   const char *argv0) {
+  std::string smxcPath = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&linkExecutable));
+  SmallString<128> libraryDir(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(smxcPath)));
+  llvm::sys::path::append(libraryDir, "lib");
+  SmallString<128> mainLibrary(libraryDir);
+  llvm::sys::path::append(mainLibrary, "libsmx_runtime_main.a");
+  if (!llvm::sys::fs::exists(mainLibrary))
+    return fail("cannot find the runtime next to smxc: " + mainLibrary +
+                " does not exist");
+  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
+  if (!driver)
+    return fail("cannot find the system C compiler 'cc' to link with");
+  std::string rpath = "-Wl,-rpath," + libraryDir.str().str();
+  std::string libraryFlag = "-L" + libraryDir.str().str();
+  SmallVector<StringRef> arguments = {
+      *driver,        "-o",        executablePath, objectPath,
+      mainLibrary,    libraryFlag, "-lsmx_runtime", rpath,
+      "-lm"};
+  std::string errorMessage;
+  int status = llvm::sys::ExecuteAndWait(*driver, arguments, std::nullopt, {},
+                                         0, 0, &errorMessage);
+  if (status != 0)
+    return fail("linking '" + executablePath + "' failed" +
+                (errorMessage.empty() ? "" : ": " + errorMessage));
+  return 0;
 }
 } // namespace
 
@@ -92,6 +156,7 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   smx::registerAllSmxDialects(registry);
+  smx::registerAllSmxPasses();
   MLIRContext context(registry);
   OwningOpRef<ModuleOp> module = smx::spec::buildModel(
       &context, *spec, shape, FileLineColLoc::get(&context, specPath, 1, 1));
@@ -99,15 +164,42 @@ int main(int argc, char **argv) {
     return fail("internal error: the IR built for '" + specPath +
                 "' does not verify");
 
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      openOutputFile(outputPath, &errorMessage);
-  if (!output)
-    return fail(errorMessage);
-  switch (emitKind) {
-  case EmitKind::Mlir:
-    module->print(output->os());
-    break;
-  }
-  output->keep();
-  return 0;
+  std::string output = outputPath;
+  if (output.empty())
+    output = emitKind == EmitKind::Executable ? spec->name : "-";
+  if (emitKind == EmitKind::Mlir)
+    return writeOutput(output, [&](llvm::raw_pwrite_stream &os) {
+      module->print(os);
+      return success();
+    });
+
+  PassManager pm(&context);
+  smx::CpuPipelineOptions pipelineOptions;
+  if (spec->moe)
+    pipelineOptions.capacityFactor = spec->moe->evalCapacityFactor;
+  smx::buildCpuPipeline(pm, pipelineOptions);
+  if (failed(pm.run(*module)))
+    return fail("lowering '" + specPath + "' failed");
+
+  smx::ObjectOptions objectOptions;
+  objectOptions.cpu = targetCpu;
+  if (emitKind != EmitKind::Executable)
+    return writeOutput(output, [&](llvm::raw_pwrite_stream &os) {
+      return smx::emitMachineCode(*module, objectOptions,
+                                  emitKind == EmitKind::Object, os);
+    });
+
+  // An executable: the object in a temporary file, linked by the system
+  // compiler driver with the runtime next to this smxc.
+  SmallString<128> objectPath;
+  if (std::error_code error = llvm::sys::fs::createTemporaryFile(
+          "smx-model", "o", objectPath))
+    return fail("cannot create a temporary object file: " + error.message());
+  llvm::FileRemover removeObject(objectPath);
+  if (int status = writeOutput(objectPath, [&](llvm::raw_pwrite_stream &os) {
+        return smx::emitMachineCode(*module, objectOptions,
+                                    /*emitObject=*/true, os);
+      }))
+    return status;
+  return linkExecutable(objectPath, output, argv[0]);
 }

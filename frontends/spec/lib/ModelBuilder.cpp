@@ -37,7 +37,8 @@ private:
   // Interface of the forward function.
   Value addInput(StringRef name, Type type);
   Value parameter(const Twine &name, ArrayRef<int64_t> shape);
-  void addOutput(StringRef name, Value value);
+  /// Adds a result; `batchMajor` when it has one row per sequence.
+  void addOutput(StringRef name, Value value, bool batchMajor = false);
   Location at(const Twine &path);
   int64_t nextSeed() { return seedCounter++; }
 
@@ -84,15 +85,25 @@ Value ModelBuilder::addInput(StringRef name, Type type) {
 
 Value ModelBuilder::parameter(const Twine &name, ArrayRef<int64_t> dims) {
   std::string text = name.str();
+  // docs/weights.md: biases start at 0, layer-norm scales at 1, the rest
+  // from N(0, 0.02).
+  StringRef init = StringRef(text).ends_with("bias")    ? "zeros"
+                   : StringRef(text).ends_with(".scale") ? "ones"
+                                                         : "normal";
   argumentAttrs.push_back(builder.getDictionaryAttr(
-      builder.getNamedAttr(kParameterAttrName, builder.getStringAttr(text))));
+      {builder.getNamedAttr(kParameterAttrName, builder.getStringAttr(text)),
+       builder.getNamedAttr(kInitAttrName, builder.getStringAttr(init))}));
   return body->addArgument(RankedTensorType::get(dims, f32), at(text));
 }
 
-void ModelBuilder::addOutput(StringRef name, Value value) {
+void ModelBuilder::addOutput(StringRef name, Value value, bool batchMajor) {
   outputs.push_back(value);
-  outputAttrs.push_back(builder.getDictionaryAttr(
-      builder.getNamedAttr(kOutputAttrName, builder.getStringAttr(name))));
+  SmallVector<NamedAttribute, 2> attributes = {
+      builder.getNamedAttr(kOutputAttrName, builder.getStringAttr(name))};
+  if (batchMajor)
+    attributes.push_back(
+        builder.getNamedAttr(kBatchMajorAttrName, builder.getUnitAttr()));
+  outputAttrs.push_back(builder.getDictionaryAttr(attributes));
 }
 
 Value ModelBuilder::dense(const Twine &path, Value input, int64_t inWidth,
@@ -263,6 +274,7 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
       cast<moe::RoutingPolicyAttrInterface>(policy),
       builder.getF64FloatAttr(moe.trainCapacityFactor),
       builder.getI64IntegerAttr(moe.groupSize));
+  route->setAttr(kLayerAttrName, builder.getI64IntegerAttr(layer));
   Value slots = moe::DispatchOp::create(builder, loc, flat,
                                         route.getDispatchIndices());
   std::string expertPath = prefix + ".experts";
@@ -301,7 +313,7 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
 }
 
 void ModelBuilder::heads(Value sequenceOutput) {
-  addOutput("sequence_output", sequenceOutput);
+  addOutput("sequence_output", sequenceOutput, /*batchMajor=*/true);
   if (!spec.heads.needsPooler())
     return;
   int64_t width = spec.modelWidth;
@@ -318,14 +330,16 @@ void ModelBuilder::heads(Value sequenceOutput) {
   Value pooledDense = dense("heads.pooler", first, width, width);
   Value pooled = ActivationOp::create(builder, loc, pooledDense.getType(),
                                       Activation::tanh, pooledDense);
-  addOutput("pooled_output", pooled);
+  addOutput("pooled_output", pooled, /*batchMajor=*/true);
   if (spec.heads.sentenceOrder)
     addOutput("sentence_order_logits",
-              dense("heads.sentence_order", pooled, width, 2));
+              dense("heads.sentence_order", pooled, width, 2),
+              /*batchMajor=*/true);
   if (spec.heads.classifierOutputs)
     addOutput("classifier_logits",
               dense("heads.classifier", pooled, width,
-                    *spec.heads.classifierOutputs));
+                    *spec.heads.classifierOutputs),
+              /*batchMajor=*/true);
 }
 
 OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
@@ -374,7 +388,7 @@ OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
       body->getArgumentTypes(), ValueRange(outputs).getTypes()));
   function.setAllArgAttrs(argumentAttrs);
   function.setAllResultAttrs(outputAttrs);
-  module->getOperation()->setAttr("smx.model",
+  module->getOperation()->setAttr(kModelAttrName,
                                   builder.getStringAttr(spec.name));
   return module;
 }

@@ -12,6 +12,9 @@
 #define SMXRT_ABI_VERSION 1
 
 #include "smx_runtime/api.h"
+#include "smx_runtime/cpu_kernels.h"
+#include "smx_runtime/memref_abi.h"
+#include "smx_runtime/model.h"
 #include "smx_runtime/safetensors.h"
 #include "smx_runtime/status.h"
 #include "smx_runtime/tensor.h"

@@ -3,6 +3,7 @@
 #ifndef SMX_FRONTEND_SPEC_MODELBUILDER_H
 #define SMX_FRONTEND_SPEC_MODELBUILDER_H
 
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx/Frontend/Spec/ModelSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -15,15 +16,6 @@ struct CompileShape {
   int64_t batch = 0;
   int64_t sequence = 0;
 };
-
-/// Attribute names of the model interface on the built function: every
-/// parameter argument carries its weight name (docs/weights.md), every other
-/// argument its input name, every result its output name.
-inline constexpr StringLiteral kParameterAttrName = "smx.parameter";
-inline constexpr StringLiteral kInputAttrName = "smx.input";
-inline constexpr StringLiteral kOutputAttrName = "smx.output";
-/// The name of the model's forward function.
-inline constexpr StringLiteral kForwardFunctionName = "forward";
 
 /// Builds a module with the training-mode forward function of `spec` at
 /// `shape`:

@@ -1,0 +1,133 @@
+//===- LoweringUtils.h - building blocks of the smx lowerings ---*- C++ -*-===//
+//
+// What the conversions of the smx, mix and moe dialects to linalg share:
+// elementwise and reduction linalg.generic builders, and calls of the
+// runtime's CPU kernels (GEMM, routing) on tensors.
+//
+// A runtime call takes its tensor operands through
+// `bufferization.to_buffer ... read_only`, writes into fresh `memref.alloc`
+// results and hands them back with `bufferization.to_tensor ... restrict`,
+// so One-Shot Bufferize sees exactly what the kernel reads and writes.
+// Buffers are passed as unranked memrefs, MLIR's convention for library
+// calls (a rank and a descriptor pointer per buffer).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_CONVERSION_LOWERINGUTILS_H
+#define SMX_CONVERSION_LOWERINGUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
+#include "smx/Dialect/Smx/IR/SmxAttributes.h"
+
+namespace mlir::smx {
+
+/// A tensor.empty of `type`.
+Value createEmptyTensor(OpBuilder &builder, Location loc,
+                        RankedTensorType type);
+
+/// A tensor of `type` filled with `value`.
+Value createFilledTensor(OpBuilder &builder, Location loc,
+                         RankedTensorType type, Attribute value);
+
+/// The body of an elementwise computation: block arguments in, one value out.
+using ElementwiseBody =
+    function_ref<Value(OpBuilder &, Location, ValueRange arguments)>;
+
+/// A linalg.generic over the iteration space of `resultType` (all loops
+/// parallel) reading `inputs` through `inputMaps` (identity when empty).
+Value createElementwise(OpBuilder &builder, Location loc,
+                        RankedTensorType resultType, ValueRange inputs,
+                        ArrayRef<AffineMap> inputMaps, ElementwiseBody body);
+
+/// The map that reads a tensor of rank `rank` indexed by the trailing loops
+/// of a `numLoops`-deep nest (broadcasting a `[D]` vector along `[..., D]`).
+AffineMap getTrailingDimsMap(MLIRContext *context, int64_t numLoops,
+                             int64_t rank);
+/// The map that reads the leading `rank` loops of a `numLoops`-deep nest
+/// (a per-row statistic `[...]` broadcast along `[..., D]`).
+AffineMap getLeadingDimsMap(MLIRContext *context, int64_t numLoops,
+                            int64_t rank);
+
+/// The body of a reduction: (element, accumulator) -> new accumulator.
+using ReductionBody = function_ref<Value(OpBuilder &, Location, Value element,
+                                         Value accumulator)>;
+
+/// Reduces `input` over dimension `dimension`, starting from `initial`.
+/// `prologue`, when given, maps the element (and the values of `extraInputs`
+/// broadcast along the reduced dimension) before it is combined.
+Value createReduction(OpBuilder &builder, Location loc, Value input,
+                      int64_t dimension, Attribute initial,
+                      ReductionBody combine,
+                      ValueRange extraInputs = {},
+                      ElementwiseBody prologue = nullptr);
+
+/// One operand of a runtime GEMM: a row-major matrix inside `tensor` at
+/// element `offset`, with leading dimension `leadingDim`, repeated every
+/// `outerStride` / `innerStride` elements over the two batch loops.
+struct GemmOperand {
+  Value tensor;
+  int64_t offset = 0;
+  int64_t leadingDim = 0;
+  int64_t outerStride = 0;
+  int64_t innerStride = 0;
+  bool transpose = false;
+};
+
+/// The problem of a runtime GEMM: `outer` × `inner` products of an m×k and a
+/// k×n matrix (after transposes).
+struct GemmShape {
+  int64_t outer = 1, inner = 1, m = 0, n = 0, k = 0;
+};
+
+/// Emits `smxrt_cpu_sgemm` writing into a new tensor of `resultType` (or
+/// accumulating into a copy of `accumulator`) laid out as `result`
+/// describes (its `tensor` is ignored) and returns the new tensor.
+Value emitRuntimeGemm(OpBuilder &builder, Location loc, GemmShape shape,
+                      const GemmOperand &a, const GemmOperand &b,
+                      RankedTensorType resultType, const GemmOperand &result,
+                      Value accumulator = nullptr);
+
+/// `input [M, K] · weight [K, N]` (or `[N, K]` with `transposeWeight`) for
+/// a 2-D f32 input: the common dense-layer GEMM.
+Value emitMatmul(OpBuilder &builder, Location loc, Value input, Value weight,
+                 bool transposeWeight);
+
+/// Calls `name` with the integer `scalars` and the buffers of `inputs`
+/// (read) and new buffers of `resultTypes` (written), in that order, and
+/// returns the results as tensors. Declares `name` in the module.
+SmallVector<Value> emitRuntimeCall(OpBuilder &builder, Location loc,
+                                   StringRef name, ValueRange scalars,
+                                   ValueRange inputs,
+                                   TypeRange resultTypes);
+
+/// Collapses all leading dimensions: `[a, b, ..., n]` -> `[a·b·..., n]`.
+Value collapseToMatrix(OpBuilder &builder, Location loc, Value tensor);
+/// The inverse of `collapseToMatrix` for a result of `type`.
+Value expandFromMatrix(OpBuilder &builder, Location loc, Value matrix,
+                       RankedTensorType type);
+
+/// f32 constants and conversions used by the lowerings.
+Value createF32Constant(OpBuilder &builder, Location loc, double value);
+/// Converts a float scalar to f32 (accumulation type) and back.
+Value extendToF32(OpBuilder &builder, Location loc, Value value);
+Value truncateFromF32(OpBuilder &builder, Location loc, Value value,
+                      Type elementType);
+
+/// A reduction combiner: `element + accumulator`.
+Value addFloats(OpBuilder &builder, Location loc, Value element,
+                Value accumulator);
+
+/// The scalar activation `kind` of `x` (inside an elementwise body).
+Value emitActivation(OpBuilder &builder, Location loc, Activation kind,
+                     Value x);
+
+/// A numerically stable softmax of `input` along `dimension`, accumulated
+/// in f32.
+Value emitSoftmax(OpBuilder &builder, Location loc, Value input,
+                  int64_t dimension);
+
+} // namespace mlir::smx
+
+#endif // SMX_CONVERSION_LOWERINGUTILS_H

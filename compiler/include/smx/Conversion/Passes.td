@@ -1,0 +1,75 @@
+//===- Passes.td - smx conversion passes -------------------*- tablegen -*-===//
+
+#ifndef SMX_CONVERSION_PASSES_TD
+#define SMX_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+defvar loweringDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+
+def ConvertSmxToLinalgPass : Pass<"convert-smx-to-linalg", "ModuleOp"> {
+  let summary = "Lowers smx ops to linalg, tensor and runtime GEMM calls";
+  let description = [{
+    `smx.dense` becomes a call of the runtime's GEMM (`smxrt_cpu_sgemm_memref`,
+    OpenBLAS) on its input collapsed to a matrix, with the bias as an
+    elementwise `linalg.generic` epilogue that elementwise fusion merges
+    with a following activation. Embedding lookups and position gathers
+    become gathers (`tensor.extract` in a `linalg.generic`); layer norm
+    (two-pass, f32 statistics), activations, residual adds and softmax
+    become `linalg.generic` reductions and maps.
+
+    Contract: accepts the forward ops of the smx dialect on f32 tensors with
+    static shapes; the training ops (dropout, cross-entropy, AdamW, LR
+    schedule) are lowered by the training pipeline, and the pass fails on
+    them naming the op. Guarantees that no smx op remains; runtime calls
+    exchange buffers through `bufferization.to_buffer` / `to_tensor`, ready
+    for One-Shot Bufferize.
+  }];
+  let dependentDialects = loweringDialects;
+}
+
+def ConvertMixToLinalgPass : Pass<"convert-mix-to-linalg", "ModuleOp"> {
+  let summary = "Lowers token mixing to runtime GEMMs and linalg";
+  let description = [{
+    `mix.linear` becomes two GEMMs (`X · W_hid` on the flattened tokens, then
+    `W_seq · Y` batched over the batch with a broadcast `W_seq`). Fourier and
+    Hartley mixing are computed exactly as real DFTs by GEMM: with
+    `A = X · C_d` and `B = X · S_d` (cosine and sine matrices),
+    `Re(F X F) = C_L · A − S_L · B` and Hartley
+    `= (C_L + S_L) · A + (C_L − S_L) · B`. Self-attention becomes batched
+    GEMMs over (batch, head) with a masked, scaled softmax in between.
+
+    Contract: accepts mix ops on f32 tensors with static shapes except
+    `mix.circulant` and `mix.toeplitz` (run
+    `mix-materialize-structured-weights` first) and attention dropout (run
+    `smx-strip-training-noise` first). Guarantees that no mix op remains.
+  }];
+  let dependentDialects = loweringDialects;
+}
+
+def ConvertMoeToLinalgPass : Pass<"convert-moe-to-linalg", "ModuleOp"> {
+  let summary = "Lowers routing, dispatch, experts and combine";
+  let description = [{
+    The router becomes a GEMM and an f32 softmax; `moe.route` calls the
+    runtime's routing kernel (`smxrt_cpu_route_memref`: sorting-based, exact
+    tie rules); dispatch is a gather, the expert FFN two GEMMs batched over
+    (group, expert) with fused bias and activation, combine a weighted
+    scatter-add over the filled slots; the auxiliary losses and load
+    statistics are reductions.
+
+    Contract: accepts moe ops on f32 tensors with static shapes and no
+    router jitter (run `smx-strip-training-noise` first) and no
+    `moe.all_to_all` (lowered by the sharding pipeline). Guarantees that no
+    moe op remains.
+  }];
+  let dependentDialects = loweringDialects;
+}
+
+#endif // SMX_CONVERSION_PASSES_TD

@@ -1,0 +1,23 @@
+//===- Passes.h - smx CPU target passes -------------------------*- C++ -*-===//
+
+#ifndef SMX_TARGET_CPU_PASSES_H
+#define SMX_TARGET_CPU_PASSES_H
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::smx {
+
+/// The module attribute that carries the manifest between the two passes.
+inline constexpr StringLiteral kManifestAttrName = "smx.manifest";
+
+#define GEN_PASS_DECL
+#include "smx/Target/CPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "smx/Target/CPU/Passes.h.inc"
+
+} // namespace mlir::smx
+
+#endif // SMX_TARGET_CPU_PASSES_H

@@ -1,0 +1,38 @@
+//===- Passes.td - smx CPU target passes -------------------*- tablegen -*-===//
+
+#ifndef SMX_TARGET_CPU_PASSES_TD
+#define SMX_TARGET_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SmxBuildManifestPass : Pass<"smx-build-manifest", "ModuleOp"> {
+  let summary = "Records the model interface as the module's manifest";
+  let description = [{
+    Reads the forward function (`@forward`, its `smx.input`,
+    `smx.parameter` and `smx.output` attributes) and every `moe.route`, and
+    stores the manifest of docs/abi.md as the module's `smx.manifest` string
+    attribute, for `smx-emit-entry-points` to embed in the object.
+
+    Contract: runs on tensor-level IR with static shapes, after the routes
+    have their final capacity factor. Guarantees the manifest lists every
+    argument and result of `@forward` in order.
+  }];
+}
+
+def SmxEmitEntryPointsPass : Pass<"smx-emit-entry-points", "ModuleOp"> {
+  let summary = "Adds the C entry points of the compiled model";
+  let description = [{
+    Adds `smx_model_forward(void **arguments, void **results)`, which wraps
+    each runtime-owned buffer in a memref descriptor (static shape,
+    identity layout) and calls `@forward`, and
+    `smx_model_manifest(void)`, which returns the module's manifest as a
+    NUL-terminated string (docs/abi.md). `@forward` gets internal linkage.
+
+    Contract: runs after bufferization and `buffer-results-to-out-params`:
+    `@forward` takes its inputs and parameters (memrefs with static shapes
+    and identity layouts, or i64 scalars) followed by one memref per result.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // SMX_TARGET_CPU_PASSES_TD

@@ -1,0 +1,372 @@
+//===- LoweringUtils.cpp - building blocks of the smx lowerings -----------===//
+
+#include "smx/Conversion/LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::smx;
+
+Value mlir::smx::createEmptyTensor(OpBuilder &builder, Location loc,
+                                   RankedTensorType type) {
+  return tensor::EmptyOp::create(builder, loc, type.getShape(),
+                                 type.getElementType());
+}
+
+Value mlir::smx::createFilledTensor(OpBuilder &builder, Location loc,
+                                    RankedTensorType type, Attribute value) {
+  Value scalar =
+      arith::ConstantOp::create(builder, loc, cast<TypedAttr>(value));
+  return linalg::FillOp::create(builder, loc, scalar,
+                                createEmptyTensor(builder, loc, type))
+      .getResult(0);
+}
+
+Value mlir::smx::createElementwise(OpBuilder &builder, Location loc,
+                                   RankedTensorType resultType,
+                                   ValueRange inputs,
+                                   ArrayRef<AffineMap> inputMaps,
+                                   ElementwiseBody body) {
+  MLIRContext *context = builder.getContext();
+  int64_t rank = resultType.getRank();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
+  SmallVector<AffineMap> maps(inputMaps);
+  if (maps.empty())
+    maps.assign(inputs.size(), identity);
+  maps.push_back(identity);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, resultType, inputs,
+      ValueRange{createEmptyTensor(builder, loc, resultType)}, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange arguments) {
+        Value result = body(nested, nestedLoc, arguments.drop_back());
+        linalg::YieldOp::create(nested, nestedLoc, result);
+      });
+  return generic.getResult(0);
+}
+
+AffineMap mlir::smx::getTrailingDimsMap(MLIRContext *context, int64_t numLoops,
+                                        int64_t rank) {
+  SmallVector<AffineExpr> results;
+  for (int64_t dim = numLoops - rank; dim < numLoops; ++dim)
+    results.push_back(getAffineDimExpr(dim, context));
+  return AffineMap::get(numLoops, 0, results, context);
+}
+
+AffineMap mlir::smx::getLeadingDimsMap(MLIRContext *context, int64_t numLoops,
+                                       int64_t rank) {
+  SmallVector<AffineExpr> results;
+  for (int64_t dim = 0; dim < rank; ++dim)
+    results.push_back(getAffineDimExpr(dim, context));
+  return AffineMap::get(numLoops, 0, results, context);
+}
+
+Value mlir::smx::createReduction(OpBuilder &builder, Location loc, Value input,
+                                 int64_t dimension, Attribute initial,
+                                 ReductionBody combine, ValueRange extraInputs,
+                                 ElementwiseBody prologue) {
+  MLIRContext *context = builder.getContext();
+  auto inputType = cast<RankedTensorType>(input.getType());
+  int64_t rank = inputType.getRank();
+  SmallVector<int64_t> resultShape;
+  SmallVector<AffineExpr> reducedDims;
+  for (int64_t dim = 0; dim < rank; ++dim) {
+    if (dim == dimension)
+      continue;
+    resultShape.push_back(inputType.getDimSize(dim));
+    reducedDims.push_back(getAffineDimExpr(dim, context));
+  }
+  auto resultType =
+      RankedTensorType::get(resultShape, cast<TypedAttr>(initial).getType());
+  AffineMap reducedMap = AffineMap::get(rank, 0, reducedDims, context);
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(rank, context)};
+  maps.append(extraInputs.size(), reducedMap);
+  maps.push_back(reducedMap);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators[dimension] = utils::IteratorType::reduction;
+  SmallVector<Value> inputs = {input};
+  inputs.append(extraInputs.begin(), extraInputs.end());
+  auto generic = linalg::GenericOp::create(
+      builder, loc, resultType, inputs,
+      ValueRange{createFilledTensor(builder, loc, resultType, initial)}, maps,
+      iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange arguments) {
+        Value element = prologue
+                            ? prologue(nested, nestedLoc, arguments.drop_back())
+                            : arguments.front();
+        linalg::YieldOp::create(
+            nested, nestedLoc,
+            combine(nested, nestedLoc, element, arguments.back()));
+      });
+  return generic.getResult(0);
+}
+
+/// Declares `name` with `type` in the module around `op`, once.
+static void declareRuntimeFunction(OpBuilder &builder, Operation *op,
+                                   StringRef name, FunctionType type) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (SymbolTable::lookupSymbolIn(module, name))
+    return;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  auto function =
+      func::FuncOp::create(builder, module.getLoc(), name, type);
+  function.setPrivate();
+}
+
+/// The buffer of `tensor` as an unranked memref, read-only.
+static Value getReadBuffer(OpBuilder &builder, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+  Value buffer = bufferization::ToBufferOp::create(builder, loc, memrefType,
+                                                   tensor, /*read_only=*/true);
+  return memref::CastOp::create(
+      builder, loc, UnrankedMemRefType::get(type.getElementType(), 0), buffer);
+}
+
+SmallVector<Value> mlir::smx::emitRuntimeCall(OpBuilder &builder, Location loc,
+                                              StringRef name,
+                                              ValueRange scalars,
+                                              ValueRange inputs,
+                                              TypeRange resultTypes) {
+  SmallVector<Value> operands(scalars);
+  for (Value input : inputs)
+    operands.push_back(getReadBuffer(builder, loc, input));
+  SmallVector<Value> resultBuffers;
+  for (Type type : resultTypes) {
+    auto tensorType = cast<RankedTensorType>(type);
+    auto memrefType =
+        MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+    Value buffer = memref::AllocOp::create(builder, loc, memrefType,
+                                           builder.getI64IntegerAttr(64));
+    resultBuffers.push_back(buffer);
+    operands.push_back(memref::CastOp::create(
+        builder, loc,
+        UnrankedMemRefType::get(tensorType.getElementType(), 0), buffer));
+  }
+  declareRuntimeFunction(
+      builder, builder.getInsertionBlock()->getParentOp(), name,
+      builder.getFunctionType(ValueRange(operands).getTypes(), {}));
+  func::CallOp::create(builder, loc, name, TypeRange(), operands);
+  SmallVector<Value> results;
+  for (auto [type, buffer] : llvm::zip_equal(resultTypes, resultBuffers))
+    results.push_back(bufferization::ToTensorOp::create(
+        builder, loc, type, buffer, /*restrict=*/builder.getUnitAttr(),
+        /*writable=*/builder.getUnitAttr()));
+  return results;
+}
+
+static Value createI64Constant(OpBuilder &builder, Location loc,
+                               int64_t value) {
+  return arith::ConstantOp::create(builder, loc,
+                                   builder.getI64IntegerAttr(value));
+}
+
+Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
+                                 GemmShape shape, const GemmOperand &a,
+                                 const GemmOperand &b,
+                                 RankedTensorType resultType,
+                                 const GemmOperand &result,
+                                 Value accumulator) {
+  auto constant = [&](int64_t value) {
+    return createI64Constant(builder, loc, value);
+  };
+  SmallVector<Value> operands = {
+      constant(shape.outer),          constant(shape.inner),
+      constant(shape.m),              constant(shape.n),
+      constant(shape.k),              constant(a.transpose),
+      constant(b.transpose),          constant(accumulator ? 1 : 0)};
+  auto appendMatrix = [&](Value buffer, const GemmOperand &operand) {
+    operands.append({buffer, constant(operand.offset),
+                     constant(operand.leadingDim),
+                     constant(operand.outerStride),
+                     constant(operand.innerStride)});
+  };
+  appendMatrix(getReadBuffer(builder, loc, a.tensor), a);
+  appendMatrix(getReadBuffer(builder, loc, b.tensor), b);
+  auto memrefType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  Value resultBuffer = memref::AllocOp::create(builder, loc, memrefType,
+                                               builder.getI64IntegerAttr(64));
+  if (accumulator) {
+    Value source = bufferization::ToBufferOp::create(
+        builder, loc, memrefType, accumulator, /*read_only=*/true);
+    memref::CopyOp::create(builder, loc, source, resultBuffer);
+  }
+  appendMatrix(memref::CastOp::create(
+                   builder, loc,
+                   UnrankedMemRefType::get(resultType.getElementType(), 0),
+                   resultBuffer),
+               result);
+  StringRef name = "smxrt_cpu_sgemm_memref";
+  declareRuntimeFunction(
+      builder, builder.getInsertionBlock()->getParentOp(), name,
+      builder.getFunctionType(ValueRange(operands).getTypes(), {}));
+  func::CallOp::create(builder, loc, name, TypeRange(), operands);
+  return bufferization::ToTensorOp::create(
+      builder, loc, resultType, resultBuffer,
+      /*restrict=*/builder.getUnitAttr(), /*writable=*/builder.getUnitAttr());
+}
+
+Value mlir::smx::emitMatmul(OpBuilder &builder, Location loc, Value input,
+                            Value weight, bool transposeWeight) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  int64_t rows = inputType.getDimSize(0), depth = inputType.getDimSize(1);
+  int64_t columns = weightType.getDimSize(transposeWeight ? 0 : 1);
+  GemmShape shape;
+  shape.m = rows;
+  shape.n = columns;
+  shape.k = depth;
+  GemmOperand a{input, 0, depth, 0, 0, false};
+  GemmOperand b{weight, 0, transposeWeight ? depth : columns, 0, 0,
+                transposeWeight};
+  GemmOperand c{Value(), 0, columns, 0, 0, false};
+  auto resultType =
+      RankedTensorType::get({rows, columns}, inputType.getElementType());
+  return emitRuntimeGemm(builder, loc, shape, a, b, resultType, c);
+}
+
+Value mlir::smx::collapseToMatrix(OpBuilder &builder, Location loc,
+                                  Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getRank() == 2)
+    return tensor;
+  ReassociationIndices leading;
+  for (int64_t dim = 0; dim + 1 < type.getRank(); ++dim)
+    leading.push_back(dim);
+  SmallVector<ReassociationIndices> reassociation = {
+      leading, {type.getRank() - 1}};
+  return tensor::CollapseShapeOp::create(builder, loc, tensor, reassociation);
+}
+
+Value mlir::smx::expandFromMatrix(OpBuilder &builder, Location loc,
+                                  Value matrix, RankedTensorType type) {
+  if (type.getRank() == 2)
+    return matrix;
+  ReassociationIndices leading;
+  for (int64_t dim = 0; dim + 1 < type.getRank(); ++dim)
+    leading.push_back(dim);
+  SmallVector<ReassociationIndices> reassociation = {
+      leading, {type.getRank() - 1}};
+  return tensor::ExpandShapeOp::create(builder, loc, type, matrix,
+                                       reassociation);
+}
+
+Value mlir::smx::createF32Constant(OpBuilder &builder, Location loc,
+                                   double value) {
+  return arith::ConstantOp::create(builder, loc,
+                                   builder.getF32FloatAttr(value));
+}
+
+Value mlir::smx::extendToF32(OpBuilder &builder, Location loc, Value value) {
+  if (value.getType().isF32())
+    return value;
+  return arith::ExtFOp::create(builder, loc, builder.getF32Type(), value);
+}
+
+Value mlir::smx::truncateFromF32(OpBuilder &builder, Location loc, Value value,
+                                 Type elementType) {
+  if (elementType.isF32())
+    return value;
+  return arith::TruncFOp::create(builder, loc, elementType, value);
+}
+
+Value mlir::smx::addFloats(OpBuilder &builder, Location loc, Value element,
+                           Value accumulator) {
+  return arith::AddFOp::create(builder, loc, element, accumulator);
+}
+
+Value mlir::smx::emitActivation(OpBuilder &builder, Location loc,
+                                Activation kind, Value x) {
+  Type type = x.getType();
+  auto constant = [&](double value) {
+    return arith::ConstantOp::create(builder, loc, builder.getFloatAttr(type, value));
+  };
+  switch (kind) {
+  case Activation::gelu_tanh: {
+    // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+    Value cube = arith::MulFOp::create(
+        builder, loc, arith::MulFOp::create(builder, loc, x, x), x);
+    Value inner = arith::AddFOp::create(
+        builder, loc, x, arith::MulFOp::create(builder, loc, constant(0.044715), cube));
+    Value scaled = arith::MulFOp::create(
+        builder, loc, constant(std::sqrt(2.0 / M_PI)), inner);
+    Value onePlus = arith::AddFOp::create(
+        builder, loc, constant(1.0), math::TanhOp::create(builder, loc, scaled));
+    return arith::MulFOp::create(
+        builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x), onePlus);
+  }
+  case Activation::gelu: {
+    // 0.5·x·(1 + erf(x/√2))
+    Value scaled = arith::MulFOp::create(builder, loc, x, constant(M_SQRT1_2));
+    Value onePlus = arith::AddFOp::create(
+        builder, loc, constant(1.0), math::ErfOp::create(builder, loc, scaled));
+    return arith::MulFOp::create(
+        builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x), onePlus);
+  }
+  case Activation::relu:
+    return arith::MaximumFOp::create(builder, loc, x, constant(0.0));
+  case Activation::tanh:
+    return math::TanhOp::create(builder, loc, x);
+  }
+  llvm_unreachable("unknown activation");
+}
+
+Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
+                             int64_t dimension) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Type elementType = type.getElementType();
+  MLIRContext *context = builder.getContext();
+  Value maximum = createReduction(
+      builder, loc, input, dimension,
+      builder.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
+      [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
+        return arith::MaximumFOp::create(b, nestedLoc, element, accumulator);
+      },
+      {},
+      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return extendToF32(b, nestedLoc, arguments[0]);
+      });
+  auto shiftedExp = [](OpBuilder &b, Location nestedLoc, Value x, Value max) {
+    return math::ExpOp::create(
+        b, nestedLoc,
+        arith::SubFOp::create(b, nestedLoc, extendToF32(b, nestedLoc, x), max));
+  };
+  Value sum = createReduction(
+      builder, loc, input, dimension, builder.getF32FloatAttr(0.0), addFloats,
+      {maximum}, [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return shiftedExp(b, nestedLoc, arguments[0], arguments[1]);
+      });
+  SmallVector<AffineExpr> kept;
+  for (int64_t dim = 0; dim < rank; ++dim)
+    if (dim != dimension)
+      kept.push_back(getAffineDimExpr(dim, context));
+  AffineMap reducedMap = AffineMap::get(rank, 0, kept, context);
+  return createElementwise(
+      builder, loc, type, {input, maximum, sum},
+      {AffineMap::getMultiDimIdentityMap(rank, context), reducedMap,
+       reducedMap},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        Value numerator = shiftedExp(b, nestedLoc, arguments[0], arguments[1]);
+        return truncateFromF32(
+            b, nestedLoc,
+            arith::DivFOp::create(b, nestedLoc, numerator, arguments[2]),
+            elementType);
+      });
+}
+

@@ -1,0 +1,48 @@
+//===- CpuPipeline.cpp - spec-level IR to LLVM for the CPU ----------------===//
+
+#include "smx/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cstdio>
+
+using namespace mlir;
+
+void mlir::smx::buildCpuPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options) {
+  // Written as a textual pipeline: it reads like DESIGN.md's pipeline and
+  // can be run step by step with smx-opt. The text is fixed, so a parse
+  // failure is a bug in this file (or a pass not registered).
+  std::string capacity;
+  if (options.capacityFactor > 0.0) {
+    char factor[32];
+    std::snprintf(factor, sizeof(factor), "%.17g",
+                  options.capacityFactor.getValue());
+    capacity = "moe-set-capacity-factor{capacity-factor=" +
+               std::string(factor) + "},";
+  }
+  std::string pipeline =
+      "smx-strip-training-noise," + capacity +
+      "mix-materialize-structured-weights,"
+      "smx-build-manifest,"
+      "convert-smx-to-linalg,convert-mix-to-linalg,convert-moe-to-linalg,"
+      "func.func(convert-elementwise-to-linalg),canonicalize,"
+      "func.func(linalg-fuse-elementwise-ops),cse,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-results-to-out-params{modify-public-functions},"
+      "buffer-deallocation-pipeline,"
+      "smx-emit-entry-points,"
+      "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+      "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
+      "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("smx-cpu-pipeline: invalid pipeline text");
+}
+
+void mlir::smx::registerSmxPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "smx-cpu-pipeline",
+      "Lowers a model's forward function to LLVM with its C entry points",
+      buildCpuPipeline);
+}

@@ -1,0 +1,155 @@
+//===- EmitEntryPoints.cpp - the C entry points of a compiled model -------===//
+//
+// The runtime calls a compiled model through two C functions (docs/abi.md).
+// smx_model_forward wraps each buffer pointer in a memref descriptor (the
+// shapes are static, so sizes and strides are constants) and hands it to
+// @forward through an unrealized cast that the LLVM conversion folds away.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
+
+namespace mlir::smx {
+#define GEN_PASS_DEF_SMXEMITENTRYPOINTSPASS
+#include "smx/Target/CPU/Passes.h.inc"
+} // namespace mlir::smx
+
+using namespace mlir;
+using namespace mlir::smx;
+
+/// Loads pointer number `index` of the pointer array `array`.
+static Value loadPointer(OpBuilder &builder, Location loc, Value array,
+                         int64_t index) {
+  auto pointerType = LLVM::LLVMPointerType::get(builder.getContext());
+  Value slot = LLVM::GEPOp::create(builder, loc, pointerType, pointerType,
+                                   array, ArrayRef<LLVM::GEPArg>{index});
+  return LLVM::LoadOp::create(builder, loc, pointerType, slot);
+}
+
+/// A memref of `type` over the runtime buffer at `pointer`.
+static FailureOr<Value> wrapBuffer(OpBuilder &builder, Location loc,
+                                   MemRefType type, Value pointer) {
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+    return emitError(loc) << "smx-emit-entry-points: @"
+                          << kForwardFunctionName
+                          << " takes a memref without a static shape and "
+                             "identity layout: "
+                          << type;
+  MLIRContext *context = builder.getContext();
+  Type i64 = builder.getI64Type();
+  auto pointerType = LLVM::LLVMPointerType::get(context);
+  int64_t rank = type.getRank();
+  SmallVector<Type> fields = {pointerType, pointerType, i64};
+  if (rank > 0) {
+    fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+    fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+  }
+  auto descriptorType = LLVM::LLVMStructType::getLiteral(context, fields);
+  auto constant = [&](int64_t value) {
+    return LLVM::ConstantOp::create(builder, loc, i64,
+                                    builder.getI64IntegerAttr(value));
+  };
+  Value descriptor = LLVM::UndefOp::create(builder, loc, descriptorType);
+  descriptor = LLVM::InsertValueOp::create(builder, loc, descriptor, pointer,
+                                           ArrayRef<int64_t>{0});
+  descriptor = LLVM::InsertValueOp::create(builder, loc, descriptor, pointer,
+                                           ArrayRef<int64_t>{1});
+  descriptor = LLVM::InsertValueOp::create(builder, loc, descriptor,
+                                           constant(0), ArrayRef<int64_t>{2});
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return failure();
+  for (int64_t dim = 0; dim < rank; ++dim) {
+    descriptor = LLVM::InsertValueOp::create(
+        builder, loc, descriptor, constant(type.getDimSize(dim)),
+        ArrayRef<int64_t>{3, dim});
+    descriptor = LLVM::InsertValueOp::create(builder, loc, descriptor,
+                                             constant(strides[dim]),
+                                             ArrayRef<int64_t>{4, dim});
+  }
+  return UnrealizedConversionCastOp::create(builder, loc, type, descriptor)
+      .getResult(0);
+}
+
+namespace {
+struct SmxEmitEntryPointsPass
+    : public smx::impl::SmxEmitEntryPointsPassBase<SmxEmitEntryPointsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = &getContext();
+    auto forward = module.lookupSymbol<func::FuncOp>(kForwardFunctionName);
+    auto manifest = module->getAttrOfType<StringAttr>(kManifestAttrName);
+    if (!forward || !manifest) {
+      module.emitError() << "smx-emit-entry-points: needs @"
+                         << kForwardFunctionName << " and the "
+                         << kManifestAttrName << " attribute of "
+                         << "smx-build-manifest";
+      return signalPassFailure();
+    }
+    // Inputs and parameters come first; the memrefs that
+    // buffer-results-to-out-params appended are the results.
+    unsigned numArguments = 0;
+    for (unsigned index = 0; index < forward.getNumArguments(); ++index)
+      if (forward.getArgAttr(index, kParameterAttrName) ||
+          forward.getArgAttr(index, kInputAttrName))
+        numArguments = index + 1;
+
+    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+    Location loc = forward.getLoc();
+    auto pointerType = LLVM::LLVMPointerType::get(context);
+    auto entry = func::FuncOp::create(
+        builder, loc, "smx_model_forward",
+        builder.getFunctionType({pointerType, pointerType}, {}));
+    Block *body = entry.addEntryBlock();
+    builder.setInsertionPointToStart(body);
+    SmallVector<Value> operands;
+    for (auto [index, type] :
+         llvm::enumerate(forward.getFunctionType().getInputs())) {
+      bool isResult = index >= numArguments;
+      Value pointer =
+          loadPointer(builder, loc, body->getArgument(isResult ? 1 : 0),
+                      isResult ? index - numArguments : index);
+      if (auto memrefType = dyn_cast<MemRefType>(type)) {
+        FailureOr<Value> buffer = wrapBuffer(builder, loc, memrefType, pointer);
+        if (failed(buffer))
+          return signalPassFailure();
+        operands.push_back(*buffer);
+      } else if (type.isIntOrFloat()) {
+        operands.push_back(LLVM::LoadOp::create(builder, loc, type, pointer));
+      } else {
+        forward.emitError() << "smx-emit-entry-points: cannot pass " << type;
+        return signalPassFailure();
+      }
+    }
+    func::CallOp::create(builder, loc, forward, operands);
+    func::ReturnOp::create(builder, loc);
+    // Internal: only the entry points are the object's interface.
+    forward->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
+                                         context, LLVM::Linkage::Internal));
+
+    // The manifest as a NUL-terminated constant and its accessor.
+    builder.setInsertionPointToEnd(module.getBody());
+    std::string text = manifest.getValue().str();
+    text.push_back('\0');
+    auto arrayType =
+        LLVM::LLVMArrayType::get(IntegerType::get(context, 8), text.size());
+    LLVM::GlobalOp::create(builder, loc, arrayType, /*isConstant=*/true,
+                           LLVM::Linkage::Internal, "smx_manifest_text",
+                           builder.getStringAttr(text));
+    auto accessor = func::FuncOp::create(
+        builder, loc, "smx_model_manifest",
+        builder.getFunctionType({}, {pointerType}));
+    builder.setInsertionPointToStart(accessor.addEntryBlock());
+    Value address = LLVM::AddressOfOp::create(builder, loc, pointerType,
+                                              "smx_manifest_text");
+    func::ReturnOp::create(builder, loc, address);
+    module->removeAttr(kManifestAttrName);
+  }
+};
+} // namespace

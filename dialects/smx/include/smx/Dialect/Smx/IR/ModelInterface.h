@@ -1,0 +1,37 @@
+//===- ModelInterface.h - attributes describing a model function -*- C++ -*-===//
+//
+// The spec frontend describes the interface of a model's functions with
+// discardable `smx.*` attributes that later passes read (the manifest of
+// docs/abi.md is built from them).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_DIALECT_SMX_IR_MODELINTERFACE_H
+#define SMX_DIALECT_SMX_IR_MODELINTERFACE_H
+
+#include "llvm/ADT/StringRef.h"
+
+namespace mlir::smx {
+
+/// On a function argument: the weight name of a parameter (docs/weights.md).
+inline constexpr llvm::StringLiteral kParameterAttrName = "smx.parameter";
+/// On a function argument: how the parameter starts without given weights,
+/// "normal" (N(0, 0.02)), "zeros" or "ones".
+inline constexpr llvm::StringLiteral kInitAttrName = "smx.init";
+/// On a function argument: the name of a per-call input (`input_ids`, ...).
+inline constexpr llvm::StringLiteral kInputAttrName = "smx.input";
+/// On a function result: the name of an output.
+inline constexpr llvm::StringLiteral kOutputAttrName = "smx.output";
+/// On a function result: present when the result has one row per sequence
+/// of the batch (the runtime concatenates those over batches).
+inline constexpr llvm::StringLiteral kBatchMajorAttrName = "smx.batch_major";
+/// On an op: the index of the model layer it belongs to.
+inline constexpr llvm::StringLiteral kLayerAttrName = "smx.layer";
+/// On the module: the model's name.
+inline constexpr llvm::StringLiteral kModelAttrName = "smx.model";
+/// The model's forward function.
+inline constexpr llvm::StringLiteral kForwardFunctionName = "forward";
+
+} // namespace mlir::smx
+
+#endif // SMX_DIALECT_SMX_IR_MODELINTERFACE_H

@@ -1,0 +1,66 @@
+/*===- smx_runtime/cpu_kernels.h - Kernels compiled models call ----*- C -*-===*
+ *
+ * The functions a model object compiled for the CPU calls (docs/abi.md,
+ * "Runtime kernels the object calls"). Their arguments come from compiled
+ * code, not from users: an argument that breaks a stated precondition is a
+ * compiler bug, reported on stderr before the process aborts, since a kernel
+ * has no status to return and silently wrong numbers are worse.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SMX_RUNTIME_CPU_KERNELS_H
+#define SMX_RUNTIME_CPU_KERNELS_H
+
+#include <stdint.h>
+
+#include "smx_runtime/api.h"
+
+SMXRT_EXTERN_C_BEGIN
+
+/* C[o][i] = op(A[o][i]) · op(B[o][i]) (+ C[o][i] when accumulate), for
+ * o < outer, i < inner, where X[o][i] = X + offset_x + o·outer_stride_x +
+ * i·inner_stride_x (in elements) is a row-major matrix with leading
+ * dimension ld_x; op transposes when trans_x. A is m×k after op, B k×n,
+ * C m×n. A stride of 0 broadcasts an operand. Runs on OpenBLAS, one
+ * cblas_sgemm per (o, i).
+ *
+ * Preconditions: sizes and offsets are non-negative, every leading dimension
+ * is at least max(1, the stored matrix's width), and every dimension and
+ * leading dimension fits in a 32-bit int (OpenBLAS's index type). */
+SMXRT_API void smxrt_cpu_sgemm(int64_t outer, int64_t inner, int64_t m,
+                               int64_t n, int64_t k, int32_t trans_a,
+                               int32_t trans_b, int32_t accumulate,
+                               const float *a, int64_t offset_a, int64_t ld_a,
+                               int64_t outer_stride_a, int64_t inner_stride_a,
+                               const float *b, int64_t offset_b, int64_t ld_b,
+                               int64_t outer_stride_b, int64_t inner_stride_b,
+                               float *c, int64_t offset_c, int64_t ld_c,
+                               int64_t outer_stride_c, int64_t inner_stride_c);
+
+/* The routing policies of smxrt_cpu_route; the values are part of the ABI. */
+typedef enum smxrt_routing_policy_e {
+  SMXRT_ROUTING_EXPERTS_CHOOSE = 0,
+  SMXRT_ROUTING_TOKENS_CHOOSE = 1,
+  SMXRT_ROUTING_CAPPED_EXPERTS_CHOOSE = 2,
+  SMXRT_ROUTING_HASH = 3,
+} smxrt_routing_policy_t;
+
+/* Fills the expert slots of every group (moe.route semantics, see
+ * docs/dialects/MoeDialect.md and docs/runtime.md, "CPU kernels"). policy is
+ * an smxrt_routing_policy_t; probs is [groups·tokens_per_group, experts] f32;
+ * token_ids (hash only, else ignored and may be NULL)
+ * [groups·tokens_per_group] i32; dispatch_indices and combine_weights are
+ * [groups, experts, capacity]. A slot holds the index of its token within the
+ * group and the router probability of the (token, expert) pair, or -1 and 0
+ * when empty; each expert's slots fill in order from 0. `k` (tokens_choose,
+ * capped_experts_choose) must be at least 1; a k above `experts` acts as
+ * `experts`. NaN probabilities rank below every number. */
+SMXRT_API void
+smxrt_cpu_route(int32_t policy, int64_t k, int32_t batch_prioritized,
+                int64_t groups, int64_t tokens_per_group, int64_t experts,
+                int64_t capacity, const float *probs, const int32_t *token_ids,
+                int32_t *dispatch_indices, float *combine_weights);
+
+SMXRT_EXTERN_C_END
+
+#endif /* SMX_RUNTIME_CPU_KERNELS_H */

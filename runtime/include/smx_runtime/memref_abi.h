@@ -1,0 +1,53 @@
+/*===- memref_abi.h - kernels as compiled code calls them ------*- C -*-===//
+ *
+ * Compiled models pass buffers to runtime kernels as unranked memrefs, the
+ * MLIR convention for library calls: each buffer is a pair (rank, pointer
+ * to a descriptor {allocated, aligned, offset, sizes[rank], strides[rank]}).
+ * These entry points unpack the descriptors and call the kernels of
+ * cpu_kernels.h; `memrefCopy` is the strided copy that MLIR's memref
+ * lowering calls for copies it cannot turn into a memcpy. All integer
+ * arguments are int64_t, as the compiler emits them. See docs/abi.md.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SMX_RUNTIME_MEMREF_ABI_H
+#define SMX_RUNTIME_MEMREF_ABI_H
+
+#include <stdint.h>
+
+#include "smx_runtime/api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An unranked memref as MLIR passes it by pointer to memrefCopy. */
+typedef struct smxrt_unranked_memref {
+  int64_t rank;
+  void *descriptor;
+} smxrt_unranked_memref_t;
+
+SMXRT_API void smxrt_cpu_sgemm_memref(
+    int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
+    int64_t trans_a, int64_t trans_b, int64_t accumulate, int64_t a_rank,
+    void *a, int64_t offset_a, int64_t ld_a, int64_t outer_stride_a,
+    int64_t inner_stride_a, int64_t b_rank, void *b, int64_t offset_b,
+    int64_t ld_b, int64_t outer_stride_b, int64_t inner_stride_b,
+    int64_t c_rank, void *c, int64_t offset_c, int64_t ld_c,
+    int64_t outer_stride_c, int64_t inner_stride_c);
+
+SMXRT_API void smxrt_cpu_route_memref(
+    int64_t policy, int64_t k, int64_t batch_prioritized, int64_t groups,
+    int64_t tokens_per_group, int64_t experts, int64_t capacity,
+    int64_t probs_rank, void *probs, int64_t token_ids_rank, void *token_ids,
+    int64_t indices_rank, void *dispatch_indices, int64_t weights_rank,
+    void *combine_weights);
+
+SMXRT_API void memrefCopy(int64_t element_size, smxrt_unranked_memref_t *source,
+                          smxrt_unranked_memref_t *destination);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMX_RUNTIME_MEMREF_ABI_H */

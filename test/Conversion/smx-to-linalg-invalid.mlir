@@ -1,0 +1,9 @@
+// Training ops are lowered by the training pipeline; the forward lowering
+// names the op it cannot lower.
+// RUN: smx-opt %s --convert-smx-to-linalg -verify-diagnostics
+
+func.func @dropout(%x: tensor<4xf32>, %step: i64) -> tensor<4xf32> {
+  // expected-error @+1 {{failed to legalize operation 'smx.dropout' that was explicitly marked illegal}}
+  %y = smx.dropout %x, %step rate = 0.1 seed = 1 : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
