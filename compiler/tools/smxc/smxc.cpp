@@ -54,9 +54,15 @@ cl::opt<EmitKind> emitKind(
         clEnumValN(EmitKind::Executable, "exe",
                    "an executable linked with libsmx_runtime (default)")),
     cl::cat(smxcCategory));
+cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
+                           cl::init(3), cl::Prefix, cl::cat(smxcCategory));
 cl::opt<std::string> targetCpu(
-    "cpu", cl::desc("CPU to generate code for (default: this machine's)"),
-    cl::init("native"), cl::cat(smxcCategory));
+    "cpu",
+    cl::desc("CPU to generate code for: an LLVM CPU name, or 'native' for "
+             "this machine's (default x86-64-v3: AVX2, like the OpenBLAS "
+             "kernels the tests run, and half the code-generation time of "
+             "AVX-512)"),
+    cl::init("x86-64-v3"), cl::cat(smxcCategory));
 cl::opt<int64_t> batchSize("batch",
                            cl::desc("Compiled batch size (default: the "
                                     "spec's compile.batch)"),
@@ -183,6 +189,9 @@ int main(int argc, char **argv) {
 
   smx::ObjectOptions objectOptions;
   objectOptions.cpu = targetCpu;
+  if (optLevel > 3)
+    return fail("-O must be 0 to 3, got " + Twine(optLevel));
+  objectOptions.optLevel = optLevel;
   if (emitKind != EmitKind::Executable)
     return writeOutput(output, [&](llvm::raw_pwrite_stream &os) {
       return smx::emitMachineCode(*module, objectOptions,
