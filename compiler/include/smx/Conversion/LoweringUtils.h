@@ -115,6 +115,18 @@ Value extendToF32(OpBuilder &builder, Location loc, Value value);
 Value truncateFromF32(OpBuilder &builder, Location loc, Value value,
                       Type elementType);
 
+/// True for a ranked f32 tensor type with a static shape: what the CPU
+/// lowerings (f32 GEMMs) accept.
+bool isStaticF32Tensor(Type type);
+
+/// The lowerings build static loop nests and GEMM calls: fails with an error
+/// on the first op of `dialectNamespace` under `root` with a dynamic shape.
+LogicalResult verifyStaticShapes(Operation *root, StringRef dialectNamespace,
+                                 StringRef passName);
+
+/// `matrix [M, N] + bias [N]` broadcast over rows.
+Value emitBiasAdd(OpBuilder &builder, Location loc, Value matrix, Value bias);
+
 /// A reduction combiner: `element + accumulator`.
 Value addFloats(OpBuilder &builder, Location loc, Value element,
                 Value accumulator);

@@ -370,3 +370,43 @@ Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
       });
 }
 
+
+bool mlir::smx::isStaticF32Tensor(Type type) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  return tensorType && tensorType.hasStaticShape() &&
+         tensorType.getElementType().isF32();
+}
+
+Value mlir::smx::emitBiasAdd(OpBuilder &builder, Location loc, Value matrix,
+                             Value bias) {
+  MLIRContext *context = builder.getContext();
+  return createElementwise(
+      builder, loc, cast<RankedTensorType>(matrix.getType()), {matrix, bias},
+      {AffineMap::getMultiDimIdentityMap(2, context),
+       getTrailingDimsMap(context, 2, 1)},
+      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return arith::AddFOp::create(b, nestedLoc, arguments[0], arguments[1]);
+      });
+}
+
+LogicalResult mlir::smx::verifyStaticShapes(Operation *root,
+                                            StringRef dialectNamespace,
+                                            StringRef passName) {
+  auto isStatic = [](Type type) {
+    auto shaped = dyn_cast<ShapedType>(type);
+    return !shaped || shaped.hasStaticShape();
+  };
+  WalkResult result = root->walk([&](Operation *op) {
+    if (op->getDialect() &&
+        op->getDialect()->getNamespace() == dialectNamespace &&
+        (!llvm::all_of(op->getOperandTypes(), isStatic) ||
+         !llvm::all_of(op->getResultTypes(), isStatic))) {
+      op->emitOpError() << "has a dynamic shape; " << passName
+                        << " lowers static shapes only (compile the model "
+                           "for a fixed batch and sequence length)";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}

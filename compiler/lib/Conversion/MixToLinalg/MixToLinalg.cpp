@@ -35,10 +35,6 @@ struct HiddenShape {
         width(type.getDimSize(2)) {}
 };
 
-bool hasStaticF32Shape(RankedTensorType type) {
-  return type.hasStaticShape() && type.getElementType().isF32();
-}
-
 /// `W_seq · X[b]` for every batch entry, `X` being `[B·L, d]` or
 /// `[B, L, d]`; `accumulator`, when given, is added.
 Value emitSequenceMixing(OpBuilder &builder, Location loc, Value seqMatrix,
@@ -59,7 +55,7 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType type = op.getInput().getType();
-    if (!hasStaticF32Shape(type))
+    if (!isStaticF32Tensor(type))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     Location loc = op.getLoc();
     Value hiddenMixed =
@@ -125,7 +121,7 @@ struct RealDftLowering : OpRewritePattern<TransformOp> {
   LogicalResult matchAndRewrite(TransformOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType type = op.getInput().getType();
-    if (!hasStaticF32Shape(type))
+    if (!isStaticF32Tensor(type))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     Location loc = op.getLoc();
     HiddenShape shape(type);
@@ -159,7 +155,7 @@ struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
   LogicalResult matchAndRewrite(SelfAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType type = op.getQuery().getType();
-    if (!hasStaticF32Shape(type))
+    if (!isStaticF32Tensor(type))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     if (op.hasTrainingNoise())
       return op.emitOpError()
@@ -235,6 +231,8 @@ namespace {
 struct ConvertMixToLinalgPass
     : public smx::impl::ConvertMixToLinalgPassBase<ConvertMixToLinalgPass> {
   void runOnOperation() override {
+    if (failed(verifyStaticShapes(getOperation(), "mix", "convert-mix-to-linalg")))
+      return signalPassFailure();
     ConversionTarget target(getContext());
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     target.addIllegalDialect<MixDialect>();

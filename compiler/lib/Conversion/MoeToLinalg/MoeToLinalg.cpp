@@ -40,11 +40,6 @@ struct SlotGrid {
         capacity(slots.getDimSize(2)), tokensPerGroup(numTokens / groups) {}
 };
 
-bool isStaticF32(Type type) {
-  auto tensorType = cast<RankedTensorType>(type);
-  return tensorType.hasStaticShape() && tensorType.getElementType().isF32();
-}
-
 Value indexConstant(OpBuilder &builder, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(builder, loc, value);
 }
@@ -102,24 +97,16 @@ struct RouterLowering : OpRewritePattern<RouterOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RouterOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isStaticF32(op.getInput().getType()))
+    if (!isStaticF32Tensor(op.getInput().getType()))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     if (op.hasTrainingNoise())
       return op.emitOpError() << "has router jitter; lower it with the "
                                  "training pipeline or run "
                                  "smx-strip-training-noise first";
     Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
     Value product = emitMatmul(rewriter, loc, op.getInput(), op.getWeight(),
                                /*transposeWeight=*/false);
-    Value logits = createElementwise(
-        rewriter, loc, cast<RankedTensorType>(op.getLogits().getType()),
-        {product, op.getBias()},
-        {AffineMap::getMultiDimIdentityMap(2, context),
-         getTrailingDimsMap(context, 2, 1)},
-        [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          return arith::AddFOp::create(b, nestedLoc, arguments[0], arguments[1]);
-        });
+    Value logits = emitBiasAdd(rewriter, loc, product, op.getBias());
     rewriter.replaceOp(op, {logits, emitSoftmax(rewriter, loc, logits, 1)});
     return success();
   }
@@ -259,7 +246,7 @@ struct ExpertFFNLowering : OpRewritePattern<ExpertFFNOp> {
 
   LogicalResult matchAndRewrite(ExpertFFNOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isStaticF32(op.getInput().getType()))
+    if (!isStaticF32Tensor(op.getInput().getType()))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     Location loc = op.getLoc();
     Value hidden = emitExpertLayer(rewriter, loc, op.getInput(),
@@ -277,7 +264,7 @@ struct CombineLowering : OpRewritePattern<CombineOp> {
   LogicalResult matchAndRewrite(CombineOp op,
                                 PatternRewriter &rewriter) const override {
     auto resultType = cast<RankedTensorType>(op.getType());
-    if (!isStaticF32(resultType))
+    if (!isStaticF32Tensor(resultType))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     Location loc = op.getLoc();
     SlotGrid grid(op.getIndices().getType(), resultType.getDimSize(0));
@@ -536,6 +523,8 @@ namespace {
 struct ConvertMoeToLinalgPass
     : public smx::impl::ConvertMoeToLinalgPassBase<ConvertMoeToLinalgPass> {
   void runOnOperation() override {
+    if (failed(verifyStaticShapes(getOperation(), "moe", "convert-moe-to-linalg")))
+      return signalPassFailure();
     ConversionTarget target(getContext());
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     target.addIllegalDialect<MoeDialect>();

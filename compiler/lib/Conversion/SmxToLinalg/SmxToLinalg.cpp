@@ -65,24 +65,14 @@ struct DenseLowering : OpRewritePattern<DenseOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DenseOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.getInput().getType().getElementType().isF32())
+    if (!isStaticF32Tensor(op.getInput().getType()))
       return rewriter.notifyMatchFailure(op, "CPU GEMMs are f32");
     Location loc = op.getLoc();
     Value matrix = collapseToMatrix(rewriter, loc, op.getInput());
     Value product = emitMatmul(rewriter, loc, matrix, op.getWeight(),
                                op.getTransposeWeight());
-    if (Value bias = op.getBias()) {
-      auto productType = cast<RankedTensorType>(product.getType());
-      MLIRContext *context = rewriter.getContext();
-      product = createElementwise(
-          rewriter, loc, productType, {product, bias},
-          {AffineMap::getMultiDimIdentityMap(2, context),
-           getTrailingDimsMap(context, 2, 1)},
-          [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-            return arith::AddFOp::create(b, nestedLoc, arguments[0],
-                                         arguments[1]);
-          });
-    }
+    if (Value bias = op.getBias())
+      product = emitBiasAdd(rewriter, loc, product, bias);
     rewriter.replaceOp(op, expandFromMatrix(rewriter, loc, product,
                                             cast<RankedTensorType>(op.getType())));
     return success();
@@ -233,6 +223,8 @@ namespace {
 struct ConvertSmxToLinalgPass
     : public smx::impl::ConvertSmxToLinalgPassBase<ConvertSmxToLinalgPass> {
   void runOnOperation() override {
+    if (failed(verifyStaticShapes(getOperation(), "smx", "convert-smx-to-linalg")))
+      return signalPassFailure();
     ConversionTarget target(getContext());
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     target.addIllegalDialect<SmxDialect>();
