@@ -103,3 +103,21 @@ func.func @gather_positions(%h: tensor<2x8x16xf32>, %p: tensor<2x3xi32>) -> tens
   %m = smx.gather_positions %h[%p] : tensor<2x8x16xf32>, tensor<2x3xi32> -> tensor<2x3x16xf32>
   return %m : tensor<2x3x16xf32>
 }
+
+// -----
+
+// Fused forms: the activation epilogue after the bias, and the residual sum
+// feeding the normalization.
+// CHECK-LABEL: func @fused
+// CHECK: call @smxrt_cpu_sgemm_memref
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: math.tanh
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%arg0, %arg0 : tensor<4x16xf32>, tensor<4x16xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[SUM]] : tensor<4x16xf32>)
+func.func @fused(%x: tensor<4x16xf32>, %w: tensor<16x16xf32>, %b: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %d = smx.dense %x, %w, %b activation = <tanh> : tensor<4x16xf32>, tensor<16x16xf32>, tensor<16xf32> -> tensor<4x16xf32>
+  %n = smx.layer_norm %x + %x, %b, %b epsilon = 1.0e-12 : tensor<4x16xf32> + tensor<4x16xf32>, tensor<16xf32>, tensor<16xf32>
+  return %d, %n : tensor<4x16xf32>, tensor<4x16xf32>
+}

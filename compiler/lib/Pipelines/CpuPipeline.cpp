@@ -22,7 +22,7 @@ void mlir::smx::buildCpuPipeline(OpPassManager &pm,
                std::string(factor) + "},";
   }
   std::string pipeline =
-      "smx-strip-training-noise," + capacity +
+      "smx-strip-training-noise,smx-fuse," + capacity +
       "mix-materialize-structured-weights,"
       "smx-build-manifest,"
       "convert-smx-to-linalg,convert-mix-to-linalg,convert-moe-to-linalg,"

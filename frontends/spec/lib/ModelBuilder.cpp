@@ -111,14 +111,14 @@ Value ModelBuilder::dense(const Twine &path, Value input, int64_t inWidth,
   Value weight = parameter(path + ".weight", {inWidth, outWidth});
   Value bias = parameter(path + ".bias", {outWidth});
   return DenseOp::create(builder, at(path), input, weight, bias,
-                         /*transpose_weight=*/false);
+                         /*transpose_weight=*/false, /*activation=*/nullptr);
 }
 
 Value ModelBuilder::layerNorm(const Twine &path, Value input, int64_t width) {
   Value scale = parameter(path + ".scale", {width});
   Value bias = parameter(path + ".bias", {width});
-  return LayerNormOp::create(builder, at(path), input.getType(), input, scale,
-                             bias,
+  return LayerNormOp::create(builder, at(path), input.getType(), input,
+                             /*residual=*/Value(), scale, bias,
                              builder.getF64FloatAttr(spec.layerNormEpsilon));
 }
 

@@ -106,6 +106,14 @@ func.func @layer_norm_epsilon(%x: tensor<8x64xf32>, %s: tensor<64xf32>) {
 
 // -----
 
+func.func @layer_norm_residual_type(%x: tensor<8x64xf32>, %r: tensor<8x32xf32>, %s: tensor<64xf32>) {
+  // expected-error @+1 {{'smx.layer_norm' op (C4): residual has type 'tensor<8x32xf32>', expected 'tensor<8x64xf32>'}}
+  %0 = smx.layer_norm %x + %r, %s, %s epsilon = 1.0e-12 : tensor<8x64xf32> + tensor<8x32xf32>, tensor<64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
 func.func @dropout_rate(%x: tensor<8x64xf32>, %step: i64) {
   // expected-error @+1 {{'smx.dropout' op (C1): rate must be in [0, 1), got 1}}
   %0 = smx.dropout %x, %step rate = 1.0 seed = 0 : tensor<8x64xf32>

@@ -25,6 +25,8 @@ func.func @dense(%x: tensor<8x512x768xf32>, %w: tensor<768x3072xf32>, %b: tensor
   %n = smx.dense %flat, %w : tensor<?x768xf32>, tensor<768x3072xf32> -> tensor<?x3072xf32>
   // CHECK: smx.dense %{{.*}}, %{{.*}} transpose_weight : tensor<?x768xf32>, tensor<30522x768xf32> -> tensor<?x30522xf32>
   %logits = smx.dense %flat, %table transpose_weight : tensor<?x768xf32>, tensor<30522x768xf32> -> tensor<?x30522xf32>
+  // CHECK: smx.dense %{{.*}}, %{{.*}}, %{{.*}} activation = <gelu_tanh> : tensor<8x512x768xf32>, tensor<768x3072xf32>, tensor<3072xf32> -> tensor<8x512x3072xf32>
+  %act = smx.dense %x, %w, %b activation = <gelu_tanh> : tensor<8x512x768xf32>, tensor<768x3072xf32>, tensor<3072xf32> -> tensor<8x512x3072xf32>
   return %y : tensor<8x512x3072xf32>
 }
 
@@ -33,6 +35,8 @@ func.func @elementwise(%x: tensor<8x512x768xf32>, %scale: tensor<768xf32>, %bias
                        %step: i64) -> tensor<8x512x768xf32> {
   // CHECK: smx.layer_norm %{{.*}}, %{{.*}}, %{{.*}} epsilon = 9.9999999999999998E-13 : tensor<8x512x768xf32>, tensor<768xf32>, tensor<768xf32>
   %n = smx.layer_norm %x, %scale, %bias epsilon = 1.0e-12 : tensor<8x512x768xf32>, tensor<768xf32>, tensor<768xf32>
+  // CHECK: smx.layer_norm %{{.*}} + %{{.*}}, %{{.*}}, %{{.*}} epsilon = 9.9999999999999998E-13 : tensor<8x512x768xf32> + tensor<8x512x768xf32>, tensor<768xf32>, tensor<768xf32>
+  %fused = smx.layer_norm %x + %x, %scale, %bias epsilon = 1.0e-12 : tensor<8x512x768xf32> + tensor<8x512x768xf32>, tensor<768xf32>, tensor<768xf32>
   // CHECK: smx.activation <gelu_tanh> %{{.*}} : tensor<8x512x768xf32>
   %a = smx.activation <gelu_tanh> %n : tensor<8x512x768xf32>
   // CHECK: smx.activation <gelu> %{{.*}} : tensor<8x512x768xf32>

@@ -71,8 +71,17 @@ struct DenseLowering : OpRewritePattern<DenseOp> {
     Value matrix = collapseToMatrix(rewriter, loc, op.getInput());
     Value product = emitMatmul(rewriter, loc, matrix, op.getWeight(),
                                op.getTransposeWeight());
+    std::optional<Activation> activation = op.getActivation();
     if (Value bias = op.getBias())
       product = emitBiasAdd(rewriter, loc, product, bias);
+    if (activation) {
+      // Elementwise fusion merges this with the bias epilogue.
+      product = createElementwise(
+          rewriter, loc, cast<RankedTensorType>(product.getType()), product,
+          {}, [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+            return emitActivation(b, nestedLoc, *activation, arguments[0]);
+          });
+    }
     rewriter.replaceOp(op, expandFromMatrix(rewriter, loc, product,
                                             cast<RankedTensorType>(op.getType())));
     return success();
@@ -92,6 +101,15 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
     Attribute zero = rewriter.getF32FloatAttr(0.0);
     double inverseWidth = 1.0 / static_cast<double>(width);
     Value input = op.getInput();
+    // A fused residual add: elementwise fusion folds the sum into the
+    // reductions and the normalization, so it is never stored.
+    if (Value residual = op.getResidual())
+      input = createElementwise(
+          rewriter, loc, type, {input, residual}, {},
+          [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+            return arith::AddFOp::create(b, nestedLoc, arguments[0],
+                                         arguments[1]);
+          });
     Value sum = createReduction(
         rewriter, loc, input, rank - 1, zero, addFloats, {},
         [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {

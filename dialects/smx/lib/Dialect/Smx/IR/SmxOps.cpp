@@ -122,6 +122,10 @@ LogicalResult LayerNormOp::verify() {
                                  inputType.getElementType())))
       return failure();
   }
+  if (getResidual() && getResidual().getType() != inputType)
+    return emitOpError() << "(C4): residual has type "
+                         << getResidual().getType() << ", expected "
+                         << inputType;
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "(C3): epsilon must be positive, got "
                          << getEpsilon().convertToDouble();

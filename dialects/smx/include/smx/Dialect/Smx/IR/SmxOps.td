@@ -56,7 +56,10 @@ def Smx_DenseOp : Smx_Op<"dense",
     `result[i..., n] = sum_k input[i..., k] * W[k, n] + bias[n]`, for any
     number of leading dimensions `i...`. With `transpose_weight` the weight is
     stored `[N, K]` and used transposed: this is how the MLM head reuses the
-    word embedding table `[vocab, width]` as its output projection.
+    word embedding table `[vocab, width]` as its output projection. With
+    `activation`, the activation is applied to the biased result (the
+    epilogue `smx-fuse` folds in from a following `smx.activation`; GEMM
+    libraries run it in the GEMM's epilogue).
 
     Constraints:
     - (C1) `input` has rank ≥ 1 and `weight` rank 2.
@@ -74,10 +77,12 @@ def Smx_DenseOp : Smx_Op<"dense",
   }];
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$weight,
                        Optional<Smx_FloatTensor>:$bias,
-                       UnitAttr:$transpose_weight);
+                       UnitAttr:$transpose_weight,
+                       OptionalAttr<Smx_ActivationAttr>:$activation);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? (`transpose_weight` $transpose_weight^)?
+    (`activation` `=` $activation^)?
     attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)?
     `->` type($result)
   }];
@@ -92,29 +97,38 @@ def Smx_LayerNormOp : Smx_Op<"layer_norm",
     [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Layer normalization over the last dimension";
   let description = [{
-    `result = (input - mean) / sqrt(var + epsilon) * scale + bias` with the
-    mean and (biased) variance taken over the last dimension. Statistics are
-    accumulated in f32 whatever the element type.
+    `result = (x - mean) / sqrt(var + epsilon) * scale + bias` with the
+    mean and (biased) variance of `x` taken over the last dimension, where
+    `x = input`, or `x = input + residual` with the optional `residual`: the
+    post-LN block's residual add that `smx-fuse` folds in, so the sum is
+    never materialized. Statistics are accumulated in f32 whatever the
+    element type.
 
     Constraints:
     - (C1) `input` has rank ≥ 1.
     - (C2) `scale` and `bias` have shape `[D]`, D the last dimension of
       `input`, and the input's element type.
     - (C3) `epsilon` > 0.
+    - (C4) `residual`, when present, has the input's type.
 
     Example:
     ```mlir
     %y = smx.layer_norm %x, %scale, %bias epsilon = 1.0e-12
         : tensor<8x512x768xf32>, tensor<768xf32>, tensor<768xf32>
+    %z = smx.layer_norm %mixed + %x, %scale, %bias epsilon = 1.0e-12
+        : tensor<8x512x768xf32> + tensor<8x512x768xf32>, tensor<768xf32>,
+          tensor<768xf32>
     ```
   }];
-  let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$scale,
-                       Smx_FloatTensor:$bias,
+  let arguments = (ins Smx_FloatTensor:$input,
+                       Optional<Smx_FloatTensor>:$residual,
+                       Smx_FloatTensor:$scale, Smx_FloatTensor:$bias,
                        DefaultValuedAttr<F64Attr, "1.0e-12">:$epsilon);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $scale `,` $bias `epsilon` `=` $epsilon attr-dict `:`
-    type($input) `,` type($scale) `,` type($bias)
+    $input (`+` $residual^)? `,` $scale `,` $bias `epsilon` `=` $epsilon
+    attr-dict `:` type($input) (`+` type($residual)^)? `,` type($scale) `,`
+    type($bias)
   }];
   let hasVerifier = 1;
 }

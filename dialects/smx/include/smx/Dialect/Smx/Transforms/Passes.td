@@ -19,4 +19,20 @@ def SmxStripTrainingNoisePass : Pass<"smx-strip-training-noise"> {
   }];
 }
 
+def SmxFusePass : Pass<"smx-fuse"> {
+  let summary = "Folds elementwise epilogues into the ops that produce them";
+  let description = [{
+    Rewrites, where the intermediate has no other use:
+    - `smx.activation` of an `smx.dense` into the dense layer's `activation`
+      epilogue (bias + activation, as GEMM libraries run it);
+    - `smx.layer_norm` of an `smx.residual_add` into the layer norm's
+      `residual` operand (post-LN blocks), so the sum is never stored.
+
+    Contract: accepts any IR; guarantees the same values with fewer ops.
+    Runs after `smx-strip-training-noise` in evaluation pipelines (dropout
+    between a residual add and its producer blocks nothing, but dropout
+    between a dense layer and an activation would).
+  }];
+}
+
 #endif // SMX_DIALECT_SMX_TRANSFORMS_PASSES_TD
