@@ -305,16 +305,16 @@ Value mlir::smx::emitActivation(OpBuilder &builder, Location loc,
         builder, loc, x, arith::MulFOp::create(builder, loc, constant(0.044715), cube));
     Value scaled = arith::MulFOp::create(
         builder, loc, constant(std::sqrt(2.0 / M_PI)), inner);
-    Value onePlus = arith::AddFOp::create(
-        builder, loc, constant(1.0), math::TanhOp::create(builder, loc, scaled));
+    Value tanh = math::TanhOp::create(builder, loc, scaled);
+    Value onePlus = arith::AddFOp::create(builder, loc, constant(1.0), tanh);
     return arith::MulFOp::create(
         builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x), onePlus);
   }
   case Activation::gelu: {
     // 0.5·x·(1 + erf(x/√2))
     Value scaled = arith::MulFOp::create(builder, loc, x, constant(M_SQRT1_2));
-    Value onePlus = arith::AddFOp::create(
-        builder, loc, constant(1.0), math::ErfOp::create(builder, loc, scaled));
+    Value erf = math::ErfOp::create(builder, loc, scaled);
+    Value onePlus = arith::AddFOp::create(builder, loc, constant(1.0), erf);
     return arith::MulFOp::create(
         builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x), onePlus);
   }

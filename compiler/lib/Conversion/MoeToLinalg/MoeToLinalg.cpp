@@ -401,16 +401,18 @@ struct LoadBalanceLossLowering : OpRewritePattern<LoadBalanceLossOp> {
               b, nestedLoc, arith::CmpFPredicate::OGT, other, self);
           Value equal = arith::CmpFOp::create(
               b, nestedLoc, arith::CmpFPredicate::OEQ, other, self);
-          Value lowerIndex = arith::CmpIOp::create(
-              b, nestedLoc, arith::CmpIPredicate::ult,
-              linalg::IndexOp::create(b, nestedLoc, 2),
-              linalg::IndexOp::create(b, nestedLoc, 1));
+          Value otherExpert = linalg::IndexOp::create(b, nestedLoc, 2);
+          Value selfExpert = linalg::IndexOp::create(b, nestedLoc, 1);
+          Value lowerIndex =
+              arith::CmpIOp::create(b, nestedLoc, arith::CmpIPredicate::ult,
+                                    otherExpert, selfExpert);
           Value beats = arith::OrIOp::create(
               b, nestedLoc, greater,
               arith::AndIOp::create(b, nestedLoc, equal, lowerIndex));
-          Value increment = arith::SelectOp::create(
-              b, nestedLoc, beats, createF32Constant(b, nestedLoc, 1.0),
-              createF32Constant(b, nestedLoc, 0.0));
+          Value one = createF32Constant(b, nestedLoc, 1.0);
+          Value zero = createF32Constant(b, nestedLoc, 0.0);
+          Value increment =
+              arith::SelectOp::create(b, nestedLoc, beats, one, zero);
           Value count =
               arith::AddFOp::create(b, nestedLoc, arguments[2], increment);
           linalg::YieldOp::create(b, nestedLoc, count);
@@ -422,9 +424,9 @@ struct LoadBalanceLossLowering : OpRewritePattern<LoadBalanceLossOp> {
           Value inTopK = arith::CmpFOp::create(
               b, nestedLoc, arith::CmpFPredicate::OLT, arguments[0],
               createF32Constant(b, nestedLoc, static_cast<double>(k)));
-          return arith::SelectOp::create(b, nestedLoc, inTopK,
-                                         createF32Constant(b, nestedLoc, 1.0),
-                                         createF32Constant(b, nestedLoc, 0.0));
+          Value one = createF32Constant(b, nestedLoc, 1.0);
+          Value zero = createF32Constant(b, nestedLoc, 0.0);
+          return arith::SelectOp::create(b, nestedLoc, inTopK, one, zero);
         });
     // Per group and expert: token counts f and probability sums P.
     auto grouped = [&](Value tensor) {
