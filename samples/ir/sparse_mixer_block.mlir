@@ -2,8 +2,8 @@
 // dialects: linear token mixing, then a mixture-of-experts feed-forward
 // sublayer with expert-choice routing, post-LN as in the paper.
 //   batch 2, sequence 16, d_model 64, 4 experts of width 128.
-// Until the spec frontend lands (issue 4), this is the sample the README's
-// first command compiles with smx-opt.
+// A starting point for smx-opt experiments; test/Dialect/sample-block.test
+// keeps it valid.
 
 func.func @sparse_mixer_block(
     %h: tensor<2x16x64xf32>, %step: i64,
