@@ -8,35 +8,6 @@ set -euo pipefail
 
 packages=(python3-torch python3-numpy python3-yaml)
 
-if [ "$(id -u)" -eq 0 ]; then
-  sudo=()
-elif command -v sudo >/dev/null 2>&1; then
-  sudo=(sudo)
-else
-  echo "scripts/setup-bench.sh: error: run as root or install sudo" >&2
-  exit 1
-fi
-
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$package")
-  fi
-done
-
-if ((${#missing[@]} == 0)); then
-  echo "scripts/setup-bench.sh: all packages present"
-  exit 0
-fi
-
-echo "scripts/setup-bench.sh: installing ${missing[*]}"
-install() {
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}"
-}
-# Try with the current package lists first; refresh them only if that fails.
-if ! install; then
-  "${sudo[@]}" apt-get update -qq
-  install
-fi
+source "$(dirname "$0")/lib/debian-packages.sh"
+install_debian_packages scripts/setup-bench.sh "${packages[@]}"
 /usr/bin/python3 -c 'import torch; print("scripts/setup-bench.sh: torch", torch.__version__)'

@@ -240,30 +240,30 @@ Value mlir::smx::emitMatmul(OpBuilder &builder, Location loc, Value input,
   return emitRuntimeGemm(builder, loc, shape, a, b, resultType, c);
 }
 
+/// `[[0, ..., rank - 2], [rank - 1]]`: all leading dimensions as one.
+static SmallVector<ReassociationIndices>
+getLeadingDimsReassociation(int64_t rank) {
+  ReassociationIndices leading;
+  for (int64_t dim = 0; dim + 1 < rank; ++dim)
+    leading.push_back(dim);
+  return {leading, {rank - 1}};
+}
+
 Value mlir::smx::collapseToMatrix(OpBuilder &builder, Location loc,
                                   Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   if (type.getRank() == 2)
     return tensor;
-  ReassociationIndices leading;
-  for (int64_t dim = 0; dim + 1 < type.getRank(); ++dim)
-    leading.push_back(dim);
-  SmallVector<ReassociationIndices> reassociation = {
-      leading, {type.getRank() - 1}};
-  return tensor::CollapseShapeOp::create(builder, loc, tensor, reassociation);
+  return tensor::CollapseShapeOp::create(
+      builder, loc, tensor, getLeadingDimsReassociation(type.getRank()));
 }
 
 Value mlir::smx::expandFromMatrix(OpBuilder &builder, Location loc,
                                   Value matrix, RankedTensorType type) {
   if (type.getRank() == 2)
     return matrix;
-  ReassociationIndices leading;
-  for (int64_t dim = 0; dim + 1 < type.getRank(); ++dim)
-    leading.push_back(dim);
-  SmallVector<ReassociationIndices> reassociation = {
-      leading, {type.getRank() - 1}};
-  return tensor::ExpandShapeOp::create(builder, loc, type, matrix,
-                                       reassociation);
+  return tensor::ExpandShapeOp::create(
+      builder, loc, type, matrix, getLeadingDimsReassociation(type.getRank()));
 }
 
 Value mlir::smx::createF32Constant(OpBuilder &builder, Location loc,
