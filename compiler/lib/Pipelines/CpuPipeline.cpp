@@ -28,13 +28,15 @@ void mlir::smx::buildCpuPipeline(OpPassManager &pm,
       "convert-smx-to-linalg,convert-mix-to-linalg,convert-moe-to-linalg,"
       "func.func(convert-elementwise-to-linalg),canonicalize,"
       "func.func(linalg-fuse-elementwise-ops),cse,"
+      "func.func(smx-approximate-math),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions},"
       "buffer-deallocation-pipeline,"
       "smx-emit-entry-points,"
       "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-      "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
+      "expand-strided-metadata,"
+      "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("smx-cpu-pipeline: invalid pipeline text");

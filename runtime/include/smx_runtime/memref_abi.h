@@ -5,7 +5,9 @@
  * to a descriptor {allocated, aligned, offset, sizes[rank], strides[rank]}).
  * These entry points unpack the descriptors and call the kernels of
  * cpu_kernels.h; `memrefCopy` is the strided copy that MLIR's memref
- * lowering calls for copies it cannot turn into a memcpy. All integer
+ * lowering calls for copies it cannot turn into a memcpy; the
+ * `_mlir_memref_to_llvm_*` functions are the heap of compiled code (a cache
+ * of large blocks, src/cpu/buffer_cache.cpp). All integer
  * arguments are int64_t, as the compiler emits them. See docs/abi.md.
  *
  *===----------------------------------------------------------------------===*/
@@ -13,6 +15,7 @@
 #ifndef SMX_RUNTIME_MEMREF_ABI_H
 #define SMX_RUNTIME_MEMREF_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "smx_runtime/api.h"
@@ -45,6 +48,13 @@ SMXRT_API void smxrt_cpu_route_memref(
 
 SMXRT_API void memrefCopy(int64_t element_size, smxrt_unranked_memref_t *source,
                           smxrt_unranked_memref_t *destination);
+
+/* The heap of compiled code (finalize-memref-to-llvm's generic allocation
+ * functions). Blocks of 1 MiB or more are cached by size and reused. */
+SMXRT_API void *_mlir_memref_to_llvm_alloc(size_t size);
+SMXRT_API void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment,
+                                                   size_t size);
+SMXRT_API void _mlir_memref_to_llvm_free(void *block);
 
 #ifdef __cplusplus
 }

@@ -35,4 +35,24 @@ def SmxEmitEntryPointsPass : Pass<"smx-emit-entry-points", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
+  let summary = "Replaces libm calls of the model with vectorizable polynomials";
+  let description = [{
+    Rewrites `math.tanh`, `math.exp`, `math.log`, `math.erf` and the other
+    f32 functions upstream MLIR approximates into `arith` polynomials
+    (Cephes-style range reduction; a few ulp from libm). Left alone, each
+    becomes a scalar libm call that the loop vectorizer can only unroll
+    around; as polynomials the GELU, softmax and router loops vectorize.
+
+    Contract: runs on any IR with `math` ops of f32 (or vectors of f32);
+    other element types are left for `convert-math-to-libm`. The integration
+    tests bound the end-to-end error against the float64 reference.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // SMX_TARGET_CPU_PASSES_TD

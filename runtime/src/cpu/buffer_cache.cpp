@@ -1,0 +1,108 @@
+//===- buffer_cache.cpp - the heap of compiled code -----------------------===//
+//
+// Compiled models allocate every intermediate tensor with
+// `_mlir_memref_to_llvm_alloc` / `_mlir_memref_to_llvm_aligned_alloc` and
+// release it with `_mlir_memref_to_llvm_free` (finalize-memref-to-llvm with
+// use-generic-functions). A forward pass allocates the same few large shapes
+// layer after layer; through plain malloc each of them is a fresh mmap whose
+// pages the kernel zeroes on first touch (glibc never serves blocks of 32 MiB
+// or more from its heap). This cache keeps released large blocks by size and
+// hands them out again, so after the first layer the model runs on warm
+// memory.
+//
+// Policy: blocks below kLargeBlock go straight to malloc. Large sizes are
+// rounded up to kGranule and matched exactly, so the cache never holds more
+// blocks of one size than were live at once: its bytes are bounded by the
+// sum, over the sizes the model allocates, of each size's peak use, which
+// for a model's repeating layers is a small multiple of the peak live bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx_runtime/memref_abi.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace {
+
+constexpr size_t kLargeBlock = size_t(1) << 20;
+constexpr size_t kGranule = size_t(64) << 10;
+constexpr size_t kAlignment = 64;
+
+size_t roundUp(size_t size, size_t multiple) {
+  return (size + multiple - 1) / multiple * multiple;
+}
+
+class BufferCache {
+public:
+  /// A block of `size` bytes aligned to `alignment` (at most kAlignment).
+  void *allocate(size_t size, size_t alignment) {
+    if (size < kLargeBlock)
+      return alignment <= alignof(std::max_align_t)
+                 ? std::malloc(size)
+                 : std::aligned_alloc(alignment, roundUp(size, alignment));
+    size_t rounded = roundUp(size, kGranule);
+    std::lock_guard<std::mutex> lock(mutex);
+    void *block = nullptr;
+    auto cached = free.find(rounded);
+    if (cached != free.end()) {
+      block = cached->second;
+      free.erase(cached);
+    } else {
+      block = std::aligned_alloc(kAlignment, rounded);
+      if (!block)
+        return nullptr;
+    }
+    live.emplace(block, rounded);
+    return block;
+  }
+
+  void release(void *block) {
+    if (!block)
+      return;
+    std::unique_lock<std::mutex> lock(mutex);
+    auto found = live.find(block);
+    if (found == live.end()) {
+      lock.unlock();
+      std::free(block);
+      return;
+    }
+    free.emplace(found->second, block);
+    live.erase(found);
+  }
+
+private:
+  std::mutex mutex;
+  std::unordered_map<void *, size_t> live;
+  std::multimap<size_t, void *> free;
+};
+
+BufferCache &bufferCache() {
+  // Never destroyed: compiled code may release buffers from static
+  // destructors of other libraries after this one's would have run.
+  static BufferCache *cache = new BufferCache();
+  return *cache;
+}
+
+} // namespace
+
+extern "C" void *_mlir_memref_to_llvm_alloc(size_t size) {
+  return bufferCache().allocate(size, alignof(std::max_align_t));
+}
+
+extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment,
+                                                    size_t size) {
+  if (alignment <= kAlignment)
+    return bufferCache().allocate(size, alignment);
+  // Stronger alignment than the cache gives: its release falls through to
+  // free() since the block is not in the cache's table.
+  return std::aligned_alloc(alignment, roundUp(size, alignment));
+}
+
+extern "C" void _mlir_memref_to_llvm_free(void *block) {
+  bufferCache().release(block);
+}
