@@ -11,8 +11,9 @@ packages=(
   cmake ninja-build ccache g++ python3 python3-yaml python3-numpy
   # Tests.
   libgtest-dev
-  # Runtime libraries: BLAS, FFT, tokenizer, MPI.
-  libopenblas-dev libfftw3-dev libsentencepiece-dev sentencepiece
+  # Runtime libraries: threads of compiled loops (LLVM's OpenMP runtime),
+  # BLAS, FFT, tokenizer, MPI.
+  libomp-22-dev libopenblas-dev libfftw3-dev libsentencepiece-dev sentencepiece
   libopenmpi-dev openmpi-bin
   # The default training corpus.
   fortunes

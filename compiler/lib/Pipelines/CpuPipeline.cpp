@@ -34,9 +34,14 @@ void mlir::smx::buildCpuPipeline(OpPassManager &pm,
       "buffer-results-to-out-params{modify-public-functions},"
       "buffer-deallocation-pipeline,"
       "smx-emit-entry-points,"
-      "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-      "expand-strided-metadata,"
-      "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,"
+      "func.func(convert-linalg-to-parallel-loops),"
+      "func.func(smx-prepare-parallel-loops),convert-scf-to-openmp,"
+      // Memrefs before control flow: the bodies of OpenMP loops sit in
+      // single-block `memref.alloca_scope` regions until the memref
+      // lowering inlines them.
+      "lower-affine,expand-strided-metadata,lower-affine,"
+      "finalize-memref-to-llvm{use-generic-functions},convert-scf-to-cf,"
+      "convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("smx-cpu-pipeline: invalid pipeline text");

@@ -93,7 +93,8 @@ int writeOutput(StringRef path,
 
 /// Links `objectPath` with libsmx_runtime into `executablePath`. The
 /// runtime libraries are looked up next to smxc: `<prefix>/bin/smxc` uses
-/// `<prefix>/lib`.
+/// `<prefix>/lib`. Parallel loops call LLVM's OpenMP runtime, found where
+/// the build found it.
 int linkExecutable(StringRef objectPath, StringRef executablePath,
                    const char *argv0) {
   std::string smxcPath = llvm::sys::fs::getMainExecutable(
@@ -109,12 +110,17 @@ int linkExecutable(StringRef objectPath, StringRef executablePath,
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
   if (!driver)
     return fail("cannot find the system C compiler 'cc' to link with");
-  std::string rpath = "-Wl,-rpath," + libraryDir.str().str();
+  StringRef openmpRuntime = SMX_OPENMP_RUNTIME;
+  if (!llvm::sys::fs::exists(openmpRuntime))
+    return fail("cannot find LLVM's OpenMP runtime: " + openmpRuntime +
+                " does not exist (install libomp-22-dev)");
+  std::string rpath = "-Wl,-rpath," + libraryDir.str().str() + ":" +
+                      llvm::sys::path::parent_path(openmpRuntime).str();
   std::string libraryFlag = "-L" + libraryDir.str().str();
   SmallVector<StringRef> arguments = {
-      *driver,        "-o",        executablePath, objectPath,
-      mainLibrary,    libraryFlag, "-lsmx_runtime", rpath,
-      "-lm"};
+      *driver,       "-o",        executablePath,  objectPath,
+      mainLibrary,   libraryFlag, "-lsmx_runtime", openmpRuntime,
+      rpath,         "-lm"};
   std::string errorMessage;
   int status = llvm::sys::ExecuteAndWait(*driver, arguments, std::nullopt, {},
                                          0, 0, &errorMessage);

@@ -2,8 +2,13 @@
 //
 // The compiler lowers every matmul, batched matmul and batched expert GEMM to
 // one call of smxrt_cpu_sgemm over an (outer, inner) grid of matrices, so the
-// object needs no BLAS headers of its own. Each matrix is one cblas_sgemm;
-// OpenBLAS threads inside it.
+// object needs no BLAS headers of its own.
+//
+// Threads: the grid is cut into tasks (whole matrices, or row panels of them
+// when there are fewer matrices than threads) that run on the process's one
+// OpenMP pool, each as a single-threaded cblas_sgemm. The compiled model's
+// parallel loops use the same pool, so no BLAS thread spins on a core that
+// the next elementwise loop needs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,9 +18,12 @@
 
 #include <cblas.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <mutex>
 
 namespace smxrt {
 namespace {
@@ -47,6 +55,41 @@ void checkLeadingDimension(const char *name, int64_t leadingDimension,
   checkFitsInInt(name, leadingDimension);
 }
 
+/// Below this many flops a GEMM grid runs on the calling thread: waking
+/// the pool costs more than it saves.
+constexpr double kMinParallelFlops = 4.0e6;
+
+/// Row panels of one matrix are multiples of this many rows (OpenBLAS's
+/// micro-kernels work on blocks of up to 16 rows).
+constexpr int64_t kPanelRows = 16;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Makes OpenBLAS single-threaded once: the pool above it does the
+/// threading.
+void useSingleThreadedBlas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+/// One C[rows, :] = op(A)[rows, :] · op(B) (+ C) call.
+void multiplyPanel(const float *a, const float *b, float *c, int64_t rows,
+                   int64_t n, int64_t k, int32_t transA, int32_t transB,
+                   int32_t accumulate, int64_t ldA, int64_t ldB, int64_t ldC) {
+  if (k == 0) {
+    // An empty sum; not every BLAS defines this case.
+    if (!accumulate)
+      for (int64_t row = 0; row < rows; ++row)
+        std::memset(c + row * ldC, 0, n * sizeof(float));
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+              transB ? CblasTrans : CblasNoTrans, static_cast<int>(rows),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a,
+              static_cast<int>(ldA), b, static_cast<int>(ldB),
+              accumulate ? 1.0f : 0.0f, c, static_cast<int>(ldC));
+}
+
 } // namespace
 } // namespace smxrt
 
@@ -76,25 +119,36 @@ smxrt_cpu_sgemm(int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
   if (outer == 0 || inner == 0 || m == 0 || n == 0)
     return;
 
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t i = 0; i < inner; ++i) {
-      const float *matrixA =
-          a + offset_a + o * outer_stride_a + i * inner_stride_a;
-      const float *matrixB =
-          b + offset_b + o * outer_stride_b + i * inner_stride_b;
-      float *matrixC = c + offset_c + o * outer_stride_c + i * inner_stride_c;
-      if (k == 0) {
-        // An empty sum; not every BLAS defines this case.
-        if (!accumulate)
-          for (int64_t row = 0; row < m; ++row)
-            std::memset(matrixC + row * ld_c, 0, n * sizeof(float));
-        continue;
-      }
-      cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                  trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                  static_cast<int>(n), static_cast<int>(k), 1.0f, matrixA,
-                  static_cast<int>(ld_a), matrixB, static_cast<int>(ld_b),
-                  accumulate ? 1.0f : 0.0f, matrixC, static_cast<int>(ld_c));
-    }
+  useSingleThreadedBlas();
+  const int64_t matrices = outer * inner;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                       static_cast<double>(k) * static_cast<double>(matrices);
+  const bool parallel = threads > 1 && flops >= kMinParallelFlops;
+  // Enough panels per matrix that every thread has one, each at least
+  // kPanelRows high.
+  int64_t panels = 1;
+  if (parallel && matrices < threads)
+    panels = std::max<int64_t>(
+        1, std::min<int64_t>(ceilDiv(threads, matrices), m / kPanelRows));
+  const int64_t panelRows = ceilDiv(ceilDiv(m, panels), kPanelRows) *
+                            kPanelRows;
+  panels = ceilDiv(m, panelRows);
+
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  for (int64_t task = 0; task < matrices * panels; ++task) {
+    const int64_t matrix = task / panels;
+    const int64_t o = matrix / inner, i = matrix % inner;
+    const int64_t row = task % panels * panelRows;
+    const int64_t rows = std::min(panelRows, m - row);
+    // Row `row` of op(A) is row `row` of A, or its column when transposed.
+    const float *panelA = a + offset_a + o * outer_stride_a +
+                          i * inner_stride_a + (trans_a ? row : row * ld_a);
+    const float *matrixB =
+        b + offset_b + o * outer_stride_b + i * inner_stride_b;
+    float *panelC =
+        c + offset_c + o * outer_stride_c + i * inner_stride_c + row * ld_c;
+    multiplyPanel(panelA, matrixB, panelC, rows, n, k, trans_a, trans_b,
+                  accumulate, ld_a, ld_b, ld_c);
   }
 }

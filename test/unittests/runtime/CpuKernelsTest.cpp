@@ -112,8 +112,8 @@ void runGemmCase(const GemmCase &test) {
                   b.outerStride, b.innerStride, bufferC.data(), c.offset, c.ld,
                   c.outerStride, c.innerStride);
 
-  // Tolerance: 1e-5 relative to the sum of the magnitudes of the terms, far
-  // above float rounding for k <= 16 (k * 2^-24 ≈ 1e-6) and far below any
+  // Tolerance: 1e-5 relative to the sum of the magnitudes of the terms, above
+  // float rounding for k <= 64 (k * 2^-24 ≈ 4e-6) and far below any
   // indexing mistake. Elements outside the C matrices must be untouched.
   for (size_t at = 0; at < bufferC.size(); ++at) {
     if (written[at])
@@ -191,6 +191,32 @@ TEST(CpuSgemm, WideLeadingDimensionsTransposed) {
   test.ldA = 9; // A stored k×m = 5×3
   test.ldB = 6; // B stored n×k = 4×5
   test.ldC = 4;
+  runGemmCase(test);
+}
+
+TEST(CpuSgemm, LargeMatrixSplitIntoRowPanelsAcrossThreads) {
+  // Above the parallel threshold (4.6 Mflop) with one matrix: with two or
+  // more OpenMP threads the rows are cut into panels of 16-row multiples,
+  // the last one short (300 is not a multiple of 16). Transposed A and a
+  // wide C check the panel addressing of both.
+  GemmCase test;
+  test.m = 300;
+  test.n = 120;
+  test.k = 64;
+  test.transA = true;
+  test.accumulate = true;
+  test.ldC = 125;
+  runGemmCase(test);
+}
+
+TEST(CpuSgemm, ManyMatricesAcrossThreads) {
+  GemmCase test;
+  test.outer = 3;
+  test.inner = 4;
+  test.m = 40;
+  test.n = 96;
+  test.k = 64;
+  test.transB = true;
   runGemmCase(test);
 }
 

@@ -55,4 +55,34 @@ def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
   ];
 }
 
+def SmxPrepareParallelLoopsPass : Pass<"smx-prepare-parallel-loops"> {
+  let summary = "Shapes loop nests for threads outside and vectors inside";
+  let description = [{
+    Prepares the `scf.parallel` nests of `convert-linalg-to-parallel-loops`
+    for `convert-scf-to-openmp`:
+
+    - only the outermost `scf.parallel` of a nest stays parallel; the ones
+      inside it become `scf.for` nests (one fork per nest, never nested
+      teams);
+    - when the body of a multi-dimensional outermost loop is straight-line
+      code, its innermost dimension becomes an `scf.for` inside the
+      parallel loop, so threads split the outer dimensions and the loop
+      vectorizer sees a plain unit-stride loop;
+    - a nest whose static work (iterations times operations of its
+      bodies) is below `min-parallel-work` becomes sequential: forking a
+      team costs more than it saves.
+
+    Contract: runs on loop-level IR. `convert-linalg-to-parallel-loops`
+    produces `scf.parallel` ops without reductions; loops with reductions
+    are left as they are.
+  }];
+  let options = [
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"65536",
+           "Smallest static work (iterations times operations) to run on "
+           "threads">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 #endif // SMX_TARGET_CPU_PASSES_TD

@@ -1,0 +1,77 @@
+// RUN: smx-opt %s --split-input-file --smx-prepare-parallel-loops | FileCheck %s
+// RUN: smx-opt %s --split-input-file --smx-prepare-parallel-loops=min-parallel-work=1000000000 | FileCheck %s --check-prefix=SMALL
+
+// An elementwise [B, L, d] nest: threads split B x L, the d loop becomes a
+// plain scf.for for the vectorizer.
+// CHECK-LABEL: func.func @elementwise
+// CHECK:       scf.parallel (%[[B:.*]], %[[L:.*]]) = (%c0, %c0) to (%c8, %c512)
+// CHECK-NEXT:    scf.for %[[D:.*]] = %c0 to %c512 step %c1
+// CHECK-NEXT:      memref.load %{{.*}}[%[[B]], %[[L]], %[[D]]]
+// CHECK-NOT:   scf.parallel
+// SMALL-LABEL: func.func @elementwise
+// SMALL-NOT:   scf.parallel
+// SMALL-COUNT-3: scf.for
+func.func @elementwise(%x: memref<8x512x512xf32>, %y: memref<8x512x512xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c512 = arith.constant 512 : index
+  scf.parallel (%b, %l, %d) = (%c0, %c0, %c0) to (%c8, %c512, %c512) step (%c1, %c1, %c1) {
+    %v = memref.load %x[%b, %l, %d] : memref<8x512x512xf32>
+    %s = arith.mulf %v, %v : f32
+    memref.store %s, %y[%b, %l, %d] : memref<8x512x512xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A row reduction: the parallel rows keep their dimensions (the body holds
+// the reduction loop), and a parallel loop nested inside becomes sequential.
+// CHECK-LABEL: func.func @rows_with_inner_loops
+// CHECK:       scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c8, %c512)
+// CHECK:         scf.for
+// CHECK:         scf.for
+// CHECK-NOT:     scf.parallel
+// CHECK:         scf.reduce
+func.func @rows_with_inner_loops(%x: memref<8x512x512xf32>, %sum: memref<8x512xf32>, %y: memref<8x512x512xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c512 = arith.constant 512 : index
+  scf.parallel (%b, %l) = (%c0, %c0) to (%c8, %c512) step (%c1, %c1) {
+    scf.for %d = %c0 to %c512 step %c1 {
+      %v = memref.load %x[%b, %l, %d] : memref<8x512x512xf32>
+      %a = memref.load %sum[%b, %l] : memref<8x512xf32>
+      %s = arith.addf %a, %v : f32
+      memref.store %s, %sum[%b, %l] : memref<8x512xf32>
+    }
+    scf.parallel (%d) = (%c0) to (%c512) step (%c1) {
+      %a = memref.load %sum[%b, %l] : memref<8x512xf32>
+      memref.store %a, %y[%b, %l, %d] : memref<8x512x512xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Too little work to pay for a fork: the nest runs on one thread.
+// CHECK-LABEL: func.func @tiny
+// CHECK-NOT:   scf.parallel
+// CHECK:       scf.for
+func.func @tiny(%x: memref<8x2xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c2) step (%c1, %c1) {
+    memref.store %zero, %x[%i, %j] : memref<8x2xf32>
+    scf.reduce
+  }
+  return
+}
