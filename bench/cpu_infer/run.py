@@ -379,7 +379,9 @@ def report(ctx, results):
         f"({100 * ctx['other_cpu_s'] / ctx['wall_s'] / max(os.cpu_count(), 1):.0f}% of "
         f"the machine); load average at start {ctx['load_start']}.",
         f"- Threads: {ARGS.threads} on both sides (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, "
-        "`torch.set_num_threads`).",
+        "`torch.set_num_threads`). PyTorch threads inside OpenBLAS and its own OpenMP pool; "
+        "smx runs everything on one LLVM OpenMP pool, with OpenBLAS single-threaded inside "
+        "its GEMM panels (docs/rationale.md).",
         "- BLAS-related environment: " + (", ".join(f"`{k}={v}`" for k, v in ctx["env"])
                                           or "none set") + ".",
         f"- OpenBLAS: core **{blas['corename']}**, config `{blas['config']}`; library "
