@@ -46,16 +46,6 @@ static FailureOr<json::Object> describeType(Type type, Location loc) {
   return json::Object{{"dtype", dtype}, {"shape", std::move(shape)}};
 }
 
-static StringRef getPolicyName(Attribute policy) {
-  if (isa<moe::TokensChooseAttr>(policy))
-    return "tokens_choose";
-  if (isa<moe::CappedExpertsChooseAttr>(policy))
-    return "capped_experts_choose";
-  if (isa<moe::HashAttr>(policy))
-    return "hash";
-  return "experts_choose";
-}
-
 namespace {
 struct SmxBuildManifestPass
     : public smx::impl::SmxBuildManifestPassBase<SmxBuildManifestPass> {
@@ -119,7 +109,7 @@ struct SmxBuildManifestPass
       moeLayers.push_back(json::Object{
           {"layer", layer ? layer.getInt() : -1},
           {"experts", slots.getDimSize(1)},
-          {"policy", getPolicyName(route.getPolicy())},
+          {"policy", route.getPolicy().getPolicyName()},
           {"capacity_factor", route.getCapacityFactor().convertToDouble()},
           {"groups", slots.getDimSize(0)},
           {"tokens_per_group", tokens / slots.getDimSize(0)},

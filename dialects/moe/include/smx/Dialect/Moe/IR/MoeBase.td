@@ -45,6 +45,12 @@ def Moe_RoutingPolicyAttrInterface
   }];
   let methods = [
     InterfaceMethod<[{
+        The policy's name as specs, manifests and the IR spell it (the
+        attribute's mnemonic, e.g. `experts_choose`).
+      }], "::llvm::StringRef", "getPolicyName", (ins), [{}], [{
+        return ConcreteAttr::getMnemonic();
+      }]>,
+    InterfaceMethod<[{
         The most experts one token can be dispatched to, or `std::nullopt`
         when the policy sets no bound (experts choose freely).
       }], "std::optional<int64_t>", "getExpertsPerTokenLimit">,
