@@ -121,6 +121,12 @@ smxrt_cpu_sgemm(int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
 
   useSingleThreadedBlas();
   const int64_t matrices = outer * inner;
+  // When several matrices write one C (a zero C stride along a grid
+  // dimension, as when accumulating over a batch), they run in grid order
+  // within one task, so only the rows of C are split among threads.
+  const bool sharedC = (outer > 1 && outer_stride_c == 0) ||
+                       (inner > 1 && inner_stride_c == 0);
+  const int64_t independent = sharedC ? 1 : matrices;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                        static_cast<double>(k) * static_cast<double>(matrices);
@@ -128,18 +134,15 @@ smxrt_cpu_sgemm(int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
   // Enough panels per matrix that every thread has one, each at least
   // kPanelRows high.
   int64_t panels = 1;
-  if (parallel && matrices < threads)
+  if (parallel && independent < threads)
     panels = std::max<int64_t>(
-        1, std::min<int64_t>(ceilDiv(threads, matrices), m / kPanelRows));
+        1, std::min<int64_t>(ceilDiv(threads, independent), m / kPanelRows));
   const int64_t panelRows = ceilDiv(ceilDiv(m, panels), kPanelRows) *
                             kPanelRows;
   panels = ceilDiv(m, panelRows);
 
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-  for (int64_t task = 0; task < matrices * panels; ++task) {
-    const int64_t matrix = task / panels;
+  auto runPanel = [&](int64_t matrix, int64_t row) {
     const int64_t o = matrix / inner, i = matrix % inner;
-    const int64_t row = task % panels * panelRows;
     const int64_t rows = std::min(panelRows, m - row);
     // Row `row` of op(A) is row `row` of A, or its column when transposed.
     const float *panelA = a + offset_a + o * outer_stride_a +
@@ -150,5 +153,16 @@ smxrt_cpu_sgemm(int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
         c + offset_c + o * outer_stride_c + i * inner_stride_c + row * ld_c;
     multiplyPanel(panelA, matrixB, panelC, rows, n, k, trans_a, trans_b,
                   accumulate, ld_a, ld_b, ld_c);
+  };
+
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  for (int64_t task = 0; task < independent * panels; ++task) {
+    const int64_t row = task % panels * panelRows;
+    if (sharedC) {
+      for (int64_t matrix = 0; matrix < matrices; ++matrix)
+        runPanel(matrix, row);
+    } else {
+      runPanel(task / panels, row);
+    }
   }
 }

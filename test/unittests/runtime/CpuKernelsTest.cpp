@@ -100,9 +100,14 @@ void runGemmCase(const GemmCase &test) {
             sumOfMagnitudes += std::fabs(x * y);
           }
           int64_t at = c.base(o, i) + row * c.ld + column;
-          double previous = test.accumulate ? bufferC[at] : 0.0;
+          // Matrices that share C (zero C strides) add up in grid order.
+          double previous = test.accumulate ? expected[at] : 0.0;
+          double previousMagnitude =
+              !test.accumulate ? 0.0
+              : written[at]    ? magnitude[at]
+                               : std::fabs(previous);
           expected[at] = previous + sum;
-          magnitude[at] = std::fabs(previous) + sumOfMagnitudes;
+          magnitude[at] = previousMagnitude + sumOfMagnitudes;
           written[at] = true;
         }
 
@@ -217,6 +222,22 @@ TEST(CpuSgemm, ManyMatricesAcrossThreads) {
   test.n = 96;
   test.k = 64;
   test.transB = true;
+  runGemmCase(test);
+}
+
+TEST(CpuSgemm, AccumulatesABatchIntoOneCAcrossThreads) {
+  // dW = sum_b X_b^T dY_b: every matrix of the grid adds into the same C
+  // (C strides 0), large enough to run on threads.
+  GemmCase test;
+  test.outer = 2;
+  test.inner = 3;
+  test.m = 96;
+  test.n = 80;
+  test.k = 64;
+  test.transA = true;
+  test.accumulate = true;
+  test.outerStrideC = 0;
+  test.innerStrideC = 0;
   runGemmCase(test);
 }
 
