@@ -27,6 +27,7 @@
 #include "smx/Conversion/Passes.h"
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Training/Passes.h"
 #include "smx/Dialect/Mix/IR/MixDialect.h"
 #include "smx/Dialect/Mix/Transforms/Passes.h"
 #include "smx/Dialect/Moe/IR/MoeDialect.h"
@@ -54,6 +55,7 @@ void mlir::smx::registerAllSmxDialects(DialectRegistry &registry) {
       registry);
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   registerAllToLLVMIRTranslations(registry);
+  smx::registerGradientExternalModels(registry);
 }
 
 void mlir::smx::registerAllSmxPasses() {
@@ -63,5 +65,6 @@ void mlir::smx::registerAllSmxPasses() {
   moe::registerMoePasses();
   smx::registerSmxConversionPasses();
   smx::registerSmxCpuTargetPasses();
+  smx::registerSmxTrainingPasses();
   smx::registerSmxPipelines();
 }

@@ -218,30 +218,6 @@ func.func @adamw_types(%p: tensor<4xf32>, %g: tensor<8xf32>, %lr: f32, %step: i6
 
 // -----
 
-func.func @lr_schedule_peak(%step: i64) {
-  // expected-error @+1 {{'smx.lr_schedule' op (C1): peak must be non-negative, got -1}}
-  %0 = smx.lr_schedule <linear_warmup_linear_decay> %step peak = -1.0 warmup_steps = 0 total_steps = 10 : f32
-  return
-}
-
-// -----
-
-func.func @lr_schedule_total(%step: i64) {
-  // expected-error @+1 {{'smx.lr_schedule' op (C2): total_steps must be positive, got 0}}
-  %0 = smx.lr_schedule <linear_warmup_linear_decay> %step peak = 1.0e-4 warmup_steps = 0 total_steps = 0 : f32
-  return
-}
-
-// -----
-
-func.func @lr_schedule_warmup(%step: i64) {
-  // expected-error @+1 {{'smx.lr_schedule' op (C2): warmup_steps must be in [0, total_steps = 10], got 20}}
-  %0 = smx.lr_schedule <linear_warmup_linear_decay> %step peak = 1.0e-4 warmup_steps = 20 total_steps = 10 : f32
-  return
-}
-
-// -----
-
 func.func @unknown_activation(%x: tensor<4xf32>) {
   // expected-error @+2 {{expected ::mlir::smx::Activation to be one of: gelu_tanh, gelu, relu, tanh}}
   // expected-error @+1 {{failed to parse Smx_ActivationAttr parameter 'value' which is to be a `::mlir::smx::Activation`}}

@@ -70,11 +70,11 @@ func.func @heads(%h: tensor<8x512x768xf32>, %positions: tensor<8x80xi32>,
 
 // CHECK-LABEL: func @optimizer
 func.func @optimizer(%p: tensor<768x768xf32>, %g: tensor<768x768xf32>, %m: tensor<768x768xf32>,
-                     %v: tensor<768x768xf32>, %step: i64) -> (tensor<768x768xf32>, tensor<768x768xf32>, tensor<768x768xf32>) {
-  // CHECK: smx.lr_schedule <linear_warmup_linear_decay> %{{.*}} peak = 1.000000e-04 warmup_steps = 10000 total_steps = 1000000 : f32
-  %lr = smx.lr_schedule <linear_warmup_linear_decay> %step peak = 1.0e-4 warmup_steps = 10000 total_steps = 1000000 : f32
-  // CHECK: smx.lr_schedule <linear_warmup_constant> %{{.*}} peak = 1.000000e-05 warmup_steps = 0 total_steps = 10 : f32
-  %lr2 = smx.lr_schedule <linear_warmup_constant> %step peak = 1.0e-5 warmup_steps = 0 total_steps = 10 : f32
+                     %v: tensor<768x768xf32>, %step: i64, %peak: f32, %warmup: i64, %total: i64) -> (tensor<768x768xf32>, tensor<768x768xf32>, tensor<768x768xf32>) {
+  // CHECK: smx.lr_schedule <linear_warmup_linear_decay> %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32
+  %lr = smx.lr_schedule <linear_warmup_linear_decay> %step, %peak, %warmup, %total : f32
+  // CHECK: smx.lr_schedule <linear_warmup_constant> %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32
+  %lr2 = smx.lr_schedule <linear_warmup_constant> %step, %peak, %warmup, %total : f32
   // CHECK: smx.adamw_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} beta1 = 9.000000e-01 beta2 = 0.99899999999999999 epsilon = 9.9999999999999995E-7 weight_decay = 1.000000e-02 : tensor<768x768xf32>
   %p1, %m1, %v1 = smx.adamw_update %p, %g, %m, %v, %lr, %step beta1 = 0.9 beta2 = 0.999 epsilon = 1.0e-6 weight_decay = 0.01 : tensor<768x768xf32>
   return %p1, %m1, %v1 : tensor<768x768xf32>, tensor<768x768xf32>, tensor<768x768xf32>

@@ -41,24 +41,67 @@ static int64_t toeplitzParameterCount(int64_t n) {
 // LinearOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearOp::verify() {
-  RankedTensorType inputType = getInput().getType();
-  if (failed(verifyHiddenStates(*this, "input", inputType)))
+/// The constraints of `mix.linear` on (input, seq_weight, hidden_weight).
+static LogicalResult verifyLinearMixing(Operation *op,
+                                        RankedTensorType inputType,
+                                        RankedTensorType seqWeightType,
+                                        RankedTensorType hiddenWeightType) {
+  if (failed(verifyHiddenStates(op, "input", inputType)))
     return failure();
   int64_t length = inputType.getDimSize(1), width = inputType.getDimSize(2);
   Type elementType = inputType.getElementType();
-  if (failed(verifyParameter(*this, "(C4)", "(C2)", "seq_weight",
-                             getSeqWeight().getType(), {length, length},
-                             elementType)))
+  if (failed(verifyParameter(op, "(C4)", "(C2)", "seq_weight", seqWeightType,
+                             {length, length}, elementType)))
     return failure();
-  return verifyParameter(*this, "(C4)", "(C3)", "hidden_weight",
-                         getHiddenWeight().getType(), {width, width},
-                         elementType);
+  return verifyParameter(op, "(C4)", "(C3)", "hidden_weight",
+                         hiddenWeightType, {width, width}, elementType);
+}
+
+LogicalResult LinearOp::verify() {
+  return verifyLinearMixing(*this, getInput().getType(),
+                            getSeqWeight().getType(),
+                            getHiddenWeight().getType());
+}
+
+LogicalResult LinearGradOp::verify() {
+  return verifyLinearMixing(*this, getInput().getType(),
+                            getSeqWeight().getType(),
+                            getHiddenWeight().getType());
+}
+
+LogicalResult LinearOp::buildGradients(OpBuilder &builder,
+                                       ArrayRef<Value> resultGradients,
+                                       MutableArrayRef<Value> operandGradients) {
+  auto grad = LinearGradOp::create(builder, getLoc(), getInput(),
+                                   getSeqWeight(), getHiddenWeight(),
+                                   resultGradients[0]);
+  operandGradients[0] = grad.getInputGrad();
+  operandGradients[1] = grad.getSeqWeightGrad();
+  operandGradients[2] = grad.getHiddenWeightGrad();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
 // FourierOp, HartleyOp
 //===----------------------------------------------------------------------===//
+
+// Both are sums of P · X · Q with symmetric cosine/sine matrices P and Q, so
+// each is its own adjoint: the input gradient is the same transform of the
+// result gradient.
+
+LogicalResult FourierOp::buildGradients(OpBuilder &builder,
+                                        ArrayRef<Value> resultGradients,
+                                        MutableArrayRef<Value> operandGradients) {
+  operandGradients[0] = FourierOp::create(builder, getLoc(), resultGradients[0]);
+  return success();
+}
+
+LogicalResult HartleyOp::buildGradients(OpBuilder &builder,
+                                        ArrayRef<Value> resultGradients,
+                                        MutableArrayRef<Value> operandGradients) {
+  operandGradients[0] = HartleyOp::create(builder, getLoc(), resultGradients[0]);
+  return success();
+}
 
 LogicalResult FourierOp::verify() {
   return verifyHiddenStates(*this, "input", getInput().getType());

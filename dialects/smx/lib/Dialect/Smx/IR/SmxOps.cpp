@@ -257,20 +257,140 @@ LogicalResult AdamWUpdateOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
-// LRScheduleOp
+// Gradient ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult LRScheduleOp::verify() {
-  if (!(getPeak().convertToDouble() >= 0.0))
-    return emitOpError() << "(C1): peak must be non-negative, got "
-                         << getPeak().convertToDouble();
-  int64_t warmup = getWarmupSteps(), total = getTotalSteps();
-  if (total <= 0)
-    return emitOpError() << "(C2): total_steps must be positive, got "
-                         << total;
-  if (warmup < 0 || warmup > total)
-    return emitOpError() << "(C2): warmup_steps must be in [0, total_steps = "
-                         << total << "], got " << warmup;
+LogicalResult LayerNormGradOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  if (inputType.getRank() < 1)
+    return emitOpError() << "(C1): expected an input of rank >= 1, got "
+                         << inputType;
+  if (failed(verifyShape(*this, "(C1)", "scale", getScale().getType(),
+                         {inputType.getShape().back()})))
+    return failure();
+  if (getResidual() && getResidual().getType() != inputType)
+    return emitOpError() << "(C2): residual has type "
+                         << getResidual().getType() << ", expected "
+                         << inputType;
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "(C3): epsilon must be positive, got "
+                         << getEpsilon().convertToDouble();
+  return success();
+}
+
+LogicalResult DenseWeightGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto gradType = cast<RankedTensorType>(adaptor.getResultGrad().getType());
+  if (inputType.getRank() < 1 || gradType.getRank() < 1) {
+    inferredReturnTypes.push_back(
+        getMalformedOperandsPlaceholder(inputType.getElementType(), 2));
+    return success();
+  }
+  int64_t k = inputType.getShape().back(), n = gradType.getShape().back();
+  SmallVector<int64_t> shape = adaptor.getTransposeWeight()
+                                   ? SmallVector<int64_t>{n, k}
+                                   : SmallVector<int64_t>{k, n};
+  inferredReturnTypes.push_back(
+      RankedTensorType::get(shape, inputType.getElementType()));
+  return success();
+}
+
+LogicalResult DenseWeightGradOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType gradType = getResultGrad().getType();
+  if (inputType.getRank() < 1 || inputType.getRank() != gradType.getRank())
+    return emitOpError() << "(C1): expected input and result_grad of the "
+                            "same rank >= 1, got "
+                         << inputType << " and " << gradType;
+  if (failed(verifyShape(*this, "(C1)", "result_grad leading dimensions",
+                         RankedTensorType::get(
+                             gradType.getShape().drop_back(),
+                             gradType.getElementType()),
+                         inputType.getShape().drop_back())))
+    return failure();
+  return verifyElementType(*this, "(C1)", "result_grad", gradType,
+                           inputType.getElementType());
+}
+
+LogicalResult
+SumLeadingOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                               Adaptor adaptor,
+                               SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto inputType = cast<RankedTensorType>(adaptor.getInput().getType());
+  if (inputType.getRank() < 1) {
+    inferredReturnTypes.push_back(
+        getMalformedOperandsPlaceholder(inputType.getElementType(), 1));
+    return success();
+  }
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {inputType.getShape().back()}, inputType.getElementType()));
+  return success();
+}
+
+LogicalResult SumLeadingOp::verify() {
+  if (getInput().getType().getRank() >= 1)
+    return success();
+  return emitOpError() << "(C1): expected an input of rank >= 1, got "
+                       << getInput().getType();
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  RankedTensorType tableType = getTableGrad().getType();
+  if (failed(verifyRank(*this, "(C1)", "a table gradient", tableType, 2)))
+    return failure();
+  SmallVector<int64_t> expected(getIndices().getType().getShape());
+  expected.push_back(tableType.getDimSize(1));
+  if (failed(verifyShape(*this, "(C1)", "result_grad",
+                         getResultGrad().getType(), expected)))
+    return failure();
+  return verifyElementType(*this, "(C1)", "result_grad",
+                           getResultGrad().getType(),
+                           tableType.getElementType());
+}
+
+LogicalResult ScatterPositionsOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType resultType = getResult().getType();
+  if (inputType.getRank() != 3 || resultType.getRank() != 3)
+    return emitOpError() << "(C1): expected an input [B, P, D] and a result "
+                            "[B, L, D], got "
+                         << inputType << " and " << resultType;
+  if (failed(verifyShape(*this, "(C1)", "positions", getPositions().getType(),
+                         inputType.getShape().take_front(2))) ||
+      failed(verifySizesMatch(*this, "(C1)", "input batch size",
+                              inputType.getDimSize(0), "result batch size",
+                              resultType.getDimSize(0))) ||
+      failed(verifySizesMatch(*this, "(C1)", "input width",
+                              inputType.getDimSize(2), "result width",
+                              resultType.getDimSize(2))))
+    return failure();
+  return verifyElementType(*this, "(C1)", "result", resultType,
+                           inputType.getElementType());
+}
+
+LogicalResult SoftmaxGradOp::verify() {
+  int64_t rank = getResult().getType().getRank();
+  int64_t dimension = getDimension();
+  if (dimension >= 0 && dimension < rank)
+    return success();
+  return emitOpError() << "(C1): dimension " << dimension
+                       << " is out of range for a result of rank " << rank;
+}
+
+LogicalResult CrossEntropyGradOp::verify() {
+  RankedTensorType logitsType = getLogits().getType();
+  if (logitsType.getRank() < 1)
+    return emitOpError() << "(C1): expected logits of rank >= 1, got "
+                         << logitsType;
+  ArrayRef<int64_t> labelShape = logitsType.getShape().drop_back();
+  if (failed(verifyShape(*this, "(C1)", "labels", getLabels().getType(),
+                         labelShape)))
+    return failure();
+  if (getWeights())
+    return verifyShape(*this, "(C1)", "weights", getWeights().getType(),
+                       labelShape);
   return success();
 }
 

@@ -13,7 +13,8 @@ include "smx/Dialect/Smx/IR/SmxInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Mix_LinearOp : Mix_Op<"linear",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Dense linear mixing along sequence and hidden dimensions";
   let description = [{
     `Y[b] = W_seq · X[b] · W_hid` for every batch entry: `W_seq` `[L, L]`
@@ -42,7 +43,43 @@ def Mix_LinearOp : Mix_Op<"linear",
   let hasVerifier = 1;
 }
 
-def Mix_FourierOp : Mix_TransformOp<"fourier"> {
+def Mix_LinearGradOp : Mix_Op<"linear_grad",
+    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
+     AllTypesMatch<["seq_weight", "seq_weight_grad"]>,
+     AllTypesMatch<["hidden_weight", "hidden_weight_grad"]>]> {
+  let summary = "Gradients of dense linear mixing";
+  let description = [{
+    For `Y[b] = W_seq · X[b] · W_hid` and the result gradient `G`:
+    ```
+    input_grad[b]      = W_seqᵀ · G[b] · W_hidᵀ
+    seq_weight_grad    = sum_b G[b] · (X[b] · W_hid)ᵀ
+    hidden_weight_grad = sum_b (W_seq · X[b])ᵀ · G[b]
+    ```
+
+    Constraints: those of `mix.linear` on `input`, `seq_weight`,
+    `hidden_weight` (C1–C4).
+
+    Example:
+    ```mlir
+    %dx, %dws, %dwh = mix.linear_grad %x, %w_seq, %w_hid, %g
+        : tensor<8x512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$seq_weight,
+                       Smx_FloatTensor:$hidden_weight,
+                       Smx_FloatTensor:$result_grad);
+  let results = (outs Smx_FloatTensor:$input_grad,
+                      Smx_FloatTensor:$seq_weight_grad,
+                      Smx_FloatTensor:$hidden_weight_grad);
+  let assemblyFormat = [{
+    $input `,` $seq_weight `,` $hidden_weight `,` $result_grad attr-dict `:`
+    type($input) `,` type($seq_weight) `,` type($hidden_weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Mix_FourierOp : Mix_TransformOp<"fourier",
+    [DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "FNet Fourier mixing: real part of the 2-D DFT";
   let description = [{
     `Y[b] = Re(F_L · X[b] · F_d)` with `F_N[j, k] = exp(-2πi·jk/N)`: the
@@ -59,7 +96,8 @@ def Mix_FourierOp : Mix_TransformOp<"fourier"> {
   }];
 }
 
-def Mix_HartleyOp : Mix_TransformOp<"hartley"> {
+def Mix_HartleyOp : Mix_TransformOp<"hartley",
+    [DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Hartley mixing: Re(Z) - Im(Z) of the 2-D DFT";
   let description = [{
     With `Z = F_L · X[b] · F_d` (see `mix.fourier`), `Y[b] = Re(Z) - Im(Z)`:

@@ -29,8 +29,21 @@ inline constexpr llvm::StringLiteral kBatchMajorAttrName = "smx.batch_major";
 inline constexpr llvm::StringLiteral kLayerAttrName = "smx.layer";
 /// On the module: the model's name.
 inline constexpr llvm::StringLiteral kModelAttrName = "smx.model";
+/// On a function result: a term of the training loss and its weight (an
+/// F64 attribute); `smx-build-train-step` minimizes the weighted sum.
+inline constexpr llvm::StringLiteral kLossAttrName = "smx.loss";
+/// On a function result: a statistic the train step reports (expert load,
+/// dropped tokens).
+inline constexpr llvm::StringLiteral kMetricAttrName = "smx.metric";
+/// On a train-step argument: the parameter whose Adam moment it is.
+inline constexpr llvm::StringLiteral kFirstMomentAttrName =
+    "smx.first_moment";
+inline constexpr llvm::StringLiteral kSecondMomentAttrName =
+    "smx.second_moment";
 /// The model's forward function.
 inline constexpr llvm::StringLiteral kForwardFunctionName = "forward";
+/// The function `smx-build-train-step` adds.
+inline constexpr llvm::StringLiteral kTrainStepFunctionName = "train_step";
 
 } // namespace mlir::smx
 

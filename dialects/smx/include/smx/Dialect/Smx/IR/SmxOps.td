@@ -19,7 +19,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 //===----------------------------------------------------------------------===//
 
 def Smx_EmbeddingLookupOp : Smx_Op<"embedding_lookup",
-    [Pure, InferTypeOpAdaptor]> {
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Gathers rows of an embedding table";
   let description = [{
     `result[i..., :] = table[indices[i...], :]`. The result has the shape of
@@ -50,7 +50,7 @@ def Smx_EmbeddingLookupOp : Smx_Op<"embedding_lookup",
 }
 
 def Smx_DenseOp : Smx_Op<"dense",
-    [Pure, InferTypeOpAdaptor]> {
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Matrix multiplication plus bias over the last dimension";
   let description = [{
     `result[i..., n] = sum_k input[i..., k] * W[k, n] + bias[n]`, for any
@@ -94,7 +94,7 @@ def Smx_DenseOp : Smx_Op<"dense",
 //===----------------------------------------------------------------------===//
 
 def Smx_LayerNormOp : Smx_Op<"layer_norm",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Layer normalization over the last dimension";
   let description = [{
     `result = (x - mean) / sqrt(var + epsilon) * scale + bias` with the
@@ -134,7 +134,7 @@ def Smx_LayerNormOp : Smx_Op<"layer_norm",
 }
 
 def Smx_ActivationOp : Smx_Op<"activation",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Elementwise activation";
   let description = [{
     Applies `kind` (see `#smx.activation`) to every element.
@@ -150,7 +150,7 @@ def Smx_ActivationOp : Smx_Op<"activation",
 }
 
 def Smx_DropoutOp : Smx_Op<"dropout",
-    [Pure, AllTypesMatch<["input", "result"]>,
+    [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>,
      DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>]> {
   let summary = "Counter-based inverted dropout";
   let description = [{
@@ -184,7 +184,8 @@ def Smx_DropoutOp : Smx_Op<"dropout",
 }
 
 def Smx_ResidualAddOp : Smx_Op<"residual_add",
-    [Pure, Commutative, AllTypesMatch<["input", "residual", "result"]>]> {
+    [Pure, Commutative, AllTypesMatch<["input", "residual", "result"]>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Adds a sublayer's output to its residual stream";
   let description = [{
     `result = input + residual`, elementwise. A separate op (rather than
@@ -202,7 +203,7 @@ def Smx_ResidualAddOp : Smx_Op<"residual_add",
 }
 
 def Smx_SoftmaxOp : Smx_Op<"softmax",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Numerically stable softmax along one dimension";
   let description = [{
     `result = exp(x - max(x)) / sum(exp(x - max(x)))` along `dimension`.
@@ -228,7 +229,7 @@ def Smx_SoftmaxOp : Smx_Op<"softmax",
 //===----------------------------------------------------------------------===//
 
 def Smx_GatherPositionsOp : Smx_Op<"gather_positions",
-    [Pure, InferTypeOpAdaptor]> {
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Gathers the hidden states at given positions of each sequence";
   let description = [{
     `result[b, p, :] = input[b, positions[b, p], :]`: the MLM head reads only
@@ -253,7 +254,8 @@ def Smx_GatherPositionsOp : Smx_Op<"gather_positions",
   let hasVerifier = 1;
 }
 
-def Smx_CrossEntropyOp : Smx_Op<"cross_entropy", [Pure, InferTypeOpAdaptor]> {
+def Smx_CrossEntropyOp : Smx_Op<"cross_entropy",
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Mean softmax cross-entropy over the counted positions";
   let description = [{
     For logits `[N..., C]` and integer labels `[N...]`:
@@ -284,6 +286,257 @@ def Smx_CrossEntropyOp : Smx_Op<"cross_entropy", [Pure, InferTypeOpAdaptor]> {
     (`,` type($weights)^)?
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Gradients: the companions `smx-build-train-step` builds through the
+// DifferentiableOpInterface. Where a gradient is another forward op (the
+// input gradient of `smx.dense` is `smx.dense` with the weight transposed;
+// dropout's is the same dropout), the forward op is used instead.
+//===----------------------------------------------------------------------===//
+
+def Smx_ActivationGradOp : Smx_Op<"activation_grad",
+    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>]> {
+  let summary = "Gradient of an elementwise activation";
+  let description = [{
+    `input_grad = result_grad * f'(input)` for the activation `f` named by
+    `kind` (the exact derivative of the form `smx.activation` computes:
+    `gelu_tanh` differentiates the tanh approximation).
+
+    Example:
+    ```mlir
+    %dx = smx.activation_grad <gelu_tanh> %x, %dy : tensor<8x512x3072xf32>
+    ```
+  }];
+  let arguments = (ins Smx_ActivationAttr:$kind, Smx_FloatTensor:$input,
+                       Smx_FloatTensor:$result_grad);
+  let results = (outs Smx_FloatTensor:$input_grad);
+  let assemblyFormat = [{
+    $kind $input `,` $result_grad attr-dict `:` type($input)
+  }];
+}
+
+def Smx_LayerNormGradOp : Smx_Op<"layer_norm_grad",
+    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
+     AllTypesMatch<["scale", "scale_grad", "bias_grad"]>]> {
+  let summary = "Gradients of layer normalization";
+  let description = [{
+    For `y = x̂ * scale + bias`, `x̂ = (x - mean) * rstd` over the last
+    dimension `D` (`x = input`, or `input + residual` with the optional
+    `residual`), recomputes `x̂` and
+    returns
+    ```
+    input_grad = rstd * (g - mean(g) - x̂ * mean(g * x̂)),  g = dy * scale
+    scale_grad = sum over leading dims of dy * x̂
+    bias_grad  = sum over leading dims of dy
+    ```
+    `input_grad` is also the residual's gradient.
+
+    Constraints:
+    - (C1) `input` has rank ≥ 1; `scale` has shape `[D]`.
+    - (C2) `residual`, when present, has the input's type.
+    - (C3) `epsilon` > 0.
+
+    Example:
+    ```mlir
+    %dx, %dscale, %dbias = smx.layer_norm_grad %x, %scale, %dy
+        epsilon = 1.0e-12 : tensor<8x512x768xf32>, tensor<768xf32>
+    ```
+  }];
+  // The optional residual comes last: ODS infers result types from operand
+  // positions, which an optional operand in the middle would shift.
+  let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$scale,
+                       Smx_FloatTensor:$result_grad,
+                       Optional<Smx_FloatTensor>:$residual,
+                       F64Attr:$epsilon);
+  let results = (outs Smx_FloatTensor:$input_grad,
+                      Smx_FloatTensor:$scale_grad,
+                      Smx_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $result_grad (`residual` $residual^)? `epsilon` `=`
+    $epsilon attr-dict `:` type($input) `,` type($scale)
+    (`,` type($residual)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_DenseWeightGradOp : Smx_Op<"dense_weight_grad",
+    [Pure, InferTypeOpAdaptor]> {
+  let summary = "Weight gradient of a dense layer";
+  let description = [{
+    `weight_grad[k, n] = sum_i input[i..., k] * result_grad[i..., n]` over
+    all leading dimensions `i...` (one GEMM, `inputᵀ · result_grad`, with
+    the leading dimensions flattened). With `transpose_weight` the result is
+    `[N, K]`, the layout of a transposed dense weight.
+
+    Constraints:
+    - (C1) `input` and `result_grad` have rank ≥ 1, the same leading
+      dimensions and the same element type.
+
+    Example:
+    ```mlir
+    %dw = smx.dense_weight_grad %x, %dy
+        : tensor<8x512x768xf32>, tensor<8x512x3072xf32> -> tensor<768x3072xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$result_grad,
+                       UnitAttr:$transpose_weight);
+  let results = (outs Smx_FloatTensor:$weight_grad);
+  let assemblyFormat = [{
+    $input `,` $result_grad (`transpose_weight` $transpose_weight^)?
+    attr-dict `:` type($input) `,` type($result_grad) `->` type($weight_grad)
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_SumLeadingOp : Smx_Op<"sum_leading", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Sum over every dimension but the last";
+  let description = [{
+    `result[n] = sum_i input[i..., n]`: the gradient of a bias broadcast
+    over leading dimensions. Accumulates in the element type.
+
+    Constraints:
+    - (C1) `input` has rank ≥ 1.
+
+    Example:
+    ```mlir
+    %db = smx.sum_leading %dy : tensor<8x512x768xf32> -> tensor<768xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input);
+  let results = (outs Smx_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_EmbeddingGradOp : Smx_Op<"embedding_grad", [Pure]> {
+  let summary = "Table gradient of an embedding lookup (a scatter-add)";
+  let description = [{
+    `table_grad[r, :] = sum of result_grad[i..., :] over the i... with
+    indices[i...] == r`: a scatter-add of the result gradient into a zeroed
+    table, so its cost grows with the tokens, not the vocabulary.
+
+    Constraints:
+    - (C1) `table_grad` has rank 2 `[rows, width]`; `result_grad` has the
+      shape of `indices` followed by `width`; element types agree.
+
+    Example:
+    ```mlir
+    %dt = smx.embedding_grad %dy[%ids]
+        : tensor<8x512x768xf32>, tensor<8x512xi32> -> tensor<30522x768xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$result_grad, Smx_IndexTensor:$indices);
+  let results = (outs Smx_FloatTensor:$table_grad);
+  let assemblyFormat = [{
+    $result_grad `[` $indices `]` attr-dict `:` type($result_grad) `,`
+    type($indices) `->` type($table_grad)
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_ScatterPositionsOp : Smx_Op<"scatter_positions", [Pure]> {
+  let summary = "Adds per-position values back into their sequences";
+  let description = [{
+    The gradient of `smx.gather_positions`:
+    `result[b, l, :] = sum over p with positions[b, p] == l of
+    input[b, p, :]`, and 0 at positions no slot names.
+
+    Constraints:
+    - (C1) `input` is `[B, P, D]`, `positions` `[B, P]` and the result
+      `[B, L, D]` with the input's element type.
+
+    Example:
+    ```mlir
+    %dh = smx.scatter_positions %dm[%positions]
+        : tensor<8x80x768xf32>, tensor<8x80xi32> -> tensor<8x512x768xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, Smx_IndexTensor:$positions);
+  let results = (outs Smx_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `[` $positions `]` attr-dict `:` type($input) `,`
+    type($positions) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_SoftmaxGradOp : Smx_Op<"softmax_grad",
+    [Pure, AllTypesMatch<["result", "result_grad", "input_grad"]>]> {
+  let summary = "Gradient of a softmax, from its result";
+  let description = [{
+    `input_grad = result * (result_grad - sum(result_grad * result))`, the
+    sum along `dimension`.
+
+    Constraints:
+    - (C1) `0 <= dimension < rank(result)`.
+
+    Example:
+    ```mlir
+    %dx = smx.softmax_grad %p, %dp dimension = 1 : tensor<64x2xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$result, Smx_FloatTensor:$result_grad,
+                       I64Attr:$dimension);
+  let results = (outs Smx_FloatTensor:$input_grad);
+  let assemblyFormat = [{
+    $result `,` $result_grad `dimension` `=` $dimension attr-dict `:`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_CrossEntropyGradOp : Smx_Op<"cross_entropy_grad",
+    [Pure, AllTypesMatch<["logits", "logits_grad"]>]> {
+  let summary = "Gradient of the mean softmax cross-entropy";
+  let description = [{
+    For `smx.cross_entropy` with the same operands:
+    `logits_grad[i, c] = loss_grad * w_i * (softmax(logits[i])[c] -
+    [c == labels[i]]) / max(sum_i w_i, 1)`, with `w_i` as there (0 where the
+    label is `ignore_index`).
+
+    Constraints:
+    - (C1) as `smx.cross_entropy`; `loss_grad` is a 0-d f32 tensor.
+
+    Example:
+    ```mlir
+    %dl = smx.cross_entropy_grad %logits, %labels, %dloss ignore_index = -100
+        : tensor<8x2xf32>, tensor<8xi32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$logits, Smx_IndexTensor:$labels,
+                       Optional<Smx_FloatTensor>:$weights,
+                       Smx_ScalarFloatTensor:$loss_grad,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs Smx_FloatTensor:$logits_grad);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $loss_grad (`weights` $weights^)? `ignore_index`
+    `=` $ignore_index attr-dict `:` type($logits) `,` type($labels) `,`
+    type($loss_grad) (`,` type($weights)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_GlobalNormOp : Smx_Op<"global_norm", [Pure]> {
+  let summary = "Euclidean norm of several tensors taken together";
+  let description = [{
+    `norm = sqrt(sum over every tensor t and element i of t[i]^2)`, a 0-d
+    f32 tensor, accumulated in f32: the global gradient norm that clipping
+    compares with its limit and training logs.
+
+    Example:
+    ```mlir
+    %n = smx.global_norm %g0, %g1
+        : tensor<768x768xf32>, tensor<768xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Variadic<Smx_FloatTensor>:$inputs);
+  let results = (outs Smx_ScalarFloatTensor:$norm);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` type($inputs) `->` type($norm)
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -339,29 +592,26 @@ def Smx_AdamWUpdateOp : Smx_Op<"adamw_update",
 def Smx_LRScheduleOp : Smx_Op<"lr_schedule", [Pure]> {
   let summary = "Learning rate at a training step";
   let description = [{
-    `<linear_warmup_linear_decay>`: `peak * step / warmup` while
+    `<linear_warmup_linear_decay>`: `peak * (step + 1) / warmup` while
     `step < warmup`, then `peak * (total - step) / (total - warmup)`, and 0
     from `total` on. `<linear_warmup_constant>`: the warmup, then `peak`.
-    `step` counts from 0.
-
-    Constraints:
-    - (C1) `peak >= 0`.
-    - (C2) `0 <= warmup_steps <= total_steps` and `total_steps > 0`.
+    `step` counts from 0, so the first step trains at `peak / warmup`, not
+    at 0. The peak and step counts are operands: the executable takes them
+    from its command line (`--lr`, `--warmup`, `--steps`).
 
     Example:
     ```mlir
-    %lr = smx.lr_schedule <linear_warmup_linear_decay> %step peak = 1.0e-04
-        warmup_steps = 10000 total_steps = 1000000 : f32
+    %lr = smx.lr_schedule <linear_warmup_linear_decay> %step, %peak,
+        %warmup, %total : f32
     ```
   }];
-  let arguments = (ins Smx_LRScheduleAttr:$kind, I64:$step, F64Attr:$peak,
-                       I64Attr:$warmup_steps, I64Attr:$total_steps);
+  let arguments = (ins Smx_LRScheduleAttr:$kind, I64:$step, F32:$peak,
+                       I64:$warmup_steps, I64:$total_steps);
   let results = (outs F32:$learning_rate);
   let assemblyFormat = [{
-    $kind $step `peak` `=` $peak `warmup_steps` `=` $warmup_steps
-    `total_steps` `=` $total_steps attr-dict `:` type($learning_rate)
+    $kind $step `,` $peak `,` $warmup_steps `,` $total_steps attr-dict `:`
+    type($learning_rate)
   }];
-  let hasVerifier = 1;
 }
 
 #endif // SMX_DIALECT_SMX_IR_SMXOPS_TD

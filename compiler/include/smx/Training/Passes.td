@@ -1,0 +1,65 @@
+//===- Passes.td - smx training passes ---------------------*- tablegen -*-===//
+
+#ifndef SMX_TRAINING_PASSES_TD
+#define SMX_TRAINING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
+  let summary = "Builds the train step: loss, reverse-mode gradients, AdamW";
+  let description = [{
+    Adds `@train_step` next to the forward function (`@forward`, which it
+    leaves as it is). The train step runs the forward pass, sums the results
+    marked `smx.loss = <weight>` into the total loss, builds the gradient
+    of that loss with respect to every `smx.parameter` argument by walking
+    the forward ops backwards through `DifferentiableOpInterface`
+    (docs/training.md), optionally clips the gradients by their global norm,
+    and updates each parameter and its two Adam moments with
+    `smx.adamw_update` at the rate of `smx.lr_schedule`.
+
+    `@train_step` takes, in order: the forward function's non-parameter
+    arguments (the batch and `step`), the schedule's `peak_learning_rate`
+    (f32), `warmup_steps` and `total_steps` (i64), then the parameters, their
+    first moments and their second moments (each in the forward function's
+    parameter order, `smx.parameter` / `smx.first_moment` /
+    `smx.second_moment` naming them). It returns the new parameters, first
+    and second moments, then `loss` (the total), `grad_norm` (before
+    clipping), `learning_rate`, then every forward result marked
+    `smx.loss` or `smx.metric`, each named by `smx.output`.
+
+    Weight decay applies to the parameters initialized from a normal
+    distribution (`smx.init = "normal"`: matrices and embeddings), not to
+    biases and layer-norm scales. A parameter the loss does not depend on
+    (a head the task does not train) keeps its value and moments, as in
+    PyTorch, where such a parameter has no gradient.
+
+    Contract: runs on the spec-level IR of a training-mode forward function
+    (dropout and other noise still in place), before `smx-fuse`. Fails with
+    an error on the first op on a gradient path that does not implement
+    `DifferentiableOpInterface`.
+  }];
+  let options = [
+    Option<"maxGradNorm", "max-grad-norm", "double", /*default=*/"0.0",
+           "Clip gradients to this global norm (0: no clipping)">,
+    Option<"schedule", "schedule", "std::string",
+           /*default=*/"\"linear_warmup_linear_decay\"",
+           "Learning-rate schedule (linear_warmup_linear_decay or "
+           "linear_warmup_constant)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9",
+           "Adam's first-moment decay">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999",
+           "Adam's second-moment decay">,
+    Option<"epsilon", "epsilon", "double", /*default=*/"1.0e-6",
+           "Adam's epsilon">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.01",
+           "Decoupled weight decay of matrices and embeddings">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::smx::SmxDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // SMX_TRAINING_PASSES_TD
