@@ -1,11 +1,11 @@
-// Training ops are lowered by the training pipeline; the forward lowering
-// names the op it cannot lower.
+// The lowering names the op it cannot lower.
 // RUN: smx-opt %s -split-input-file --convert-smx-to-linalg -verify-diagnostics
 
-func.func @dropout(%x: tensor<4xf32>, %step: i64) -> tensor<4xf32> {
-  // expected-error @+1 {{failed to legalize operation 'smx.dropout' that was explicitly marked illegal}}
-  %y = smx.dropout %x, %step rate = 0.1 seed = 1 : tensor<4xf32>
-  return %y : tensor<4xf32>
+// CPU GEMMs are f32: a bf16 dense layer has no lowering yet.
+func.func @bf16_dense(%x: tensor<4x16xbf16>, %w: tensor<16x4xbf16>) -> tensor<4x4xbf16> {
+  // expected-error @+1 {{failed to legalize operation 'smx.dense' that was explicitly marked illegal}}
+  %y = smx.dense %x, %w : tensor<4x16xbf16>, tensor<16x4xbf16> -> tensor<4x4xbf16>
+  return %y : tensor<4x4xbf16>
 }
 
 // -----

@@ -108,6 +108,25 @@ Value collapseToMatrix(OpBuilder &builder, Location loc, Value tensor);
 Value expandFromMatrix(OpBuilder &builder, Location loc, Value matrix,
                        RankedTensorType type);
 
+/// An `index` constant.
+Value indexConstant(OpBuilder &builder, Location loc, int64_t value);
+
+/// `value · factor` for a 0-d f32 tensor.
+Value scaleScalar(OpBuilder &builder, Location loc, Value scalar,
+                  double factor);
+
+/// Sums every element of an f32 tensor into a 0-d tensor.
+Value sumAll(OpBuilder &builder, Location loc, Value tensor);
+
+/// Adds rows of `source` into zeros of `resultType` at the rows `indices`
+/// names: for every index tuple `(p..., i...)` of `indices`, with `p...` its
+/// first `keptDims` dimensions and `r = indices[p..., i...]`,
+/// `result[p..., r, :] += source[p..., i..., :]`. Rows out of range are
+/// skipped. Sequential loops: rows may repeat.
+Value emitScatterAddRows(OpBuilder &builder, Location loc, Value source,
+                         Value indices, RankedTensorType resultType,
+                         int64_t keptDims);
+
 /// f32 constants and conversions used by the lowerings.
 Value createF32Constant(OpBuilder &builder, Location loc, double value);
 /// Converts a float scalar to f32 (accumulation type) and back.

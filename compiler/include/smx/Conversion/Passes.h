@@ -22,6 +22,9 @@ namespace mlir::smx {
 
 /// Patterns lowering the smx, mix and moe ops (see the passes' contracts).
 void populateSmxToLinalgPatterns(RewritePatternSet &patterns);
+/// The training ops of smx (dropout, losses, gradient ops, optimizer); part
+/// of populateSmxToLinalgPatterns.
+void populateSmxTrainingToLinalgPatterns(RewritePatternSet &patterns);
 void populateMixToLinalgPatterns(RewritePatternSet &patterns);
 void populateMoeToLinalgPatterns(RewritePatternSet &patterns);
 

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -264,6 +265,98 @@ Value mlir::smx::expandFromMatrix(OpBuilder &builder, Location loc,
     return matrix;
   return tensor::ExpandShapeOp::create(
       builder, loc, type, matrix, getLeadingDimsReassociation(type.getRank()));
+}
+
+Value mlir::smx::indexConstant(OpBuilder &builder, Location loc,
+                                int64_t value) {
+  return arith::ConstantIndexOp::create(builder, loc, value);
+}
+
+Value mlir::smx::scaleScalar(OpBuilder &builder, Location loc, Value scalar,
+                             double factor) {
+  return createElementwise(
+      builder, loc, cast<RankedTensorType>(scalar.getType()), scalar, {},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return arith::MulFOp::create(b, nestedLoc, arguments[0],
+                                     createF32Constant(b, nestedLoc, factor));
+      });
+}
+
+Value mlir::smx::sumAll(OpBuilder &builder, Location loc, Value tensor) {
+  Attribute zero = builder.getF32FloatAttr(0.0);
+  while (cast<RankedTensorType>(tensor.getType()).getRank() > 0)
+    tensor = createReduction(
+        builder, loc, tensor,
+        cast<RankedTensorType>(tensor.getType()).getRank() - 1, zero,
+        addFloats);
+  return tensor;
+}
+
+Value mlir::smx::emitScatterAddRows(OpBuilder &builder, Location loc,
+                                    Value source, Value indices,
+                                    RankedTensorType resultType,
+                                    int64_t keptDims) {
+  auto indicesType = cast<RankedTensorType>(indices.getType());
+  int64_t rows = resultType.getDimSize(keptDims);
+  int64_t width = resultType.getShape().back();
+  Value zero = indexConstant(builder, loc, 0);
+  Value one = indexConstant(builder, loc, 1);
+  SmallVector<Value> lowerBounds(indicesType.getRank(), zero);
+  SmallVector<Value> steps(indicesType.getRank(), one);
+  SmallVector<Value> upperBounds;
+  for (int64_t size : indicesType.getShape())
+    upperBounds.push_back(indexConstant(builder, loc, size));
+  Value initial = createFilledTensor(
+      builder, loc, resultType,
+      builder.getFloatAttr(resultType.getElementType(), 0.0));
+  scf::LoopNest nest = scf::buildLoopNest(
+      builder, loc, lowerBounds, upperBounds, steps, ValueRange{initial},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange position,
+          ValueRange running) -> scf::ValueVector {
+        Value rawRow = tensor::ExtractOp::create(b, nestedLoc, indices,
+                                                 position);
+        Value row = arith::IndexCastOp::create(b, nestedLoc, b.getIndexType(),
+                                               rawRow);
+        Value nonNegative = arith::CmpIOp::create(
+            b, nestedLoc, arith::CmpIPredicate::sge, row,
+            indexConstant(b, nestedLoc, 0));
+        Value belowRows = arith::CmpIOp::create(
+            b, nestedLoc, arith::CmpIPredicate::slt, row,
+            indexConstant(b, nestedLoc, rows));
+        Value inRange =
+            arith::AndIOp::create(b, nestedLoc, nonNegative, belowRows);
+        auto ifOp = scf::IfOp::create(
+            b, nestedLoc, inRange,
+            [&](OpBuilder &thenBuilder, Location thenLoc) {
+              auto columns = scf::ForOp::create(
+                  thenBuilder, thenLoc, indexConstant(thenBuilder, thenLoc, 0),
+                  indexConstant(thenBuilder, thenLoc, width),
+                  indexConstant(thenBuilder, thenLoc, 1), ValueRange{running},
+                  [&](OpBuilder &cb, Location cLoc, Value column,
+                      ValueRange accumulated) {
+                    SmallVector<Value> from(position);
+                    from.push_back(column);
+                    SmallVector<Value> to(position.take_front(keptDims));
+                    to.push_back(row);
+                    to.push_back(column);
+                    Value element =
+                        tensor::ExtractOp::create(cb, cLoc, source, from);
+                    Value current = tensor::ExtractOp::create(
+                        cb, cLoc, accumulated[0], to);
+                    Value sum =
+                        arith::AddFOp::create(cb, cLoc, current, element);
+                    Value inserted = tensor::InsertOp::create(
+                        cb, cLoc, sum, accumulated[0], to);
+                    scf::YieldOp::create(cb, cLoc, inserted);
+                  });
+              scf::YieldOp::create(thenBuilder, thenLoc, columns.getResult(0));
+            },
+            [&](OpBuilder &elseBuilder, Location elseLoc) {
+              scf::YieldOp::create(elseBuilder, elseLoc, running[0]);
+            });
+        return {ifOp.getResult(0)};
+      });
+  return nest.results.front();
 }
 
 Value mlir::smx::createF32Constant(OpBuilder &builder, Location loc,

@@ -40,10 +40,6 @@ struct SlotGrid {
         capacity(slots.getDimSize(2)), tokensPerGroup(numTokens / groups) {}
 };
 
-Value indexConstant(OpBuilder &builder, Location loc, int64_t value) {
-  return arith::ConstantIndexOp::create(builder, loc, value);
-}
-
 /// The global token index of a slot holding in-group index `inGroup`.
 Value globalTokenIndex(OpBuilder &builder, Location loc, Value group,
                        Value inGroup, int64_t tokensPerGroup) {
@@ -305,28 +301,6 @@ struct CombineLowering : OpRewritePattern<CombineOp> {
     return success();
   }
 };
-
-/// `value · factor` for a 0-d f32 tensor.
-Value scaleScalar(OpBuilder &builder, Location loc, Value scalar,
-                  double factor) {
-  return createElementwise(
-      builder, loc, cast<RankedTensorType>(scalar.getType()), scalar, {},
-      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        return arith::MulFOp::create(b, nestedLoc, arguments[0],
-                                     createF32Constant(b, nestedLoc, factor));
-      });
-}
-
-/// Sums a 1-D or 2-D f32 tensor to a 0-d tensor.
-Value sumAll(OpBuilder &builder, Location loc, Value tensor) {
-  Attribute zero = builder.getF32FloatAttr(0.0);
-  while (cast<RankedTensorType>(tensor.getType()).getRank() > 0)
-    tensor = createReduction(
-        builder, loc, tensor,
-        cast<RankedTensorType>(tensor.getType()).getRank() - 1, zero,
-        addFloats);
-  return tensor;
-}
 
 struct RouterZLossLowering : OpRewritePattern<RouterZLossOp> {
   using OpRewritePattern::OpRewritePattern;

@@ -235,6 +235,7 @@ void mlir::smx::populateSmxToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<EmbeddingLookupLowering, DenseLowering, LayerNormLowering,
                ActivationLowering, ResidualAddLowering, SoftmaxLowering,
                GatherPositionsLowering>(patterns.getContext());
+  populateSmxTrainingToLinalgPatterns(patterns);
 }
 
 namespace {
