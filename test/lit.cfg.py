@@ -24,5 +24,5 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.smx_tools_dir, config.llvm_tools_dir]
-tools = ["smx-opt", "smxc", "split-file", "not", "count"]
+tools = ["smx-opt", "smxc", "smx-gradcheck", "split-file", "not", "count"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -22,9 +22,9 @@ void mlir::smx::buildCpuPipeline(OpPassManager &pm,
                std::string(factor) + "},";
   }
   std::string pipeline =
-      "smx-strip-training-noise,smx-fuse," + capacity +
-      "mix-materialize-structured-weights,"
-      "smx-build-manifest,"
+      std::string(options.evaluation ? "smx-strip-training-noise," : "") +
+      "smx-fuse," + capacity + "mix-materialize-structured-weights," +
+      (options.entryPoints ? "smx-build-manifest," : "") +
       "convert-smx-to-linalg,convert-mix-to-linalg,convert-moe-to-linalg,"
       "func.func(convert-elementwise-to-linalg),canonicalize,"
       "func.func(linalg-fuse-elementwise-ops),cse,"
@@ -32,10 +32,12 @@ void mlir::smx::buildCpuPipeline(OpPassManager &pm,
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions},"
-      "buffer-deallocation-pipeline,"
-      "smx-emit-entry-points,"
-      "func.func(convert-linalg-to-parallel-loops),"
-      "func.func(smx-prepare-parallel-loops),convert-scf-to-openmp,"
+      "buffer-deallocation-pipeline," +
+      (options.entryPoints ? "smx-emit-entry-points," : "") +
+      (options.threads
+           ? "func.func(convert-linalg-to-parallel-loops),"
+             "func.func(smx-prepare-parallel-loops),convert-scf-to-openmp,"
+           : "func.func(convert-linalg-to-loops),") +
       // Memrefs before control flow: the bodies of OpenMP loops sit in
       // single-block `memref.alloca_scope` regions until the memref
       // lowering inlines them.

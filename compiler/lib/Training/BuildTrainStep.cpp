@@ -14,10 +14,11 @@
 
 #include "smx/Training/Passes.h"
 
+#include "smx/Training/Gradients.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "smx/Dialect/Smx/IR/ModelInterface.h"
-#include "smx/Dialect/Smx/IR/SmxInterfaces.h"
 #include "smx/Dialect/Smx/IR/SmxOps.h"
 
 namespace mlir::smx {
@@ -29,55 +30,6 @@ using namespace mlir;
 using namespace mlir::smx;
 
 namespace {
-
-/// The gradients of the values of one function, summed over their uses.
-class GradientMap {
-public:
-  Value lookup(Value value) const { return gradients.lookup(value); }
-
-  /// Adds `gradient` to the gradient of `value`.
-  void accumulate(OpBuilder &builder, Location loc, Value value,
-                  Value gradient) {
-    Value &slot = gradients[value];
-    slot = slot ? arith::AddFOp::create(builder, loc, slot, gradient)
-                      .getResult()
-                : gradient;
-  }
-
-private:
-  DenseMap<Value, Value> gradients;
-};
-
-/// Walks `forwardOps` backwards, building the gradients of their operands
-/// before `terminator`, from the gradients already in `gradients`.
-LogicalResult backpropagate(ArrayRef<Operation *> forwardOps,
-                            Operation *terminator, GradientMap &gradients) {
-  OpBuilder builder(terminator);
-  for (Operation *op : llvm::reverse(forwardOps)) {
-    SmallVector<Value> resultGradients;
-    bool reachesLoss = false;
-    for (Value result : op->getResults()) {
-      resultGradients.push_back(gradients.lookup(result));
-      reachesLoss |= static_cast<bool>(resultGradients.back());
-    }
-    if (!reachesLoss)
-      continue;
-    auto differentiable = dyn_cast<DifferentiableOpInterface>(op);
-    if (!differentiable)
-      return op->emitOpError()
-             << "is on the path from the parameters to the loss but has no "
-                "gradient (it does not implement DifferentiableOpInterface)";
-    SmallVector<Value> operandGradients(op->getNumOperands());
-    if (failed(differentiable.buildGradients(builder, resultGradients,
-                                             operandGradients)))
-      return failure();
-    for (auto [operand, gradient] :
-         llvm::zip_equal(op->getOperands(), operandGradients))
-      if (gradient)
-        gradients.accumulate(builder, op->getLoc(), operand, gradient);
-  }
-  return success();
-}
 
 /// A 0-d f32 tensor holding `value`.
 Value createScalarTensor(OpBuilder &builder, Location loc, double value) {

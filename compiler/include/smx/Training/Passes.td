@@ -62,4 +62,29 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
   ];
 }
 
+def SmxBuildVjpPass : Pass<"smx-build-vjp", "ModuleOp"> {
+  let summary = "Adds the vector-Jacobian product of a function";
+  let description = [{
+    For `@f(x...) -> (y...)` adds `@f_vjp(x..., dy...) -> (y..., dx...)`:
+    one cotangent argument `dy` per float tensor result, and one gradient
+    result `dx` per float tensor argument, `dx = (∂y/∂x)ᵀ · dy` summed over
+    the results. It is the same reverse sweep as `smx-build-train-step`
+    (DifferentiableOpInterface), without a loss or an optimizer: what
+    `smx-gradcheck` compares with finite differences, and a way to inspect
+    the gradient of any function with `smx-opt`. An argument the results do
+    not depend on gets a zero gradient.
+
+    Contract: `@f` has one block and static shapes.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"forward\"",
+           "The function to differentiate">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // SMX_TRAINING_PASSES_TD

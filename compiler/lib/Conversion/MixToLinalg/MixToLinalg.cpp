@@ -35,15 +35,17 @@ struct HiddenShape {
         width(type.getDimSize(2)) {}
 };
 
-/// `W_seq · X[b]` for every batch entry, `X` being `[B·L, d]` or
-/// `[B, L, d]`; `accumulator`, when given, is added.
+/// `W_seq · X[b]` (or `W_seqᵀ · X[b]` with `transposeSeq`) for every batch
+/// entry, `X` being `[B·L, d]` or `[B, L, d]`; `accumulator`, when given, is
+/// added.
 Value emitSequenceMixing(OpBuilder &builder, Location loc, Value seqMatrix,
                          Value hidden, HiddenShape shape,
                          RankedTensorType resultType,
-                         Value accumulator = nullptr) {
+                         Value accumulator = nullptr,
+                         bool transposeSeq = false) {
   GemmShape gemm{shape.batch, 1, shape.length, shape.width, shape.length};
   int64_t stride = shape.length * shape.width;
-  GemmOperand a{seqMatrix, 0, shape.length, 0, 0, false};
+  GemmOperand a{seqMatrix, 0, shape.length, 0, 0, transposeSeq};
   GemmOperand b{hidden, 0, shape.width, stride, 0, false};
   GemmOperand c{Value(), 0, shape.width, stride, 0, false};
   return emitRuntimeGemm(builder, loc, gemm, a, b, resultType, c,
@@ -64,6 +66,63 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
     rewriter.replaceOp(op, emitSequenceMixing(rewriter, loc, op.getSeqWeight(),
                                               hiddenMixed, HiddenShape(type),
                                               type));
+    return success();
+  }
+};
+
+/// The three gradients of `Y[b] = W_seq · X[b] · W_hid` (mix.linear_grad).
+struct LinearGradLowering : OpRewritePattern<LinearGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearGradOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getInput().getType();
+    if (!isStaticF32Tensor(type))
+      return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
+    Location loc = op.getLoc();
+    HiddenShape shape(type);
+    int64_t rows = shape.batch * shape.length;
+    int64_t stride = shape.length * shape.width;
+    auto matrixType =
+        RankedTensorType::get({rows, shape.width}, rewriter.getF32Type());
+    Value grad = collapseToMatrix(rewriter, loc, op.getResultGrad());
+    Value input = collapseToMatrix(rewriter, loc, op.getInput());
+
+    // dX[b] = W_seqᵀ · (G[b] · W_hidᵀ).
+    Value gradHidden = emitMatmul(rewriter, loc, grad, op.getHiddenWeight(),
+                                  /*transposeWeight=*/true);
+    Value inputGrad =
+        emitSequenceMixing(rewriter, loc, op.getSeqWeight(), gradHidden, shape,
+                           type, /*accumulator=*/nullptr, /*transposeSeq=*/true);
+
+    // dW_hid = Σ_b (W_seq · X[b])ᵀ · G[b]: one GEMM over all rows.
+    Value seqMixed = emitSequenceMixing(rewriter, loc, op.getSeqWeight(), input,
+                                        shape, matrixType);
+    GemmShape hiddenGemm;
+    hiddenGemm.m = shape.width;
+    hiddenGemm.n = shape.width;
+    hiddenGemm.k = rows;
+    GemmOperand mixedT{seqMixed, 0, shape.width, 0, 0, /*transpose=*/true};
+    GemmOperand gradRows{grad, 0, shape.width, 0, 0, false};
+    GemmOperand square{Value(), 0, shape.width, 0, 0, false};
+    Value hiddenGrad =
+        emitRuntimeGemm(rewriter, loc, hiddenGemm, mixedT, gradRows,
+                        op.getHiddenWeight().getType(), square);
+
+    // dW_seq = Σ_b G[b] · (X[b] · W_hid)ᵀ: a batch of GEMMs adding into one
+    // [L, L] result.
+    Value hiddenMixed = emitMatmul(rewriter, loc, input, op.getHiddenWeight(),
+                                   /*transposeWeight=*/false);
+    GemmShape seqGemm{shape.batch, 1, shape.length, shape.length, shape.width};
+    GemmOperand gradBatch{grad, 0, shape.width, stride, 0, false};
+    GemmOperand mixedBatchT{hiddenMixed, 0, shape.width, stride, 0,
+                            /*transpose=*/true};
+    GemmOperand shared{Value(), 0, shape.length, 0, 0, false};
+    auto seqType = op.getSeqWeight().getType();
+    Value zeros = createFilledTensor(rewriter, loc, seqType,
+                                     rewriter.getF32FloatAttr(0.0));
+    Value seqGrad = emitRuntimeGemm(rewriter, loc, seqGemm, gradBatch,
+                                    mixedBatchT, seqType, shared, zeros);
+    rewriter.replaceOp(op, {inputGrad, seqGrad, hiddenGrad});
     return success();
   }
 };
@@ -219,7 +278,8 @@ struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
 
 void mlir::smx::populateMixToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<LinearLowering, SelfAttentionLowering>(context);
+  patterns.add<LinearLowering, LinearGradLowering, SelfAttentionLowering>(
+      context);
   // Fourier: C_L·A − S_L·B. Hartley: (C_L + S_L)·A + (C_L − S_L)·B.
   patterns.add<RealDftLowering<FourierOp>>(context, std::make_pair(1.0, 0.0),
                                            std::make_pair(0.0, -1.0));
