@@ -1,0 +1,558 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference of one smx training step (module + CLI).
+
+Computes what the compiled `@train_step` computes (docs/training.md): the
+training-mode forward pass with its noise off (no dropout, no router jitter),
+the loss of a pre-training or fine-tuning objective, every parameter's
+gradient by torch autograd (float64 by default), optional global-norm
+clipping and one AdamW step (`smx.lr_schedule` linear_warmup_linear_decay,
+`smx.adamw_update`). It imports nothing from the compiler: the spec parser,
+parameter names, routing and safetensors helpers come from this directory
+(the NumPy reference); the layers are written here.
+
+  torch_train_step.py --spec S --weights W.safetensors --batch BATCH.safetensors
+                      --task pretrain|finetune --step S --peak-lr X --warmup N
+                      --total N [--max-grad-norm C] [--moments M.safetensors]
+                      --output OUT.safetensors
+                      [--dtype float64|float32] [--capacity train|eval|CF]
+                      [--output-dtype f32|f64] [--threads N]
+
+Writes `loss`, each loss part, `grad_norm`, `learning_rate`, `grad_scale`,
+the MoE metrics, and for every parameter NAME `grad.NAME`, `param.NAME`
+(updated), `first_moment.NAME`, `second_moment.NAME`. See README.md.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import smx_routing as routing  # noqa: E402
+import smx_safetensors as safetensors  # noqa: E402
+from smx_model import parameter_shapes  # noqa: E402
+from smx_spec import load_spec  # noqa: E402
+
+# smx.adamw_update / smx-build-train-step defaults.
+BETA1 = 0.9
+BETA2 = 0.999
+EPSILON = 1e-6
+WEIGHT_DECAY = 0.01
+CLIP_TINY = 1e-6          # scale = min(1, c / (norm + 1e-6))
+IGNORE_INDEX = -100       # smx.cross_entropy's default
+MASK_VALUE = -1e30        # attention score of a pad key (as the NumPy reference)
+
+TASKS = ("pretrain", "finetune")
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+# --------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------
+
+def init_kind(name):
+    """The parameter's init as the frontend marks it (`smx.init`): names ending in
+    `bias` (biases, `heads.mlm.output_bias`) are zeros, `.scale` ones, the rest
+    (matrices, embeddings, mixing params) normal. Same rule as smx_model's init."""
+    if name.endswith("bias"):
+        return "zeros"
+    if name.endswith(".scale"):
+        return "ones"
+    return "normal"
+
+
+def decays(name):
+    """Decoupled weight decay applies to the normal-initialized parameters only."""
+    return init_kind(name) == "normal"
+
+
+# --------------------------------------------------------------------------
+# Layers (differentiable; float64 or float32)
+# --------------------------------------------------------------------------
+
+def activation(kind, x):
+    if kind == "gelu_tanh":
+        return F.gelu(x, approximate="tanh")
+    if kind == "gelu":
+        return F.gelu(x)
+    if kind == "relu":
+        return torch.relu(x)
+    if kind == "tanh":
+        return torch.tanh(x)
+    raise ValueError(f"unknown activation {kind!r}")
+
+
+def dense(x, weight, bias=None):
+    """y = x . weight + bias with weight [in, out]."""
+    y = torch.matmul(x, weight)
+    return y if bias is None else y + bias
+
+
+def layer_norm(x, p, name, eps):
+    return F.layer_norm(x, (x.shape[-1],), p[name + ".scale"], p[name + ".bias"], eps)
+
+
+def circulant_matrix(v):
+    """C(v)[r, c] = v[(r - c) mod N]."""
+    n = v.shape[0]
+    r = torch.arange(n).unsqueeze(1)
+    c = torch.arange(n).unsqueeze(0)
+    return v[(r - c) % n]
+
+
+def toeplitz_matrix(t):
+    """T(t)[r, c] = t[N - 1 + c - r] for t of length 2N - 1."""
+    n = (t.shape[0] + 1) // 2
+    r = torch.arange(n).unsqueeze(1)
+    c = torch.arange(n).unsqueeze(0)
+    return t[n - 1 + c - r]
+
+
+def self_attention(h, p, pre, num_heads, padding_mask):
+    b, s, d = h.shape
+    dh = d // num_heads
+
+    def heads(name):
+        y = dense(h, p[pre + name + ".weight"], p[pre + name + ".bias"])
+        return y.reshape(b, s, num_heads, dh).transpose(1, 2)         # [B, H, S, dh]
+
+    q, k, v = heads("query"), heads("key"), heads("value")
+    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(dh)
+    key_bias = torch.zeros(padding_mask.shape, dtype=h.dtype)
+    key_bias = key_bias.masked_fill(~padding_mask, MASK_VALUE)
+    probs = torch.softmax(scores + key_bias[:, None, None, :], dim=-1)
+    out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, d)
+    return dense(out, p[pre + "output.weight"], p[pre + "output.bias"])
+
+
+def mixing(kind, h, p, pre, spec, padding_mask):
+    if kind == "linear":
+        return torch.matmul(torch.matmul(p[pre + "seq_weight"], h), p[pre + "hidden_weight"])
+    if kind == "fourier":
+        return torch.fft.fft2(h, dim=(-2, -1)).real
+    if kind == "hartley":
+        z = torch.fft.fft2(h, dim=(-2, -1))
+        return z.real - z.imag
+    if kind == "circulant":
+        seq, hid = circulant_matrix(p[pre + "seq_params"]), circulant_matrix(p[pre + "hidden_params"])
+        return torch.matmul(torch.matmul(seq, h), hid.t())
+    if kind == "toeplitz":
+        seq, hid = toeplitz_matrix(p[pre + "seq_params"]), toeplitz_matrix(p[pre + "hidden_params"])
+        return torch.matmul(torch.matmul(seq, h), hid.t())
+    if kind == "attention":
+        return self_attention(h, p, pre, spec.num_heads, padding_mask)
+    raise ValueError(f"unknown mixing kind {kind!r}")
+
+
+def feed_forward(x, p, pre, act):
+    hidden = activation(act, dense(x, p[pre + "input.weight"], p[pre + "input.bias"]))
+    return dense(hidden, p[pre + "output.weight"], p[pre + "output.bias"])
+
+
+def router_z_loss(logits):
+    """mean_t(logsumexp_e(logits[t, e])^2)."""
+    return torch.mean(torch.logsumexp(logits, dim=-1) ** 2)
+
+
+def load_balance_loss(probs, k, groups):
+    """Mean over groups of E^2 * mean_e(f_e * P_e). f_e (the fraction of the group's
+    tokens with e among their top-k, before drops) is a constant; P_e carries the
+    gradient."""
+    t, e = probs.shape
+    tg = t // groups
+    losses = []
+    for gi in range(groups):
+        pg = probs[gi * tg:(gi + 1) * tg]
+        topk = routing.expert_choices(pg.detach().double().numpy())[:, :k]
+        f = torch.from_numpy(np.bincount(topk.reshape(-1), minlength=e) / tg).to(probs.dtype)
+        losses.append(e * e * torch.mean(f * pg.mean(dim=0)))
+    return torch.stack(losses).mean()
+
+
+def mixture_of_experts(x, p, pre, spec, token_ids, capacity_factor, out, tag):
+    """MoE sublayer on x [B, S, d]. The routing decision (dispatch indices) comes from
+    the NumPy reference's policies on the detached router probabilities; the combine
+    weights are the router probabilities at the chosen slots (not renormalized), so the
+    gradient flows through them, not through the discrete choices."""
+    b, s, d = x.shape
+    flat = x.reshape(b * s, d)
+    t = flat.shape[0]
+    logits = dense(flat, p[pre + "router.weight"], p[pre + "router.bias"])
+    probs = torch.softmax(logits, dim=-1)
+    indices_np, _ = routing.route(
+        probs.detach().double().numpy(), spec.router_policy, capacity_factor,
+        spec.group_size, k=spec.router_k, batch_prioritized=spec.batch_prioritized,
+        token_ids=token_ids)
+    g, num_experts, cap = indices_np.shape
+    tg = t // g
+    indices = torch.from_numpy(indices_np.astype(np.int64))                 # [G, E, C]
+    filled = indices >= 0
+    rows = indices.clamp(min=0) + (torch.arange(g) * tg).view(g, 1, 1)     # global token
+    experts = torch.arange(num_experts).view(1, num_experts, 1).expand(g, num_experts, cap)
+    weights = torch.where(filled, probs[rows, experts], torch.zeros((), dtype=probs.dtype))
+    # Slots by expert: [E, G*C]; an empty slot runs token 0 of its group with weight 0.
+    rows_e = rows.permute(1, 0, 2).reshape(num_experts, g * cap)
+    hidden = torch.baddbmm(p[pre + "experts.input.bias"].unsqueeze(1), flat[rows_e],
+                           p[pre + "experts.input.weight"])
+    hidden = activation(spec.activation, hidden)
+    expert_out = torch.baddbmm(p[pre + "experts.output.bias"].unsqueeze(1), hidden,
+                               p[pre + "experts.output.weight"])           # [E, G*C, d]
+    expert_out = expert_out * weights.permute(1, 0, 2).reshape(num_experts, g * cap, 1)
+    y = torch.zeros_like(flat).index_add(0, rows_e.reshape(-1), expert_out.reshape(-1, d))
+
+    tokens_per_expert, dropped = routing.expert_load(indices_np, t)
+    out[f"{tag}.dispatch_indices"] = indices_np
+    out[f"{tag}.combine_weights"] = weights
+    out[f"{tag}.tokens_per_expert"] = tokens_per_expert
+    out[f"{tag}.dropped_fraction"] = torch.tensor(dropped, dtype=probs.dtype)
+    out[f"{tag}.router_probs"] = probs
+    out[f"{tag}.router_z_loss"] = router_z_loss(logits)
+    if spec.router_policy == "tokens_choose":
+        out[f"{tag}.load_balance_loss"] = load_balance_loss(probs, spec.router_k, g)
+    return y.reshape(b, s, d)
+
+
+def mlm_head(h, p, eps):
+    """LN(gelu_tanh(h . W + b)) . word^T + output_bias on h [..., d]."""
+    m = F.gelu(dense(h, p["heads.mlm.dense.weight"], p["heads.mlm.dense.bias"]),
+               approximate="tanh")
+    m = layer_norm(m, p, "heads.mlm.layer_norm", eps)
+    return torch.matmul(m, p["embeddings.word"].t()) + p["heads.mlm.output_bias"]
+
+
+def forward(spec, p, input_ids, type_ids=None, padding_mask=None, capacity_factor="train",
+            mlm_logits=False):
+    """Forward pass with training's routing capacity by default and no noise.
+
+    p: {name: tensor} (float64 or float32, any may require grad). input_ids,
+    type_ids: [B, S] integer arrays/tensors; padding_mask default input_ids != 0.
+    Returns {name: tensor}: sequence_output, pooled_output, sentence_order_logits,
+    classifier_logits, the MoE outputs (moe.i.*), and mlm_logits [B, S, V] only with
+    mlm_logits=True (the train step runs the MLM head on the masked positions only).
+    """
+    input_ids = torch.as_tensor(np.asarray(input_ids), dtype=torch.int64)
+    assert input_ids.ndim == 2, "input_ids must be [B, S]"
+    b, s = input_ids.shape
+    assert 1 <= s <= spec.max_length, f"sequence length {s} not in [1, {spec.max_length}]"
+    if spec.needs_full_length:
+        assert s == spec.max_length, "non-attention mixing needs inputs padded to max_length"
+    type_ids = (torch.zeros_like(input_ids) if type_ids is None
+                else torch.as_tensor(np.asarray(type_ids), dtype=torch.int64))
+    assert type_ids.shape == input_ids.shape, "type_ids must have the shape of input_ids"
+    assert 0 <= int(input_ids.min()) and int(input_ids.max()) < spec.vocab_size, \
+        "input id out of range"
+    assert 0 <= int(type_ids.min()) and int(type_ids.max()) < spec.type_vocab_size, \
+        "type id out of range"
+    padding_mask = (input_ids != 0) if padding_mask is None else \
+        torch.as_tensor(np.asarray(padding_mask, dtype=bool))
+    assert padding_mask.shape == input_ids.shape
+    cf = spec.capacity_factor(capacity_factor)
+    eps = spec.layer_norm_epsilon
+    out = {}
+
+    emb = (F.embedding(input_ids, p["embeddings.word"])
+           + p["embeddings.position"][:s].unsqueeze(0)
+           + F.embedding(type_ids, p["embeddings.type"]))
+    emb = layer_norm(emb, p, "embeddings.layer_norm", eps)
+    h = dense(emb, p["embeddings.projection.weight"], p["embeddings.projection.bias"])
+    token_ids = input_ids.reshape(-1).numpy()
+    for i in range(spec.num_layers):
+        pre = f"layers.{i}."
+        mixed = mixing(spec.mixing[i], h, p, pre + "mixing.", spec, padding_mask)
+        x = layer_norm(h + mixed, p, pre + "mixing_layer_norm", eps)
+        if spec.moe_layers[i]:
+            y = mixture_of_experts(x, p, pre + "moe.", spec, token_ids, cf, out, f"moe.{i}")
+        else:
+            y = feed_forward(x, p, pre + "ffn.", spec.activation)
+        h = layer_norm(x + y, p, pre + "output_layer_norm", eps)
+    out["sequence_output"] = h
+    if spec.mlm and mlm_logits:
+        out["mlm_logits"] = mlm_head(h, p, eps)
+    if spec.needs_pooler:
+        pooled = torch.tanh(dense(h[:, 0], p["heads.pooler.weight"], p["heads.pooler.bias"]))
+        out["pooled_output"] = pooled
+        if spec.sentence_order:
+            out["sentence_order_logits"] = dense(pooled, p["heads.sentence_order.weight"],
+                                                 p["heads.sentence_order.bias"])
+        if spec.has_classifier:
+            out["classifier_logits"] = dense(pooled, p["heads.classifier.weight"],
+                                             p["heads.classifier.bias"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Objectives
+# --------------------------------------------------------------------------
+
+def cross_entropy(logits, labels, weights=None, ignore_index=IGNORE_INDEX):
+    """smx.cross_entropy: sum_i w_i * (logsumexp(logits_i) - logits_i[label_i]) /
+    max(sum_i w_i, 1), with w_i = 0 where label_i == ignore_index."""
+    labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    assert labels.shape == logits.shape[:-1], \
+        f"labels {tuple(labels.shape)} do not match logits {tuple(logits.shape)}"
+    valid = labels != ignore_index
+    assert bool(((labels[valid] >= 0) & (labels[valid] < logits.shape[-1])).all()), \
+        f"label out of range [0, {logits.shape[-1]})"
+    w = (torch.ones(labels.shape, dtype=logits.dtype) if weights is None
+         else torch.as_tensor(np.asarray(weights), dtype=logits.dtype))
+    assert w.shape == labels.shape
+    w = torch.where(valid, w, torch.zeros((), dtype=logits.dtype))
+    safe = torch.where(valid, labels, torch.zeros((), dtype=torch.int64))
+    nll = torch.logsumexp(logits, dim=-1) - logits.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    return (w * nll).sum() / torch.clamp(w.sum(), min=1.0)
+
+
+def mean_squared_error(predictions, labels):
+    """Regression classifier ([B, 1] predictions, [B] f32 labels): mean (y - label)^2."""
+    labels = torch.as_tensor(np.asarray(labels, dtype=np.float64), dtype=predictions.dtype)
+    assert labels.shape == predictions.shape[:1]
+    return torch.mean((predictions[:, 0] - labels) ** 2)
+
+
+def gather_positions(h, positions):
+    """h [B, S, d], positions [B, P] -> [B, P, d]."""
+    positions = torch.as_tensor(np.asarray(positions), dtype=torch.int64)
+    assert positions.ndim == 2 and positions.shape[0] == h.shape[0], "mlm_positions must be [B, P]"
+    assert bool(((positions >= 0) & (positions < h.shape[1])).all()), "mlm position out of range"
+    return h[torch.arange(h.shape[0]).unsqueeze(1), positions]
+
+
+def required_inputs(spec, task):
+    """Batch tensors the objective reads (besides input_ids and optional type_ids,
+    padding_mask)."""
+    if task == "pretrain":
+        names = []
+        if spec.mlm:
+            names += ["mlm_positions", "mlm_labels", "mlm_weights"]
+        if spec.sentence_order:
+            names += ["order_labels"]
+        return names
+    return ["labels"]
+
+
+def loss_terms(spec, p, batch, task, capacity_factor="train"):
+    """Runs the forward pass and the objective.
+
+    Returns (terms, out): terms is {name: (weight, 0-d tensor)} in loss order;
+    out is the forward's outputs (MoE routing and metrics included).
+    """
+    assert task in TASKS, f"task must be one of {TASKS}"
+    if task == "pretrain":
+        assert spec.mlm or spec.sentence_order, \
+            "pretrain needs heads.mlm or heads.sentence_order in the spec"
+    else:
+        assert spec.has_classifier, "finetune needs heads.classifier in the spec"
+    for name in ["input_ids"] + required_inputs(spec, task):
+        assert name in batch, f"batch: no `{name}` tensor (task {task})"
+    out = forward(spec, p, batch["input_ids"], batch.get("type_ids"),
+                  batch.get("padding_mask"), capacity_factor)
+    terms = {}
+    if task == "pretrain":
+        if spec.mlm:
+            h = gather_positions(out["sequence_output"], batch["mlm_positions"])
+            logits = mlm_head(h, p, spec.layer_norm_epsilon)
+            terms["mlm_loss"] = (1.0, cross_entropy(logits, batch["mlm_labels"],
+                                                    batch["mlm_weights"]))
+        if spec.sentence_order:
+            terms["sentence_order_loss"] = (1.0, cross_entropy(out["sentence_order_logits"],
+                                                               batch["order_labels"]))
+    else:
+        logits = out["classifier_logits"]
+        if spec.classifier_regression:
+            terms["classifier_loss"] = (1.0, mean_squared_error(logits, batch["labels"]))
+        else:
+            terms["classifier_loss"] = (1.0, cross_entropy(logits, batch["labels"]))
+    for i in range(spec.num_layers):
+        if spec.moe_layers[i]:
+            terms[f"moe.{i}.router_z_loss"] = (spec.z_loss, out[f"moe.{i}.router_z_loss"])
+            if spec.router_policy == "tokens_choose":
+                terms[f"moe.{i}.load_balance_loss"] = (spec.load_balance_loss,
+                                                       out[f"moe.{i}.load_balance_loss"])
+    return terms, out
+
+
+def total_loss(terms):
+    return sum(weight * value for weight, value in terms.values())
+
+
+# --------------------------------------------------------------------------
+# Optimizer
+# --------------------------------------------------------------------------
+
+def lr_schedule(step, peak, warmup, total):
+    """smx.lr_schedule <linear_warmup_linear_decay> at 0-based `step`:
+    peak*(step+1)/warmup while step < warmup, then peak*(total-step)/(total-warmup),
+    and 0 from `total` on (the warmup branch is tested first, as the op reads)."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    if step >= total:
+        return 0.0
+    return peak * (total - step) / (total - warmup)
+
+
+def adamw_update(param, grad, m, v, lr, t, beta1=BETA1, beta2=BETA2, epsilon=EPSILON,
+                 weight_decay=WEIGHT_DECAY):
+    """smx.adamw_update with Adam step t (1-based). Works on tensors or arrays."""
+    m1 = beta1 * m + (1 - beta1) * grad
+    v1 = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m1 / (1 - beta1 ** t)
+    v_hat = v1 / (1 - beta2 ** t)
+    p1 = param - lr * (m_hat / (v_hat ** 0.5 + epsilon) + weight_decay * param)
+    return p1, m1, v1
+
+
+def train_step(spec, weights, batch, task, step, peak_lr, warmup, total, max_grad_norm=0.0,
+               moments=None, dtype=torch.float64, capacity_factor="train", beta1=BETA1,
+               beta2=BETA2, epsilon=EPSILON, weight_decay=WEIGHT_DECAY):
+    """One training step.
+
+    weights: {NAME: array} (every parameter of the spec). batch: {name: array}.
+    moments: {first_moment.NAME / second_moment.NAME: array}; missing ones are zeros.
+    Returns {name: tensor of `dtype` (or int array)}: loss, the loss parts,
+    grad_norm, learning_rate, grad_scale, the MoE metrics, and grad./param./
+    first_moment./second_moment.NAME. A parameter off the loss path has no gradient:
+    its value and moments are left unchanged and grad.NAME is zeros; its name is
+    listed in result["untrained"] (a Python list).
+    """
+    moments = moments or {}
+    shapes = parameter_shapes(spec)
+    names = list(shapes)
+    params = {}
+    for name, shape in shapes.items():
+        assert name in weights, f"weights: missing parameter {name}"
+        value = np.asarray(weights[name])
+        assert value.shape == tuple(shape), f"{name}: shape {value.shape} != {tuple(shape)}"
+        params[name] = torch.tensor(value, dtype=dtype, requires_grad=True)
+    terms, out = loss_terms(spec, params, batch, task, capacity_factor)
+    loss = total_loss(terms)
+    grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
+    grads = dict(zip(names, grads))
+
+    with torch.no_grad():
+        present = [g for g in grads.values() if g is not None]
+        norm = torch.sqrt(sum((g * g).sum() for g in present)) if present else \
+            torch.zeros((), dtype=dtype)
+        scale = 1.0
+        if max_grad_norm and max_grad_norm > 0:
+            scale = min(1.0, max_grad_norm / (float(norm) + CLIP_TINY))
+        lr = lr_schedule(step, peak_lr, warmup, total)
+        t = step + 1
+        result = {"loss": loss.detach(), "grad_norm": norm,
+                  "learning_rate": torch.tensor(lr, dtype=dtype),
+                  "grad_scale": torch.tensor(scale, dtype=dtype)}
+        for name, (_, value) in terms.items():
+            result[name] = value.detach()
+        for name, value in out.items():
+            if name.endswith(".tokens_per_expert") or name.endswith(".dropped_fraction"):
+                result[name] = value
+        untrained = []
+        for name in names:
+            p = params[name].detach()
+            m = torch.as_tensor(np.asarray(moments.get(f"first_moment.{name}",
+                                                       np.zeros(shapes[name]))), dtype=dtype)
+            v = torch.as_tensor(np.asarray(moments.get(f"second_moment.{name}",
+                                                       np.zeros(shapes[name]))), dtype=dtype)
+            assert m.shape == p.shape and v.shape == p.shape, f"moments of {name}: bad shape"
+            g = grads[name]
+            if g is None:
+                untrained.append(name)
+                result[f"grad.{name}"] = torch.zeros_like(p)
+                p1, m1, v1 = p, m, v
+            else:
+                result[f"grad.{name}"] = g
+                p1, m1, v1 = adamw_update(p, g * scale, m, v, lr, t, beta1, beta2, epsilon,
+                                          weight_decay if decays(name) else 0.0)
+            result[f"param.{name}"] = p1
+            result[f"first_moment.{name}"] = m1
+            result[f"second_moment.{name}"] = v1
+        result["untrained"] = untrained
+    return result
+
+
+def result_for_file(result, float_dtype=np.float32):
+    """Tensors to NumPy in file dtypes: floats as `float_dtype`, I64 expert loads."""
+    arrays = {}
+    for name, value in result.items():
+        if name == "untrained":
+            continue
+        a = value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        arrays[name] = a.astype(np.int64) if name.endswith(".tokens_per_expert") \
+            else a.astype(float_dtype)
+    return arrays
+
+
+# --------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------
+
+def read_weights(path, spec):
+    """Plain parameter names, or an earlier output of this tool (its param.NAME)."""
+    tensors = safetensors.load(path)
+    names = parameter_shapes(spec)
+    if not any(n in tensors for n in names) and any(f"param.{n}" in tensors for n in names):
+        return {n: tensors[f"param.{n}"] for n in names if f"param.{n}" in tensors}
+    return tensors
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spec", required=True)
+    parser.add_argument("--weights", required=True,
+                        help="parameters under their docs/weights.md names (or an earlier "
+                             "--output of this tool: its param.NAME tensors)")
+    parser.add_argument("--batch", required=True,
+                        help="safetensors: input_ids [B,S], optional type_ids, padding_mask; "
+                             "pretrain: mlm_positions, mlm_labels, mlm_weights [B,P], "
+                             "order_labels [B]; finetune: labels [B]")
+    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument("--step", type=int, required=True, help="0-based step")
+    parser.add_argument("--peak-lr", type=float, required=True)
+    parser.add_argument("--warmup", type=int, required=True)
+    parser.add_argument("--total", type=int, required=True)
+    parser.add_argument("--max-grad-norm", type=float, default=0.0,
+                        help="global-norm clipping limit (0: none)")
+    parser.add_argument("--moments", default=None,
+                        help="first_moment.NAME / second_moment.NAME (default zeros; an "
+                             "earlier --output works)")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float64",
+                        help="compute dtype (default float64)")
+    parser.add_argument("--output-dtype", choices=("f32", "f64"), default="f32")
+    parser.add_argument("--capacity", default="train",
+                        help="MoE capacity factor: train (default, as the training forward), "
+                             "eval, or a number")
+    parser.add_argument("--beta1", type=float, default=BETA1)
+    parser.add_argument("--beta2", type=float, default=BETA2)
+    parser.add_argument("--epsilon", type=float, default=EPSILON)
+    parser.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    spec = load_spec(args.spec)
+    weights = read_weights(args.weights, spec)
+    batch = safetensors.load(args.batch)
+    moments = safetensors.load(args.moments) if args.moments else None
+    result = train_step(spec, weights, batch, args.task, args.step, args.peak_lr, args.warmup,
+                        args.total, args.max_grad_norm, moments, DTYPES[args.dtype],
+                        args.capacity, args.beta1, args.beta2, args.epsilon, args.weight_decay)
+    arrays = result_for_file(result, np.float32 if args.output_dtype == "f32" else np.float64)
+    safetensors.save(args.output, arrays, metadata={
+        "task": args.task, "step": args.step, "dtype": args.dtype,
+        "untrained": ",".join(result["untrained"])})
+    parts = [n for n in arrays if n.endswith("_loss")]
+    print(f"loss {float(result['loss']):.9g} "
+          + " ".join(f"{n} {float(result[n]):.9g}" for n in parts)
+          + f" grad_norm {float(result['grad_norm']):.9g}"
+          + f" learning_rate {float(result['learning_rate']):.9g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
