@@ -27,7 +27,12 @@ void mlir::smx::buildCpuPipeline(OpPassManager &pm,
       (options.entryPoints ? "smx-build-manifest," : "") +
       "convert-smx-to-linalg,convert-mix-to-linalg,convert-moe-to-linalg,"
       "func.func(convert-elementwise-to-linalg),canonicalize,"
-      "func.func(linalg-fuse-elementwise-ops),cse,"
+      // No `cse` from here to bufferization: runtime calls read their
+      // tensors through `bufferization.to_buffer` placed right before the
+      // call, and CSE would merge those reads into the first one, hiding
+      // later reads from One-Shot Bufferize (which may then write in place
+      // into a buffer a later call still reads). docs/rationale.md.
+      "func.func(linalg-fuse-elementwise-ops),"
       "func.func(smx-approximate-math),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"

@@ -1,7 +1,7 @@
 //===- UpstreamGradients.cpp - reverse-mode rules of upstream ops ---------===//
 //
-// The model builder uses a few upstream ops between smx ops: tensor adds
-// (summed embeddings), reshapes around MoE layers and the [CLS] slice of the
+// The model builder uses a few upstream ops between smx ops: tensor
+// arithmetic (summed embeddings, weighted loss terms), reshapes around MoE layers and the [CLS] slice of the
 // pooler. Their gradients are attached as external models of
 // DifferentiableOpInterface, so the train-step builder treats every op the
 // same way.
@@ -28,6 +28,34 @@ struct AddFGradient
                                MutableArrayRef<Value> operandGradients) const {
     operandGradients[0] = resultGradients[0];
     operandGradients[1] = resultGradients[0];
+    return success();
+  }
+};
+
+/// `a · b`: each operand's gradient is the result gradient times the other.
+struct MulFGradient
+    : DifferentiableOpInterface::ExternalModel<MulFGradient, arith::MulFOp> {
+  LogicalResult buildGradients(Operation *op, OpBuilder &builder,
+                               ArrayRef<Value> resultGradients,
+                               MutableArrayRef<Value> operandGradients) const {
+    Location loc = op->getLoc();
+    operandGradients[0] = arith::MulFOp::create(
+        builder, loc, resultGradients[0], op->getOperand(1));
+    operandGradients[1] = arith::MulFOp::create(
+        builder, loc, resultGradients[0], op->getOperand(0));
+    return success();
+  }
+};
+
+/// `a − b`: the gradient, and its negation.
+struct SubFGradient
+    : DifferentiableOpInterface::ExternalModel<SubFGradient, arith::SubFOp> {
+  LogicalResult buildGradients(Operation *op, OpBuilder &builder,
+                               ArrayRef<Value> resultGradients,
+                               MutableArrayRef<Value> operandGradients) const {
+    operandGradients[0] = resultGradients[0];
+    operandGradients[1] =
+        arith::NegFOp::create(builder, op->getLoc(), resultGradients[0]);
     return success();
   }
 };
@@ -97,6 +125,8 @@ struct ExtractSliceGradient
 void mlir::smx::registerGradientExternalModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, arith::ArithDialect *) {
     arith::AddFOp::attachInterface<AddFGradient>(*context);
+    arith::MulFOp::attachInterface<MulFGradient>(*context);
+    arith::SubFOp::attachInterface<SubFGradient>(*context);
   });
   registry.addExtension(+[](MLIRContext *context, tensor::TensorDialect *) {
     tensor::CollapseShapeOp::attachInterface<CollapseShapeGradient>(*context);

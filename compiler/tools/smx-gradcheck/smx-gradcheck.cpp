@@ -173,6 +173,27 @@ LogicalResult checkFunction(ExecutionEngine &engine,
   if (failed(call(engine, check.name + "_vjp", tensors)))
     return failure();
 
+  // The primal results of @f_vjp are those of @f.
+  {
+    std::vector<Tensor> outputs;
+    for (RankedTensorType type : check.resultTypes)
+      outputs.emplace_back(type);
+    SmallVector<Tensor *> forwardTensors;
+    for (Tensor &tensor : inputs)
+      forwardTensors.push_back(&tensor);
+    for (Tensor &tensor : outputs)
+      forwardTensors.push_back(&tensor);
+    if (failed(call(engine, check.name, forwardTensors)))
+      return failure();
+    for (size_t result = 0; result < outputs.size(); ++result)
+      if (outputs[result].data != vjpOutputs[result].data) {
+        llvm::outs() << "@" << check.name << " result " << result
+                     << ": @" << check.name
+                     << "_vjp computes a different value: FAIL\n";
+        return failure();
+      }
+  }
+
   bool allPassed = true;
   for (size_t argument = 0; argument < inputs.size(); ++argument) {
     const std::vector<float> &gradient =

@@ -154,6 +154,12 @@ Value addFloats(OpBuilder &builder, Location loc, Value element,
 Value emitActivation(OpBuilder &builder, Location loc, Activation kind,
                      Value x);
 
+/// `f'(x)` of the activation `kind` for an f32 `x`: the exact derivative
+/// of the form emitActivation computes (gelu_tanh differentiates the tanh
+/// approximation).
+Value emitActivationDerivative(OpBuilder &builder, Location loc,
+                               Activation kind, Value x);
+
 /// A numerically stable softmax of `input` along `dimension`, accumulated
 /// in f32.
 Value emitSoftmax(OpBuilder &builder, Location loc, Value input,

@@ -142,55 +142,6 @@ struct DropoutLowering : OpRewritePattern<DropoutOp> {
 // Elementwise gradients
 //===----------------------------------------------------------------------===//
 
-/// `f'(x)` of the activation `kind` (the derivative of emitActivation's
-/// form), in f32.
-Value emitActivationDerivative(OpBuilder &b, Location loc, Activation kind,
-                               Value x) {
-  auto constant = [&](double value) { return f32Constant(b, loc, value); };
-  auto mul = [&](Value lhs, Value rhs) {
-    return arith::MulFOp::create(b, loc, lhs, rhs).getResult();
-  };
-  auto add = [&](Value lhs, Value rhs) {
-    return arith::AddFOp::create(b, loc, lhs, rhs).getResult();
-  };
-  switch (kind) {
-  case Activation::gelu_tanh: {
-    // y = 0.5·x·(1 + t), t = tanh(c·(x + a·x³)):
-    // y' = 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3a·x²)
-    double c = std::sqrt(2.0 / M_PI), a = 0.044715;
-    Value square = mul(x, x);
-    Value inner = mul(constant(c), add(x, mul(constant(a), mul(square, x))));
-    Value t = math::TanhOp::create(b, loc, inner);
-    Value sech2 = arith::SubFOp::create(b, loc, constant(1.0), mul(t, t));
-    Value innerDerivative =
-        mul(constant(c), add(constant(1.0), mul(constant(3.0 * a), square)));
-    return add(mul(constant(0.5), add(constant(1.0), t)),
-               mul(mul(constant(0.5), x), mul(sech2, innerDerivative)));
-  }
-  case Activation::gelu: {
-    // y' = Φ(x) + x·φ(x)
-    Value cdf = mul(constant(0.5),
-                    add(constant(1.0),
-                        math::ErfOp::create(b, loc, mul(x, constant(M_SQRT1_2)))));
-    Value density =
-        mul(constant(1.0 / std::sqrt(2.0 * M_PI)),
-            math::ExpOp::create(b, loc, mul(constant(-0.5), mul(x, x))));
-    return add(cdf, mul(x, density));
-  }
-  case Activation::relu: {
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           x, constant(0.0));
-    return arith::SelectOp::create(b, loc, positive, constant(1.0),
-                                   constant(0.0));
-  }
-  case Activation::tanh: {
-    Value t = math::TanhOp::create(b, loc, x);
-    return arith::SubFOp::create(b, loc, constant(1.0), mul(t, t));
-  }
-  }
-  llvm_unreachable("unknown activation");
-}
-
 struct ActivationGradLowering : OpRewritePattern<ActivationGradOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ActivationGradOp op,

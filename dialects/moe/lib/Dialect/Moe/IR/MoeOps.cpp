@@ -230,60 +230,104 @@ ExpertFFNOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
   return success();
 }
 
-LogicalResult ExpertFFNOp::verify() {
-  RankedTensorType inputType = getInput().getType();
+/// The constraints of `moe.expert_ffn` (C1–C6) on its operand types.
+static LogicalResult verifyExpertFFN(Operation *op, RankedTensorType inputType,
+                                     RankedTensorType inWeightType,
+                                     RankedTensorType inBiasType,
+                                     RankedTensorType outWeightType,
+                                     RankedTensorType outBiasType) {
   if (inputType.getRank() != 4)
-    return emitOpError() << "(C1): expected an input of rank 4 [G, E, C, d], "
+    return op->emitOpError() << "(C1): expected an input of rank 4 [G, E, C, d], "
                             "got "
                          << inputType;
   int64_t experts = inputType.getDimSize(1), width = inputType.getDimSize(3);
-  int64_t hidden = getInWeight().getType().getRank() == 3
-                       ? getInWeight().getType().getDimSize(2)
-                       : kDynamic;
+  int64_t hidden =
+      inWeightType.getRank() == 3 ? inWeightType.getDimSize(2) : kDynamic;
   struct Parameter {
     StringRef constraint, name;
     RankedTensorType type;
     SmallVector<int64_t> shape;
   };
   Parameter parameters[] = {
-      {"(C2)", "in_weight", getInWeight().getType(), {experts, width, hidden}},
-      {"(C3)", "in_bias", getInBias().getType(), {experts, hidden}},
-      {"(C4)", "out_weight", getOutWeight().getType(), {experts, hidden, width}},
-      {"(C5)", "out_bias", getOutBias().getType(), {experts, width}}};
+      {"(C2)", "in_weight", inWeightType, {experts, width, hidden}},
+      {"(C3)", "in_bias", inBiasType, {experts, hidden}},
+      {"(C4)", "out_weight", outWeightType, {experts, hidden, width}},
+      {"(C5)", "out_bias", outBiasType, {experts, width}}};
   for (const Parameter &parameter : parameters)
-    if (failed(verifyShape(*this, parameter.constraint, parameter.name,
+    if (failed(verifyShape(op, parameter.constraint, parameter.name,
                            parameter.type, parameter.shape)) ||
-        failed(verifyElementType(*this, "(C6)", parameter.name, parameter.type,
+        failed(verifyElementType(op, "(C6)", parameter.name, parameter.type,
                                  inputType.getElementType())))
       return failure();
   return success();
+}
+
+LogicalResult ExpertFFNOp::verify() {
+  return verifyExpertFFN(*this, getInput().getType(), getInWeight().getType(),
+                         getInBias().getType(), getOutWeight().getType(),
+                         getOutBias().getType());
+}
+
+LogicalResult ExpertFFNGradOp::verify() {
+  return verifyExpertFFN(*this, getInput().getType(), getInWeight().getType(),
+                         getInBias().getType(), getOutWeight().getType(),
+                         getOutBias().getType());
 }
 
 //===----------------------------------------------------------------------===//
 // CombineOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult CombineOp::verify() {
-  RankedTensorType inputType = getInput().getType();
-  RankedTensorType resultType = getResult().getType();
+/// The constraints of `moe.combine` (C1–C4) on its operand and result types.
+static LogicalResult verifyCombine(Operation *op, RankedTensorType inputType,
+                                   RankedTensorType indicesType,
+                                   RankedTensorType weightsType,
+                                   RankedTensorType resultType) {
   if (inputType.getRank() != 4 || resultType.getRank() != 2)
-    return emitOpError() << "(C1): expected an input of rank 4 [G, E, C, d] "
+    return op->emitOpError() << "(C1): expected an input of rank 4 [G, E, C, d] "
                             "and a result of rank 2 [T, d], got "
                          << inputType << " and " << resultType;
-  if (failed(verifyElementType(*this, "(C1)", "result", resultType,
+  if (failed(verifyElementType(op, "(C1)", "result", resultType,
                                inputType.getElementType())))
     return failure();
   ArrayRef<int64_t> slotShape = inputType.getShape().drop_back();
-  if (failed(verifyShape(*this, "(C2)", "indices", getIndices().getType(),
+  if (failed(verifyShape(op, "(C2)", "indices", indicesType,
                          slotShape)) ||
-      failed(verifyShape(*this, "(C2)", "weights", getWeights().getType(),
+      failed(verifyShape(op, "(C2)", "weights", weightsType,
                          slotShape)) ||
-      failed(verifySizesMatch(*this, "(C3)", "result width",
+      failed(verifySizesMatch(op, "(C3)", "result width",
                               resultType.getDimSize(1), "slot width",
                               inputType.getDimSize(3))))
     return failure();
-  return verifyGroupsDivideTokens(*this, "(C4)", resultType.getDimSize(0),
+  return verifyGroupsDivideTokens(op, "(C4)", resultType.getDimSize(0),
                                   inputType.getDimSize(0));
+}
+
+LogicalResult CombineOp::verify() {
+  return verifyCombine(*this, getInput().getType(), getIndices().getType(),
+                       getWeights().getType(), getResult().getType());
+}
+
+LogicalResult CombineGradOp::verify() {
+  return verifyCombine(*this, getInput().getType(), getIndices().getType(),
+                       getWeights().getType(), getResultGrad().getType());
+}
+
+LogicalResult RouteGradOp::verify() {
+  RankedTensorType gradType = getWeightsGrad().getType();
+  RankedTensorType probsType = getProbsGrad().getType();
+  if (gradType.getRank() != 3 || probsType.getRank() != 2)
+    return emitOpError() << "(C1): expected weights_grad [G, E, C] and a "
+                            "result [T, E], got "
+                         << gradType << " and " << probsType;
+  if (failed(verifyShape(*this, "(C1)", "indices", getIndices().getType(),
+                         gradType.getShape())) ||
+      failed(verifySizesMatch(*this, "(C1)", "result experts",
+                              probsType.getDimSize(1), "slot experts",
+                              gradType.getDimSize(1))))
+    return failure();
+  return verifyGroupsDivideTokens(*this, "(C1)", probsType.getDimSize(0),
+                                  gradType.getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//
@@ -311,19 +355,31 @@ LogicalResult LoadBalanceLossOp::inferReturnTypes(
   return inferScalarLoss(context, inferredReturnTypes);
 }
 
-LogicalResult LoadBalanceLossOp::verify() {
-  RankedTensorType probsType = getProbs().getType();
-  if (failed(verifyRouterScores(*this, "probs", probsType)))
+/// The constraints of `moe.load_balance_loss` (C1–C3).
+static LogicalResult verifyLoadBalance(Operation *op,
+                                       RankedTensorType probsType,
+                                       int64_t topK, int64_t groups) {
+  if (failed(verifyRouterScores(op, "probs", probsType)))
     return failure();
-  int64_t numExperts = probsType.getDimSize(1), topK = getTopK();
+  int64_t numExperts = probsType.getDimSize(1);
   if (topK < 1 || (!ShapedType::isDynamic(numExperts) && topK > numExperts))
-    return emitOpError() << "(C2): top_k must be in [1, " << formatSize(numExperts)
+    return op->emitOpError() << "(C2): top_k must be in [1, " << formatSize(numExperts)
                          << "], got " << topK;
-  if (getGroups() <= 0)
-    return emitOpError() << "(C3): groups must be positive, got "
-                         << getGroups();
-  return verifyGroupsDivideTokens(*this, "(C3)", probsType.getDimSize(0),
-                                  getGroups());
+  if (groups <= 0)
+    return op->emitOpError() << "(C3): groups must be positive, got "
+                         << groups;
+  return verifyGroupsDivideTokens(op, "(C3)", probsType.getDimSize(0),
+                                  groups);
+}
+
+LogicalResult LoadBalanceLossOp::verify() {
+  return verifyLoadBalance(*this, getProbs().getType(), getTopK(),
+                           getGroups());
+}
+
+LogicalResult LoadBalanceLossGradOp::verify() {
+  return verifyLoadBalance(*this, getProbs().getType(), getTopK(),
+                           getGroups());
 }
 
 LogicalResult RouterZLossOp::inferReturnTypes(
@@ -333,6 +389,10 @@ LogicalResult RouterZLossOp::inferReturnTypes(
 }
 
 LogicalResult RouterZLossOp::verify() {
+  return verifyRouterScores(*this, "logits", getLogits().getType());
+}
+
+LogicalResult RouterZLossGradOp::verify() {
   return verifyRouterScores(*this, "logits", getLogits().getType());
 }
 

@@ -19,7 +19,7 @@ def Moe_I32Tensor : RankedTensorOf<[I32]>;
 
 def Moe_RouterOp : Moe_Op<"router",
     [Pure, InferTypeOpAdaptor,
-     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>]> {
+     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Scores every token for every expert";
   let description = [{
     `logits = x' · W + b` and `probs = softmax(logits)` over experts, both
@@ -55,7 +55,7 @@ def Moe_RouterOp : Moe_Op<"router",
   let hasVerifier = 1;
 }
 
-def Moe_RouteOp : Moe_Op<"route", [Pure, InferTypeOpAdaptor]> {
+def Moe_RouteOp : Moe_Op<"route", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Fills every expert's slots in every group by a routing policy";
   let description = [{
     Splits the `T` tokens of `probs` `[T, E]` into `G` contiguous groups of
@@ -110,7 +110,7 @@ def Moe_RouteOp : Moe_Op<"route", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
-def Moe_DispatchOp : Moe_Op<"dispatch", [Pure, InferTypeOpAdaptor]> {
+def Moe_DispatchOp : Moe_Op<"dispatch", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Gathers tokens into expert slots";
   let description = [{
     `result[g, e, c, :] = input[g · (T/G) + indices[g, e, c], :]`, or zeros
@@ -135,7 +135,8 @@ def Moe_DispatchOp : Moe_Op<"dispatch", [Pure, InferTypeOpAdaptor]> {
   let hasVerifier = 1;
 }
 
-def Moe_ExpertFFNOp : Moe_Op<"expert_ffn", [Pure, InferTypeOpAdaptor]> {
+def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Every expert's feed-forward network on its slots";
   let description = [{
     For every expert `e`, on its slots `input[:, e]` `[G, C, d]`:
@@ -173,7 +174,7 @@ def Moe_ExpertFFNOp : Moe_Op<"expert_ffn", [Pure, InferTypeOpAdaptor]> {
   let hasVerifier = 1;
 }
 
-def Moe_CombineOp : Moe_Op<"combine", [Pure]> {
+def Moe_CombineOp : Moe_Op<"combine", [Pure, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Scatters weighted expert outputs back to tokens";
   let description = [{
     `result[g · (T/G) + indices[g, e, c], :] += weights[g, e, c] ·
@@ -206,7 +207,7 @@ def Moe_CombineOp : Moe_Op<"combine", [Pure]> {
 }
 
 def Moe_LoadBalanceLossOp : Moe_Op<"load_balance_loss",
-    [Pure, InferTypeOpAdaptor]> {
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Switch-style auxiliary loss that spreads tokens over experts";
   let description = [{
     Per group of `T / groups` tokens: `E² · mean_e(f_e · P_e)`, where `f_e`
@@ -235,7 +236,8 @@ def Moe_LoadBalanceLossOp : Moe_Op<"load_balance_loss",
   let hasVerifier = 1;
 }
 
-def Moe_RouterZLossOp : Moe_Op<"router_z_loss", [Pure, InferTypeOpAdaptor]> {
+def Moe_RouterZLossOp : Moe_Op<"router_z_loss",
+    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "ST-MoE router z-loss: mean squared logsumexp of the logits";
   let description = [{
     `mean_t(logsumexp_e(logits[t, e])²)`: penalizes large router logits,
@@ -252,6 +254,164 @@ def Moe_RouterZLossOp : Moe_Op<"router_z_loss", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Moe_F32Tensor:$logits);
   let results = (outs 0DTensorOf<[F32]>:$loss);
   let assemblyFormat = "$logits attr-dict `:` type($logits)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Gradients (DifferentiableOpInterface, docs/training.md). The router's
+// rule uses smx ops (dense and softmax gradients); dispatch's gradient is a
+// combine with unit weights. Routing decisions are piecewise constant: the
+// gradient reaches the router through the combine weights (the gate
+// probabilities) and the auxiliary losses only.
+//===----------------------------------------------------------------------===//
+
+def Moe_RouteGradOp : Moe_Op<"route_grad", [Pure]> {
+  let summary = "Gradient of the routing probabilities through the gates";
+  let description = [{
+    `moe.route` copies `probs[token, e]` into `combine_weights[g, e, c]` for
+    every filled slot; its gradient adds the slot's gradient back:
+    `probs_grad[g · (T/G) + indices[g, e, c], e] += weights_grad[g, e, c]`,
+    zeros elsewhere.
+
+    Constraints:
+    - (C1) `indices` and `weights_grad` have shape `[G, E, C]`; the result
+      is `[T, E]` with `T` divisible by `G`.
+
+    Example:
+    ```mlir
+    %dp = moe.route_grad %dw[%indices]
+        : tensor<1x4x32xf32>, tensor<1x4x32xi32> -> tensor<128x4xf32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$weights_grad, Moe_I32Tensor:$indices);
+  let results = (outs Moe_F32Tensor:$probs_grad);
+  let assemblyFormat = [{
+    $weights_grad `[` $indices `]` attr-dict `:` type($weights_grad) `,`
+    type($indices) `->` type($probs_grad)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
+    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
+     AllTypesMatch<["in_weight", "in_weight_grad"]>,
+     AllTypesMatch<["in_bias", "in_bias_grad"]>,
+     AllTypesMatch<["out_weight", "out_weight_grad"]>,
+     AllTypesMatch<["out_bias", "out_bias_grad"]>]> {
+  let summary = "Gradients of every expert's feed-forward network";
+  let description = [{
+    With `h = input[:, e] · W_in[e] + b_in[e]` recomputed and
+    `dh = (result_grad[:, e] · W_out[e]ᵀ) ⊙ act'(h)`:
+    `input_grad[:, e] = dh · W_in[e]ᵀ`, `in_weight_grad[e] = Σ input[:, e]ᵀ ·
+    dh`, `in_bias_grad[e] = Σ dh`, `out_weight_grad[e] = Σ act(h)ᵀ ·
+    result_grad[:, e]`, `out_bias_grad[e] = Σ result_grad[:, e]`, sums over
+    the groups and slots of expert `e`.
+
+    Constraints: those of `moe.expert_ffn` (C1–C6).
+
+    Example:
+    ```mlir
+    %dx, %dw1, %db1, %dw2, %db2 = moe.expert_ffn_grad %x, %w1, %b1, %w2, %dy
+        activation = <gelu_tanh> : tensor<1x4x32x64xf32>, tensor<4x64x128xf32>,
+        tensor<4x128xf32>, tensor<4x128x64xf32>, tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$in_weight,
+                       Smx_FloatTensor:$in_bias, Smx_FloatTensor:$out_weight,
+                       Smx_FloatTensor:$out_bias, Smx_FloatTensor:$result_grad,
+                       Smx_ActivationAttr:$activation);
+  let results = (outs Smx_FloatTensor:$input_grad,
+                      Smx_FloatTensor:$in_weight_grad,
+                      Smx_FloatTensor:$in_bias_grad,
+                      Smx_FloatTensor:$out_weight_grad,
+                      Smx_FloatTensor:$out_bias_grad);
+  let assemblyFormat = [{
+    $input `,` $in_weight `,` $in_bias `,` $out_weight `,` $out_bias `,`
+    $result_grad `activation` `=` $activation attr-dict `:` type($input) `,`
+    type($in_weight) `,` type($in_bias) `,` type($out_weight) `,`
+    type($out_bias)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_CombineGradOp : Moe_Op<"combine_grad",
+    [Pure, AllTypesMatch<["input", "input_grad"]>,
+     AllTypesMatch<["weights", "weights_grad"]>]> {
+  let summary = "Gradients of the weighted combine";
+  let description = [{
+    For every filled slot, with `t = g · (T/G) + indices[g, e, c]`:
+    `input_grad[g, e, c, :] = weights[g, e, c] · result_grad[t, :]` and
+    `weights_grad[g, e, c] = <result_grad[t, :], input[g, e, c, :]>`; zeros
+    at empty slots.
+
+    Constraints: those of `moe.combine` (C1–C4), `result_grad` being its
+    result.
+
+    Example:
+    ```mlir
+    %dy, %dw = moe.combine_grad %out[%indices], %weights, %dresult
+        : tensor<1x4x32x64xf32>, tensor<1x4x32xi32>, tensor<1x4x32xf32>,
+          tensor<128x64xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, Moe_I32Tensor:$indices,
+                       Moe_F32Tensor:$weights, Smx_FloatTensor:$result_grad);
+  let results = (outs Smx_FloatTensor:$input_grad,
+                      Moe_F32Tensor:$weights_grad);
+  let assemblyFormat = [{
+    $input `[` $indices `]` `,` $weights `,` $result_grad attr-dict `:`
+    type($input) `,` type($indices) `,` type($weights) `,` type($result_grad)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_RouterZLossGradOp : Moe_Op<"router_z_loss_grad",
+    [Pure, AllTypesMatch<["logits", "logits_grad"]>]> {
+  let summary = "Gradient of the router z-loss";
+  let description = [{
+    `logits_grad[t, e] = loss_grad · 2 · lse_t · softmax(logits[t])[e] / T`
+    with `lse_t = logsumexp_e(logits[t, e])`.
+
+    Constraints:
+    - (C1) `logits` has rank 2 `[T, E]`.
+
+    Example:
+    ```mlir
+    %dl = moe.router_z_loss_grad %logits, %dz : tensor<128x4xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$logits, 0DTensorOf<[F32]>:$loss_grad);
+  let results = (outs Moe_F32Tensor:$logits_grad);
+  let assemblyFormat = [{
+    $logits `,` $loss_grad attr-dict `:` type($logits) `,` type($loss_grad)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_LoadBalanceLossGradOp : Moe_Op<"load_balance_loss_grad",
+    [Pure, AllTypesMatch<["probs", "probs_grad"]>]> {
+  let summary = "Gradient of the load-balance loss through the mean probabilities";
+  let description = [{
+    `probs_grad[t, e] = loss_grad · E · f_{g,e} / (groups · T/groups)` where
+    `g` is the group of token `t` and `f_{g,e}` the fraction of its tokens
+    with `e` among their `top_k` most probable experts (recomputed; the
+    fractions count decisions and carry no gradient).
+
+    Constraints: those of `moe.load_balance_loss` (C1–C3).
+
+    Example:
+    ```mlir
+    %dp = moe.load_balance_loss_grad %probs, %dloss top_k = 2 groups = 1
+        : tensor<128x4xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$probs, 0DTensorOf<[F32]>:$loss_grad,
+                       I64Attr:$top_k, I64Attr:$groups);
+  let results = (outs Moe_F32Tensor:$probs_grad);
+  let assemblyFormat = [{
+    $probs `,` $loss_grad `top_k` `=` $top_k `groups` `=` $groups attr-dict
+    `:` type($probs) `,` type($loss_grad)
+  }];
   let hasVerifier = 1;
 }
 
