@@ -1,11 +1,15 @@
 //===- smxc.cpp - the smx compiler driver ---------------------------------===//
 //
 // smxc SPEC.yaml [-o OUT] [--emit=exe|obj|llvm|mlir] [--batch N] [--seq N]
+//      [--task=inference|pretrain|finetune] [--max-predictions N]
 //
 // Reads a model spec, builds its smx/mix/moe IR, lowers it with the CPU
 // pipeline and writes the stage that --emit names: the model's IR, LLVM IR,
 // an object file, or (the default) an executable linked with
-// libsmx_runtime. Spec errors are reported as file:line:col and exit 1.
+// libsmx_runtime. --task picks what the forward function returns: the
+// model's outputs, or the loss terms of a training objective that
+// `smx-opt --smx-build-train-step` builds a train step from. Spec errors are
+// reported as file:line:col and exit 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,6 +75,24 @@ cl::opt<int64_t> sequenceLength("seq",
                                 cl::desc("Compiled sequence length (default: "
                                          "the spec's compile.seq)"),
                                 cl::init(0), cl::cat(smxcCategory));
+
+cl::opt<smx::spec::ModelTask> task(
+    "task", cl::desc("What the forward function computes"),
+    cl::init(smx::spec::ModelTask::Inference),
+    cl::values(
+        clEnumValN(smx::spec::ModelTask::Inference, "inference",
+                   "the model's outputs (default)"),
+        clEnumValN(smx::spec::ModelTask::Pretrain, "pretrain",
+                   "the masked-LM and sentence-order losses (plus MoE "
+                   "auxiliary losses)"),
+        clEnumValN(smx::spec::ModelTask::Finetune, "finetune",
+                   "the classifier's loss (plus MoE auxiliary losses)")),
+    cl::cat(smxcCategory));
+cl::opt<int64_t> maxPredictions(
+    "max-predictions",
+    cl::desc("Masked-LM predictions per sequence for --task=pretrain "
+             "(default 80, at most the compiled sequence length)"),
+    cl::init(80), cl::cat(smxcCategory));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "smxc") << message << "\n";
@@ -165,13 +187,29 @@ int main(int argc, char **argv) {
                   ": non-attention mixing layers run on inputs padded to it");
     shape.sequence = sequenceLength;
   }
+  if (maxPredictions.getNumOccurrences()) {
+    if (maxPredictions < 1 || maxPredictions > shape.sequence)
+      return fail("--max-predictions must be in [1, " + Twine(shape.sequence) +
+                  "] (the compiled sequence length), got " +
+                  Twine(maxPredictions));
+    shape.maxPredictions = maxPredictions;
+  }
 
   DialectRegistry registry;
   smx::registerAllSmxDialects(registry);
   smx::registerAllSmxPasses();
   MLIRContext context(registry);
-  OwningOpRef<ModuleOp> module = smx::spec::buildModel(
-      &context, *spec, shape, FileLineColLoc::get(&context, specPath, 1, 1));
+  OwningOpRef<ModuleOp> module;
+  {
+    // The builder reports a task the spec lacks the heads for at the spec's
+    // first line: print it as file:line:col, like the parser's errors.
+    SourceMgrDiagnosticHandler specErrors(sourceMgr, &context);
+    module = smx::spec::buildModel(
+        &context, *spec, shape, FileLineColLoc::get(&context, specPath, 1, 1),
+        task);
+  }
+  if (!module)
+    return 1;
   if (failed(verify(*module)))
     return fail("internal error: the IR built for '" + specPath +
                 "' does not verify");

@@ -4,7 +4,9 @@
 // docs/weights.md. Parameters become function arguments as they are first
 // used, each tagged with its weight name; every op is located at the weight
 // path of the block that emits it (`loc("layers.3.mixing")`), so diagnostics
-// and dumps read in the model's own terms.
+// and dumps read in the model's own terms. The task decides what the
+// function returns: the model's outputs, or the loss terms and metrics of a
+// training objective (docs/training.md, "Objectives the frontend builds").
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,8 +29,9 @@ using namespace mlir::smx::spec;
 namespace {
 class ModelBuilder {
 public:
-  ModelBuilder(MLIRContext *context, const ModelSpec &spec, CompileShape shape)
-      : builder(context), spec(spec), shape(shape),
+  ModelBuilder(MLIRContext *context, const ModelSpec &spec, CompileShape shape,
+               ModelTask task)
+      : builder(context), spec(spec), shape(shape), task(task),
         f32(builder.getF32Type()), i32(builder.getI32Type()) {}
 
   OwningOpRef<ModuleOp> build(Location location);
@@ -39,6 +42,14 @@ private:
   Value parameter(const Twine &name, ArrayRef<int64_t> shape);
   /// Adds a result; `batchMajor` when it has one row per sequence.
   void addOutput(StringRef name, Value value, bool batchMajor = false);
+  /// Adds a term of the training loss with weight `weight`; with weight 0 it
+  /// is only reported (a metric), so the train step does not differentiate
+  /// a term that cannot change the loss.
+  void addLoss(StringRef name, Value value, double weight);
+  /// Adds a statistic that the train step reports.
+  void addMetric(StringRef name, Value value);
+  /// Adds a result named `name` with the further attributes `extra`.
+  void addResult(StringRef name, Value value, ArrayRef<NamedAttribute> extra);
   Location at(const Twine &path);
   int64_t nextSeed() { return seedCounter++; }
 
@@ -50,6 +61,10 @@ private:
               int64_t outWidth);
   Value layerNorm(const Twine &path, Value input, int64_t width);
   Value dropout(Value input, double rate);
+  /// The mean cross-entropy of `logits` against `labels` (weighted by
+  /// `weights` when given).
+  Value crossEntropy(const Twine &path, Value logits, Value labels,
+                     Value weights = Value());
 
   // The model.
   Value embeddings();
@@ -57,11 +72,17 @@ private:
   Value attention(const Twine &path, Value hidden);
   Value feedForward(int64_t layer, Value hidden);
   Value mixtureOfExperts(int64_t layer, Value hidden);
+  /// The outputs or objective of the task, from the final hidden states.
   void heads(Value sequenceOutput);
+  /// `tanh(h[:, 0] · W + b)`, the input of the sentence-level heads.
+  Value pooler(Value sequenceOutput);
+  /// The MLM logits [B, P, V] at the `mlm_positions` of every sequence.
+  Value maskedLmHead(Value sequenceOutput);
 
   OpBuilder builder;
   const ModelSpec &spec;
   CompileShape shape;
+  ModelTask task;
   Type f32, i32;
 
   Block *body = nullptr;
@@ -69,6 +90,11 @@ private:
   SmallVector<Value> outputs;
   SmallVector<DictionaryAttr> outputAttrs;
   Value inputIds, typeIds, step, paddingMask;
+  /// The word embedding table, which the MLM head's output projection
+  /// shares.
+  Value wordEmbeddings;
+  /// The inputs of the training objectives (null when the task has none).
+  Value mlmPositions, mlmLabels, mlmWeights, orderLabels, labels;
   int64_t seedCounter = 1;
 };
 } // namespace
@@ -96,14 +122,33 @@ Value ModelBuilder::parameter(const Twine &name, ArrayRef<int64_t> dims) {
   return body->addArgument(RankedTensorType::get(dims, f32), at(text));
 }
 
-void ModelBuilder::addOutput(StringRef name, Value value, bool batchMajor) {
+void ModelBuilder::addResult(StringRef name, Value value,
+                             ArrayRef<NamedAttribute> extra) {
   outputs.push_back(value);
   SmallVector<NamedAttribute, 2> attributes = {
       builder.getNamedAttr(kOutputAttrName, builder.getStringAttr(name))};
-  if (batchMajor)
-    attributes.push_back(
-        builder.getNamedAttr(kBatchMajorAttrName, builder.getUnitAttr()));
+  llvm::append_range(attributes, extra);
   outputAttrs.push_back(builder.getDictionaryAttr(attributes));
+}
+
+void ModelBuilder::addOutput(StringRef name, Value value, bool batchMajor) {
+  if (!batchMajor)
+    return addResult(name, value, {});
+  addResult(name, value,
+            builder.getNamedAttr(kBatchMajorAttrName, builder.getUnitAttr()));
+}
+
+void ModelBuilder::addLoss(StringRef name, Value value, double weight) {
+  if (weight == 0.0)
+    return addMetric(name, value);
+  addResult(
+      name, value,
+      builder.getNamedAttr(kLossAttrName, builder.getF64FloatAttr(weight)));
+}
+
+void ModelBuilder::addMetric(StringRef name, Value value) {
+  addResult(name, value,
+            builder.getNamedAttr(kMetricAttrName, builder.getUnitAttr()));
 }
 
 Value ModelBuilder::dense(const Twine &path, Value input, int64_t inWidth,
@@ -130,12 +175,19 @@ Value ModelBuilder::dropout(Value input, double rate) {
                            builder.getI64IntegerAttr(nextSeed()));
 }
 
+Value ModelBuilder::crossEntropy(const Twine &path, Value logits, Value labels,
+                                 Value weights) {
+  return CrossEntropyOp::create(builder, at(path), logits, labels, weights,
+                                builder.getI64IntegerAttr(-100));
+}
+
 Value ModelBuilder::embeddings() {
   int64_t width = spec.embeddingWidth;
   Location loc = at("embeddings");
-  Value words = EmbeddingLookupOp::create(
-      builder, at("embeddings.word"), EmbeddingKind::word,
-      parameter("embeddings.word", {spec.vocabSize, width}), inputIds);
+  wordEmbeddings = parameter("embeddings.word", {spec.vocabSize, width});
+  Value words =
+      EmbeddingLookupOp::create(builder, at("embeddings.word"),
+                                EmbeddingKind::word, wordEmbeddings, inputIds);
   // Position ids 0..S-1 of every sequence.
   auto idsType = RankedTensorType::get({shape.batch, shape.sequence}, i32);
   Value positionIds = tensor::GenerateOp::create(
@@ -294,28 +346,39 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   Value unflattened = tensor::ExpandShapeOp::create(
       builder, loc, hidden.getType(), combined, flatten);
 
-  addOutput(statsPrefix + "dispatch_indices", route.getDispatchIndices());
-  addOutput(statsPrefix + "combine_weights", route.getCombineWeights());
   auto load = moe::ExpertLoadOp::create(builder, loc,
                                         route.getDispatchIndices(),
                                         router.getProbs());
-  addOutput(statsPrefix + "tokens_per_expert", load.getTokensPerExpert());
-  addOutput(statsPrefix + "dropped_fraction", load.getDroppedFraction());
-  addOutput(statsPrefix + "router_z_loss",
-            moe::RouterZLossOp::create(builder, loc, router.getLogits()));
+  Value zLoss = moe::RouterZLossOp::create(builder, loc, router.getLogits());
+  Value balanceLoss;
   if (moe.router.policy == RoutingPolicy::TokensChoose) {
     int64_t groups = moe::RouteOp::computeGroupCount(tokens, moe.groupSize);
-    addOutput(statsPrefix + "load_balance_loss",
-              moe::LoadBalanceLossOp::create(builder, loc, router.getProbs(),
-                                             moe.router.k, groups));
+    balanceLoss = moe::LoadBalanceLossOp::create(
+        builder, loc, router.getProbs(), moe.router.k, groups);
   }
+
+  if (task != ModelTask::Inference) {
+    // ST-MoE: total = cross-entropy + factors x auxiliary losses, each
+    // summed over the MoE layers (one term per layer).
+    addMetric(statsPrefix + "tokens_per_expert", load.getTokensPerExpert());
+    addMetric(statsPrefix + "dropped_fraction", load.getDroppedFraction());
+    addLoss(statsPrefix + "router_z_loss", zLoss, moe.zLossFactor);
+    if (balanceLoss)
+      addLoss(statsPrefix + "load_balance_loss", balanceLoss,
+              moe.loadBalanceLossFactor);
+    return unflattened;
+  }
+  addOutput(statsPrefix + "dispatch_indices", route.getDispatchIndices());
+  addOutput(statsPrefix + "combine_weights", route.getCombineWeights());
+  addOutput(statsPrefix + "tokens_per_expert", load.getTokensPerExpert());
+  addOutput(statsPrefix + "dropped_fraction", load.getDroppedFraction());
+  addOutput(statsPrefix + "router_z_loss", zLoss);
+  if (balanceLoss)
+    addOutput(statsPrefix + "load_balance_loss", balanceLoss);
   return unflattened;
 }
 
-void ModelBuilder::heads(Value sequenceOutput) {
-  addOutput("sequence_output", sequenceOutput, /*batchMajor=*/true);
-  if (!spec.heads.needsPooler())
-    return;
+Value ModelBuilder::pooler(Value sequenceOutput) {
   int64_t width = spec.modelWidth;
   Location loc = at("heads.pooler");
   // The first token of every sequence: [B, 1, d] -> [B, d].
@@ -328,18 +391,70 @@ void ModelBuilder::heads(Value sequenceOutput) {
   Value first = tensor::CollapseShapeOp::create(
       builder, loc, firstToken, SmallVector<ReassociationIndices>{{0, 1}, {2}});
   Value pooledDense = dense("heads.pooler", first, width, width);
-  Value pooled = ActivationOp::create(builder, loc, pooledDense.getType(),
-                                      Activation::tanh, pooledDense);
-  addOutput("pooled_output", pooled, /*batchMajor=*/true);
-  if (spec.heads.sentenceOrder)
-    addOutput("sentence_order_logits",
-              dense("heads.sentence_order", pooled, width, 2),
-              /*batchMajor=*/true);
-  if (spec.heads.classifierOutputs)
-    addOutput("classifier_logits",
-              dense("heads.classifier", pooled, width,
-                    *spec.heads.classifierOutputs),
-              /*batchMajor=*/true);
+  return ActivationOp::create(builder, loc, pooledDense.getType(),
+                              Activation::tanh, pooledDense);
+}
+
+Value ModelBuilder::maskedLmHead(Value sequenceOutput) {
+  // docs/weights.md: LN(gelu_tanh(h · W + b)) · embeddings.wordᵀ +
+  // output_bias, on the hidden states at the masked positions only.
+  int64_t width = spec.embeddingWidth;
+  Location loc = at("heads.mlm");
+  Value masked =
+      GatherPositionsOp::create(builder, loc, sequenceOutput, mlmPositions);
+  Value transformed = dense("heads.mlm.dense", masked, spec.modelWidth, width);
+  Value activated = ActivationOp::create(builder, loc, transformed.getType(),
+                                         Activation::gelu_tanh, transformed);
+  Value normalized = layerNorm("heads.mlm.layer_norm", activated, width);
+  Value outputBias = parameter("heads.mlm.output_bias", {spec.vocabSize});
+  return DenseOp::create(builder, loc, normalized, wordEmbeddings, outputBias,
+                         /*transpose_weight=*/true, /*activation=*/nullptr);
+}
+
+void ModelBuilder::heads(Value sequenceOutput) {
+  int64_t width = spec.modelWidth;
+  switch (task) {
+  case ModelTask::Inference: {
+    addOutput("sequence_output", sequenceOutput, /*batchMajor=*/true);
+    if (!spec.heads.needsPooler())
+      return;
+    Value pooled = pooler(sequenceOutput);
+    addOutput("pooled_output", pooled, /*batchMajor=*/true);
+    if (spec.heads.sentenceOrder)
+      addOutput("sentence_order_logits",
+                dense("heads.sentence_order", pooled, width, 2),
+                /*batchMajor=*/true);
+    if (spec.heads.classifierOutputs)
+      addOutput("classifier_logits",
+                dense("heads.classifier", pooled, width,
+                      *spec.heads.classifierOutputs),
+                /*batchMajor=*/true);
+    return;
+  }
+  case ModelTask::Pretrain: {
+    Value mlmLogits = maskedLmHead(sequenceOutput);
+    addLoss("mlm_loss",
+            crossEntropy("heads.mlm", mlmLogits, mlmLabels, mlmWeights),
+            /*weight=*/1.0);
+    if (!spec.heads.sentenceOrder)
+      return;
+    Value pooled = pooler(sequenceOutput);
+    Value orderLogits = dense("heads.sentence_order", pooled, width, 2);
+    addLoss("sentence_order_loss",
+            crossEntropy("heads.sentence_order", orderLogits, orderLabels),
+            /*weight=*/1.0);
+    return;
+  }
+  case ModelTask::Finetune: {
+    Value pooled = pooler(sequenceOutput);
+    Value logits =
+        dense("heads.classifier", pooled, width, *spec.heads.classifierOutputs);
+    addLoss("classifier_loss", crossEntropy("heads.classifier", logits, labels),
+            /*weight=*/1.0);
+    return;
+  }
+  }
+  llvm_unreachable("unknown model task");
 }
 
 OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
@@ -354,6 +469,20 @@ OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
   inputIds = addInput("input_ids", idsType);
   typeIds = addInput("type_ids", idsType);
   step = addInput("step", builder.getI64Type());
+  // The labels of the training objective, after the inputs every task has.
+  if (task == ModelTask::Pretrain) {
+    int64_t slots = shape.predictionSlots();
+    auto slotIdsType = RankedTensorType::get({shape.batch, slots}, i32);
+    mlmPositions = addInput("mlm_positions", slotIdsType);
+    mlmLabels = addInput("mlm_labels", slotIdsType);
+    mlmWeights = addInput("mlm_weights",
+                          RankedTensorType::get({shape.batch, slots}, f32));
+    if (spec.heads.sentenceOrder)
+      orderLabels =
+          addInput("order_labels", RankedTensorType::get({shape.batch}, i32));
+  } else if (task == ModelTask::Finetune) {
+    labels = addInput("labels", RankedTensorType::get({shape.batch}, i32));
+  }
   // Pad tokens have id 0; attention masks them as keys.
   Value padId = arith::ConstantOp::create(
       builder, at("padding_mask"), DenseElementsAttr::get(idsType, 0));
@@ -373,8 +502,8 @@ OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
     hidden = layerNorm("layers." + std::to_string(layer) + ".output_layer_norm",
                        sum, spec.modelWidth);
   }
-  // The sequence output leads the results: move the per-layer statistics
-  // collected so far behind it and the heads.
+  // The sequence output (or the objective's losses) leads the results: move
+  // the per-layer statistics collected so far behind it and the heads.
   SmallVector<Value> layerOutputs = std::move(outputs);
   SmallVector<DictionaryAttr> layerOutputAttrs = std::move(outputAttrs);
   outputs.clear();
@@ -393,12 +522,46 @@ OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
   return module;
 }
 
+/// Checks that `spec` has the heads `task` trains, reporting at `location`.
+static LogicalResult verifyTask(const ModelSpec &spec, CompileShape shape,
+                                ModelTask task, Location location) {
+  switch (task) {
+  case ModelTask::Inference:
+    return success();
+  case ModelTask::Pretrain:
+    if (!spec.heads.mlm)
+      return emitError(location)
+             << "pre-training needs the masked-LM head, but the spec sets "
+                "'heads.mlm' to false";
+    if (shape.maxPredictions < 1)
+      return emitError(location)
+             << "pre-training needs at least 1 masked-LM prediction per "
+                "sequence, got "
+             << shape.maxPredictions;
+    return success();
+  case ModelTask::Finetune:
+    if (!spec.heads.classifierOutputs)
+      return emitError(location)
+             << "fine-tuning needs a classifier head, but the spec has no "
+                "'heads.classifier'";
+    if (spec.heads.regression)
+      return emitError(location)
+             << "fine-tuning a regression head ('heads.classifier.regression') "
+                "is not supported yet: there is no mean-squared-error loss op";
+    return success();
+  }
+  llvm_unreachable("unknown model task");
+}
+
 OwningOpRef<ModuleOp> mlir::smx::spec::buildModel(MLIRContext *context,
                                                   const ModelSpec &spec,
                                                   CompileShape shape,
-                                                  Location location) {
+                                                  Location location,
+                                                  ModelTask task) {
   context->loadDialect<arith::ArithDialect, func::FuncDialect,
                        tensor::TensorDialect, SmxDialect, mix::MixDialect,
                        moe::MoeDialect>();
-  return ModelBuilder(context, spec, shape).build(location);
+  if (failed(verifyTask(spec, shape, task, location)))
+    return nullptr;
+  return ModelBuilder(context, spec, shape, task).build(location);
 }
