@@ -160,6 +160,13 @@ Value emitActivation(OpBuilder &builder, Location loc, Activation kind,
 Value emitActivationDerivative(OpBuilder &builder, Location loc,
                                Activation kind, Value x);
 
+/// Counter-based inverted dropout of `input` (smx.dropout's semantics): the
+/// element with row-major linear index `i` is kept when the top 24 bits of
+/// `mix(mix(seed ^ step·φ) + i·ψ)` (splitmix64's finalizer) read as a
+/// number in [0, 1) are at least `rate`, and then scaled by 1/(1 − rate).
+Value emitDropout(OpBuilder &builder, Location loc, Value input, Value step,
+                  double rate, int64_t seed);
+
 /// A numerically stable softmax of `input` along `dimension`, accumulated
 /// in f32.
 Value emitSoftmax(OpBuilder &builder, Location loc, Value input,

@@ -209,6 +209,85 @@ struct RealDftLowering : OpRewritePattern<TransformOp> {
   std::pair<double, double> cosineTerm, sineTerm;
 };
 
+/// The head split of `[B, L, d]` hidden states, read in place: head `h` of
+/// batch entry `b` is the `[L, d_h]` matrix at offset `b·L·d + h·d_h` with
+/// leading dimension `d`.
+struct AttentionShape {
+  HiddenShape hidden;
+  int64_t heads, headWidth, rowStride, scoreStride;
+  AttentionShape(RankedTensorType type, int64_t heads)
+      : hidden(type), heads(heads), headWidth(hidden.width / heads),
+        rowStride(hidden.length * hidden.width),
+        scoreStride(hidden.length * hidden.length) {}
+
+  /// Every head of `tensor` ([B, L, d]) as a GEMM operand.
+  GemmOperand heads_(Value tensor, bool transpose) const {
+    return GemmOperand{tensor, 0, hidden.width, rowStride, headWidth,
+                       transpose};
+  }
+  /// Every [L, L] matrix of a [B, H, L, L] tensor as a GEMM operand.
+  GemmOperand scores(Value tensor, bool transpose) const {
+    return GemmOperand{tensor, 0, hidden.length, heads * scoreStride,
+                       scoreStride, transpose};
+  }
+  RankedTensorType scoresType(MLIRContext *context) const {
+    return RankedTensorType::get(
+        {hidden.batch, heads, hidden.length, hidden.length},
+        Float32Type::get(context));
+  }
+};
+
+/// `lhs[b, :, h] · rhs[b, :, h]ᵀ` for every (b, h): `[B, H, L, L]`.
+Value emitHeadProducts(OpBuilder &builder, Location loc,
+                       const AttentionShape &shape, Value lhs, Value rhs) {
+  GemmShape gemm{shape.hidden.batch, shape.heads, shape.hidden.length,
+                 shape.hidden.length, shape.headWidth};
+  GemmOperand layout{Value(), 0, shape.hidden.length,
+                     shape.heads * shape.scoreStride, shape.scoreStride, false};
+  return emitRuntimeGemm(builder, loc, gemm, shape.heads_(lhs, false),
+                         shape.heads_(rhs, true),
+                         shape.scoresType(builder.getContext()), layout);
+}
+
+/// `scores[b, h] (ᵀ if transposeScores) · hidden[b, :, h]` for every (b, h),
+/// written as heads of a `[B, L, d]` tensor of `type`.
+Value emitScoresTimesHeads(OpBuilder &builder, Location loc,
+                           const AttentionShape &shape, Value scores,
+                           bool transposeScores, Value hidden,
+                           RankedTensorType type) {
+  GemmShape gemm{shape.hidden.batch, shape.heads, shape.hidden.length,
+                 shape.headWidth, shape.hidden.length};
+  GemmOperand layout{Value(), 0, shape.hidden.width, shape.rowStride,
+                     shape.headWidth, false};
+  return emitRuntimeGemm(builder, loc, gemm,
+                         shape.scores(scores, transposeScores),
+                         shape.heads_(hidden, false), type, layout);
+}
+
+/// `P = softmax(Q·Kᵀ / sqrt(d_h) + M)` per head, pad keys masked with a large
+/// finite negative: a sequence of padding only then attends uniformly
+/// instead of producing NaNs.
+Value emitAttentionProbabilities(OpBuilder &builder, Location loc,
+                                 const AttentionShape &shape, Value query,
+                                 Value key, Value paddingMask) {
+  MLIRContext *context = builder.getContext();
+  Value scores = emitHeadProducts(builder, loc, shape, query, key);
+  double scale = 1.0 / std::sqrt(static_cast<double>(shape.headWidth));
+  AffineMap keyMaskMap = AffineMap::get(
+      4, 0, {getAffineDimExpr(0, context), getAffineDimExpr(3, context)},
+      context);
+  Value masked = createElementwise(
+      builder, loc, shape.scoresType(context), {scores, paddingMask},
+      {AffineMap::getMultiDimIdentityMap(4, context), keyMaskMap},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        Value scaled = arith::MulFOp::create(
+            b, nestedLoc, arguments[0], createF32Constant(b, nestedLoc, scale));
+        return arith::SelectOp::create(b, nestedLoc, arguments[1], scaled,
+                                       createF32Constant(b, nestedLoc, -1e9));
+      });
+  return emitSoftmax(builder, loc, masked, 3);
+}
+
 struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SelfAttentionOp op,
@@ -216,60 +295,77 @@ struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
     RankedTensorType type = op.getQuery().getType();
     if (!isStaticF32Tensor(type))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
+    Location loc = op.getLoc();
+    AttentionShape shape(type, op.getNumHeads());
+    Value probabilities = emitAttentionProbabilities(
+        rewriter, loc, shape, op.getQuery(), op.getKey(), op.getPaddingMask());
     if (op.hasTrainingNoise())
-      return op.emitOpError()
-             << "has attention dropout; lower it with the training pipeline "
-                "or run smx-strip-training-noise first";
+      probabilities = emitDropout(rewriter, loc, probabilities, op.getStep(),
+                                  op.getDropoutRate().convertToDouble(),
+                                  op.getSeed());
+    rewriter.replaceOp(op, emitScoresTimesHeads(rewriter, loc, shape,
+                                                probabilities, false,
+                                                op.getValue(), type));
+    return success();
+  }
+};
+
+struct SelfAttentionGradLowering : OpRewritePattern<SelfAttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SelfAttentionGradOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getQuery().getType();
+    if (!isStaticF32Tensor(type))
+      return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     Location loc = op.getLoc();
     MLIRContext *context = rewriter.getContext();
-    HiddenShape shape(type);
-    int64_t heads = op.getNumHeads();
-    int64_t headWidth = shape.width / heads;
-    int64_t rowStride = shape.length * shape.width;
-    int64_t scoreStride = shape.length * shape.length;
-
-    // scores[b, h] = Q[b, :, h] · K[b, :, h]ᵀ
-    auto scoresType = RankedTensorType::get(
-        {shape.batch, heads, shape.length, shape.length}, rewriter.getF32Type());
-    GemmShape scoresGemm{shape.batch, heads, shape.length, shape.length,
-                         headWidth};
-    GemmOperand query{op.getQuery(), 0, shape.width, rowStride, headWidth,
-                      false};
-    GemmOperand key{op.getKey(), 0, shape.width, rowStride, headWidth, true};
-    GemmOperand scoresLayout{Value(), 0, shape.length, heads * scoreStride,
-                             scoreStride, false};
-    Value scores = emitRuntimeGemm(rewriter, loc, scoresGemm, query, key,
-                                   scoresType, scoresLayout);
-
-    // Scale, and mask pad keys with a large finite negative: a sequence of
-    // padding only then attends uniformly instead of producing NaNs.
-    double scale = 1.0 / std::sqrt(static_cast<double>(headWidth));
-    AffineMap keyMaskMap = AffineMap::get(
-        4, 0, {getAffineDimExpr(0, context), getAffineDimExpr(3, context)},
-        context);
-    Value masked = createElementwise(
-        rewriter, loc, scoresType, {scores, op.getPaddingMask()},
-        {AffineMap::getMultiDimIdentityMap(4, context), keyMaskMap},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          Value scaled = arith::MulFOp::create(
-              b, nestedLoc, arguments[0], createF32Constant(b, nestedLoc, scale));
-          return arith::SelectOp::create(b, nestedLoc, arguments[1], scaled,
-                                         createF32Constant(b, nestedLoc, -1e9));
+    AttentionShape shape(type, op.getNumHeads());
+    double rate = op.getDropoutRate().convertToDouble();
+    auto dropout = [&](Value scores) {
+      return rate > 0.0 ? emitDropout(rewriter, loc, scores, op.getStep(),
+                                      rate, op.getSeed())
+                        : scores;
+    };
+    Value probabilities = emitAttentionProbabilities(
+        rewriter, loc, shape, op.getQuery(), op.getKey(), op.getPaddingMask());
+    Value dropped = dropout(probabilities);
+    Value resultGrad = op.getResultGrad();
+    // dV = P'ᵀ · dO; dP = dropout(dO · Vᵀ).
+    Value valueGrad = emitScoresTimesHeads(rewriter, loc, shape, dropped,
+                                           /*transposeScores=*/true,
+                                           resultGrad, type);
+    Value probabilitiesGrad = dropout(
+        emitHeadProducts(rewriter, loc, shape, resultGrad, op.getValue()));
+    // dS = P ⊙ (dP − rowsum(dP ⊙ P)) / sqrt(d_h), the softmax's gradient and
+    // the score scale in one pass.
+    RankedTensorType scoresType = shape.scoresType(context);
+    Value products = createElementwise(
+        rewriter, loc, scoresType, {probabilities, probabilitiesGrad}, {},
+        [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+          return arith::MulFOp::create(b, nestedLoc, arguments[0],
+                                       arguments[1]);
         });
-    Value probabilities = emitSoftmax(rewriter, loc, masked, 3);
-
-    // out[b, :, h] = P[b, h] · V[b, :, h]
-    GemmShape outputGemm{shape.batch, heads, shape.length, headWidth,
-                         shape.length};
-    GemmOperand probabilityOperand{probabilities, 0, shape.length,
-                                   heads * scoreStride, scoreStride, false};
-    GemmOperand value{op.getValue(), 0, shape.width, rowStride, headWidth,
-                      false};
-    GemmOperand outputLayout{Value(), 0, shape.width, rowStride, headWidth,
-                             false};
-    rewriter.replaceOp(op, emitRuntimeGemm(rewriter, loc, outputGemm,
-                                           probabilityOperand, value, type,
-                                           outputLayout));
+    Value rowSums = createReduction(rewriter, loc, products, 3,
+                                    rewriter.getF32FloatAttr(0.0), addFloats);
+    double scale = 1.0 / std::sqrt(static_cast<double>(shape.headWidth));
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, context);
+    Value scoresGrad = createElementwise(
+        rewriter, loc, scoresType, {probabilities, probabilitiesGrad, rowSums},
+        {identity, identity, getLeadingDimsMap(context, 4, 3)},
+        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+          Value centered =
+              arith::SubFOp::create(b, nestedLoc, arguments[1], arguments[2]);
+          Value softmaxGrad =
+              arith::MulFOp::create(b, nestedLoc, arguments[0], centered);
+          return arith::MulFOp::create(b, nestedLoc, softmaxGrad,
+                                       createF32Constant(b, nestedLoc, scale));
+        });
+    // dQ = dS · K, dK = dSᵀ · Q.
+    Value queryGrad = emitScoresTimesHeads(rewriter, loc, shape, scoresGrad,
+                                           false, op.getKey(), type);
+    Value keyGrad = emitScoresTimesHeads(rewriter, loc, shape, scoresGrad, true,
+                                         op.getQuery(), type);
+    rewriter.replaceOp(op, {queryGrad, keyGrad, valueGrad});
     return success();
   }
 };
@@ -278,8 +374,8 @@ struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
 
 void mlir::smx::populateMixToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<LinearLowering, LinearGradLowering, SelfAttentionLowering>(
-      context);
+  patterns.add<LinearLowering, LinearGradLowering, SelfAttentionLowering,
+               SelfAttentionGradLowering>(context);
   // Fourier: C_L·A − S_L·B. Hartley: (C_L + S_L)·A + (C_L − S_L)·B.
   patterns.add<RealDftLowering<FourierOp>>(context, std::make_pair(1.0, 0.0),
                                            std::make_pair(0.0, -1.0));

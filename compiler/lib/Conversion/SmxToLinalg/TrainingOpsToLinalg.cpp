@@ -67,76 +67,21 @@ Value sumColumns(OpBuilder &builder, Location loc, Value matrix) {
 // Dropout
 //===----------------------------------------------------------------------===//
 
-/// The splitmix64 finalizer: a bijective 64-bit mixer.
-Value mix64(OpBuilder &b, Location loc, Value z) {
-  auto xorShift = [&](Value value, int64_t shift) {
-    Value shifted =
-        arith::ShRUIOp::create(b, loc, value, i64Constant(b, loc, shift));
-    return arith::XOrIOp::create(b, loc, value, shifted).getResult();
-  };
-  z = arith::MulIOp::create(b, loc, xorShift(z, 30),
-                            i64Constant(b, loc, 0xBF58476D1CE4E5B9ull));
-  z = arith::MulIOp::create(b, loc, xorShift(z, 27),
-                            i64Constant(b, loc, 0x94D049BB133111EBull));
-  return xorShift(z, 31);
-}
-
 struct DropoutLowering : OpRewritePattern<DropoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DropoutOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    int64_t rank = type.getRank();
-    double rate = op.getRate().convertToDouble();
-    // The stream key: mix(seed ^ step·φ), computed once per call.
-    Value stepTerm = arith::MulIOp::create(
-        rewriter, loc, op.getStep(),
-        i64Constant(rewriter, loc, 0x9E3779B97F4A7C15ull));
-    Value seeded = arith::XOrIOp::create(
-        rewriter, loc, stepTerm,
-        i64Constant(rewriter, loc, static_cast<uint64_t>(op.getSeed())));
-    Value key = mix64(rewriter, loc, seeded);
-    Value result = createElementwise(
-        rewriter, loc, type, op.getInput(), {},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          // The element's row-major linear index: its counter.
-          Value linear = indexConstant(b, nestedLoc, 0);
-          for (int64_t dim = 0; dim < rank; ++dim) {
-            Value scaled = arith::MulIOp::create(
-                b, nestedLoc, linear,
-                indexConstant(b, nestedLoc, type.getDimSize(dim)));
-            Value index = linalg::IndexOp::create(b, nestedLoc, dim);
-            linear = arith::AddIOp::create(b, nestedLoc, scaled, index);
-          }
-          Value counter = arith::IndexCastOp::create(b, nestedLoc,
-                                                     b.getI64Type(), linear);
-          Value spread = arith::MulIOp::create(
-              b, nestedLoc, counter,
-              i64Constant(b, nestedLoc, 0xD1B54A32D192ED03ull));
-          Value bits = mix64(b, nestedLoc,
-                             arith::AddIOp::create(b, nestedLoc, key, spread));
-          // The top 24 bits as a uniform number in [0, 1).
-          Value top = arith::ShRUIOp::create(b, nestedLoc, bits,
-                                             i64Constant(b, nestedLoc, 40));
-          Value uniform = arith::MulFOp::create(
-              b, nestedLoc,
-              arith::UIToFPOp::create(b, nestedLoc, b.getF32Type(), top),
-              f32Constant(b, nestedLoc, std::ldexp(1.0, -24)));
-          Value keep = arith::CmpFOp::create(b, nestedLoc,
-                                             arith::CmpFPredicate::OGE, uniform,
-                                             f32Constant(b, nestedLoc, rate));
-          Value x = extendToF32(b, nestedLoc, arguments[0]);
-          Value scaledX = arith::MulFOp::create(
-              b, nestedLoc, x, f32Constant(b, nestedLoc, 1.0 / (1.0 - rate)));
-          Value kept = arith::SelectOp::create(
-              b, nestedLoc, keep, scaledX, f32Constant(b, nestedLoc, 0.0));
-          return truncateFromF32(b, nestedLoc, kept, type.getElementType());
-        });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, emitDropout(rewriter, op.getLoc(), op.getInput(),
+                                       op.getStep(),
+                                       op.getRate().convertToDouble(),
+                                       op.getSeed()));
     return success();
   }
 };
+
+} // namespace
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // Elementwise gradients

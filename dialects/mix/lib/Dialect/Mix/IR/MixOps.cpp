@@ -160,23 +160,50 @@ static void printAttentionDropout(OpAsmPrinter &printer, Operation *,
   smx::printNoiseClause(printer, "dropout", rate, seed, step);
 }
 
-LogicalResult SelfAttentionOp::verify() {
-  RankedTensorType hiddenType = getQuery().getType();
-  if (failed(verifyHiddenStates(*this, "query, key and value", hiddenType)))
+/// The constraints of `mix.self_attention` (C1–C4).
+static LogicalResult verifySelfAttention(Operation *op,
+                                         RankedTensorType hiddenType,
+                                         int64_t heads,
+                                         RankedTensorType maskType,
+                                         APFloat rate, Value step) {
+  if (failed(verifyHiddenStates(op, "query, key and value", hiddenType)))
     return failure();
-  int64_t heads = getNumHeads();
   int64_t width = hiddenType.getDimSize(2);
   if (heads <= 0)
-    return emitOpError() << "(C2): num_heads must be positive, got " << heads;
+    return op->emitOpError() << "(C2): num_heads must be positive, got "
+                             << heads;
   if (!ShapedType::isDynamic(width) && width % heads != 0)
-    return emitOpError() << "(C2): hidden size " << width
-                         << " is not divisible by num_heads = " << heads;
-  if (failed(verifyShape(*this, "(C3)", "padding_mask",
-                         getPaddingMask().getType(),
+    return op->emitOpError() << "(C2): hidden size " << width
+                             << " is not divisible by num_heads = " << heads;
+  if (failed(verifyShape(op, "(C3)", "padding_mask", maskType,
                          {hiddenType.getDimSize(0), hiddenType.getDimSize(1)})))
     return failure();
-  return smx::verifyNoiseClause(*this, "(C4)", "dropout_rate",
-                                getDropoutRate(), getStep());
+  return smx::verifyNoiseClause(op, "(C4)", "dropout_rate", rate, step);
+}
+
+LogicalResult SelfAttentionGradOp::verify() {
+  return verifySelfAttention(*this, getQuery().getType(), getNumHeads(),
+                             getPaddingMask().getType(), getDropoutRate(),
+                             getStep());
+}
+
+LogicalResult SelfAttentionOp::buildGradients(
+    OpBuilder &builder, ArrayRef<Value> resultGradients,
+    MutableArrayRef<Value> operandGradients) {
+  auto grad = SelfAttentionGradOp::create(
+      builder, getLoc(), getQuery(), getKey(), getValue(), getPaddingMask(),
+      resultGradients[0], getStep(), getNumHeadsAttr(), getDropoutRateAttr(),
+      getSeedAttr());
+  operandGradients[0] = grad.getQueryGrad();
+  operandGradients[1] = grad.getKeyGrad();
+  operandGradients[2] = grad.getValueGrad();
+  return success();
+}
+
+LogicalResult SelfAttentionOp::verify() {
+  return verifySelfAttention(*this, getQuery().getType(), getNumHeads(),
+                             getPaddingMask().getType(), getDropoutRate(),
+                             getStep());
 }
 
 bool SelfAttentionOp::hasTrainingNoise() {

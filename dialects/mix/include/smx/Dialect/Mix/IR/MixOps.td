@@ -159,7 +159,8 @@ def Mix_ToeplitzOp : Mix_StructuredOp<"toeplitz"> {
 def Mix_SelfAttentionOp : Mix_Op<"self_attention",
     [Pure, AllTypesMatch<["query", "key", "value",
                           "result"]>,
-     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>]> {
+     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Multi-head scaled dot-product self-attention with padding mask";
   let description = [{
     `query`, `key` and `value` are the projected hidden states `[B, L, d]`
@@ -195,6 +196,45 @@ def Mix_SelfAttentionOp : Mix_Op<"self_attention",
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $padding_mask `heads` `=` $num_heads ``
     custom<AttentionDropout>($dropout_rate, $seed, $step)
+    attr-dict `:` type($query) `,` type($padding_mask)
+  }];
+  let hasVerifier = 1;
+}
+
+def Mix_SelfAttentionGradOp : Mix_Op<"self_attention_grad",
+    [Pure, AllTypesMatch<["query", "key", "value", "result_grad",
+                          "query_grad", "key_grad", "value_grad"]>]> {
+  let summary = "Gradients of multi-head self-attention";
+  let description = [{
+    For `mix.self_attention` with the same operands and attributes and the
+    result gradient `dO`, per head, with `P` recomputed and `P'` its
+    dropped-out form (the same counter-based mask):
+    ```
+    dV = P'ᵀ · dO,   dP = dropout(dO · Vᵀ),   dS = P ⊙ (dP − rowsum(dP ⊙ P))
+    dQ = dS · K / sqrt(d_h),   dK = dSᵀ · Q / sqrt(d_h)
+    ```
+    Masked keys have `P = 0`, so they get no gradient.
+
+    Constraints: those of `mix.self_attention` (C1–C4).
+
+    Example:
+    ```mlir
+    %dq, %dk, %dv = mix.self_attention_grad %q, %k, %v, %mask, %dout heads = 8
+        : tensor<8x512x512xf32>, tensor<8x512xi1>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$query, Smx_FloatTensor:$key,
+                       Smx_FloatTensor:$value,
+                       RankedTensorOf<[I1]>:$padding_mask,
+                       Smx_FloatTensor:$result_grad, Optional<I64>:$step,
+                       I64Attr:$num_heads,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs Smx_FloatTensor:$query_grad, Smx_FloatTensor:$key_grad,
+                      Smx_FloatTensor:$value_grad);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $padding_mask `,` $result_grad `heads` `=`
+    $num_heads `` custom<AttentionDropout>($dropout_rate, $seed, $step)
     attr-dict `:` type($query) `,` type($padding_mask)
   }];
   let hasVerifier = 1;
