@@ -20,11 +20,16 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "smx/Dialect/Moe/Transforms/Passes.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
+#include "smx/Dialect/Smx/Transforms/Passes.h"
 #include "smx/Frontend/Spec/ModelBuilder.h"
 #include "smx/Frontend/Spec/SpecParser.h"
 #include "smx/InitAll.h"
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/ObjectEmitter.h"
+#include "smx/Training/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
@@ -88,6 +93,11 @@ cl::opt<smx::spec::ModelTask> task(
         clEnumValN(smx::spec::ModelTask::Finetune, "finetune",
                    "the classifier's loss (plus MoE auxiliary losses)")),
     cl::cat(smxcCategory));
+cl::opt<double> maxGradNorm(
+    "max-grad-norm",
+    cl::desc("Clip gradients to this global norm in the train step "
+             "(0: no clipping; training tasks only)"),
+    cl::init(1.0), cl::cat(smxcCategory));
 cl::opt<int64_t> maxPredictions(
     "max-predictions",
     cl::desc("Masked-LM predictions per sequence for --task=pretrain "
@@ -150,6 +160,43 @@ int linkExecutable(StringRef objectPath, StringRef executablePath,
     return fail("linking '" + executablePath + "' failed" +
                 (errorMessage.empty() ? "" : ": " + errorMessage));
   return 0;
+}
+/// Turns the training-form module of a training task into the module of a
+/// training executable (docs/abi.md): `@train_step`, built from the
+/// training form (dropout, the training capacity factor), next to
+/// `@forward` in evaluation form (no noise, the evaluation capacity factor).
+LogicalResult buildTrainingModule(OwningOpRef<ModuleOp> &module,
+                                  const smx::spec::ModelSpec &spec) {
+  MLIRContext *context = module->getContext();
+  OwningOpRef<ModuleOp> evaluation = module->clone();
+
+  PassManager training(context);
+  smx::SmxBuildTrainStepPassOptions trainOptions;
+  trainOptions.maxGradNorm = maxGradNorm;
+  training.addPass(smx::createSmxBuildTrainStepPass(trainOptions));
+  if (failed(training.run(*module)))
+    return failure();
+
+  PassManager evaluating(context);
+  evaluating.addPass(smx::createSmxStripTrainingNoisePass());
+  if (spec.moe) {
+    moe::MoeSetCapacityFactorPassOptions capacity;
+    capacity.capacityFactor = spec.moe->evalCapacityFactor;
+    evaluating.addPass(moe::createMoeSetCapacityFactorPass(capacity));
+  }
+  if (failed(evaluating.run(*evaluation)))
+    return failure();
+
+  auto trainStep =
+      module->lookupSymbol<func::FuncOp>(smx::kTrainStepFunctionName);
+  trainStep->moveBefore(evaluation->getBody(),
+                        evaluation->getBody()->end());
+  StringRef taskName =
+      task == smx::spec::ModelTask::Pretrain ? "pretrain" : "finetune";
+  (*evaluation)->setAttr(smx::kTaskAttrName,
+                         StringAttr::get(context, taskName));
+  module = std::move(evaluation);
+  return success();
 }
 } // namespace
 
@@ -223,10 +270,17 @@ int main(int argc, char **argv) {
       return success();
     });
 
-  PassManager pm(&context);
   smx::CpuPipelineOptions pipelineOptions;
-  if (spec->moe)
+  if (task != smx::spec::ModelTask::Inference) {
+    if (failed(buildTrainingModule(module, *spec)))
+      return fail("building the train step of '" + specPath + "' failed");
+    // The forward function is already in evaluation form; the train step
+    // keeps its noise and training capacity factor.
+    pipelineOptions.evaluation = false;
+  } else if (spec->moe) {
     pipelineOptions.capacityFactor = spec->moe->evalCapacityFactor;
+  }
+  PassManager pm(&context);
   smx::buildCpuPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return fail("lowering '" + specPath + "' failed");

@@ -451,6 +451,9 @@ void ModelBuilder::heads(Value sequenceOutput) {
         dense("heads.classifier", pooled, width, *spec.heads.classifierOutputs);
     addLoss("classifier_loss", crossEntropy("heads.classifier", logits, labels),
             /*weight=*/1.0);
+    // For accuracy in evaluation; the train step reports only losses and
+    // metrics, so it drops this result.
+    addOutput("classifier_logits", logits, /*batchMajor=*/true);
     return;
   }
   }

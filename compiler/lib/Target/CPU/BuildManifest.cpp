@@ -46,6 +46,84 @@ static FailureOr<json::Object> describeType(Type type, Location loc) {
   return json::Object{{"dtype", dtype}, {"shape", std::move(shape)}};
 }
 
+/// The role of argument `index` of `function` (docs/abi.md) and its name.
+static FailureOr<std::pair<StringRef, StringRef>>
+getArgumentRole(func::FuncOp function, unsigned index) {
+  for (auto [attrName, role] :
+       {std::pair<StringRef, StringRef>{kParameterAttrName, "parameter"},
+        {kFirstMomentAttrName, "first_moment"},
+        {kSecondMomentAttrName, "second_moment"},
+        {kInputAttrName, "input"}})
+    if (auto name = function.getArgAttrOfType<StringAttr>(index, attrName))
+      return std::pair<StringRef, StringRef>{name.getValue(), role};
+  return function.emitError()
+         << "argument " << index << " of @" << function.getName()
+         << " has none of " << kParameterAttrName << ", "
+         << kFirstMomentAttrName << ", " << kSecondMomentAttrName << ", "
+         << kInputAttrName;
+}
+
+/// `{"arguments": [...], "results": [...]}` of an entry function. The
+/// forward function's results carry their name and `batch_major`; the train
+/// step's also a `role`. Both mark loss terms (`loss_weight`) and metrics.
+static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
+                                                  bool withResultRoles) {
+  json::Array arguments;
+  FunctionType type = function.getFunctionType();
+  for (auto [index, argumentType] : llvm::enumerate(type.getInputs())) {
+    FailureOr<json::Object> entry =
+        describeType(argumentType, function.getLoc());
+    FailureOr<std::pair<StringRef, StringRef>> role =
+        getArgumentRole(function, index);
+    if (failed(entry) || failed(role))
+      return failure();
+    (*entry)["name"] = role->first;
+    (*entry)["role"] = role->second;
+    if (role->second == "parameter") {
+      auto init = function.getArgAttrOfType<StringAttr>(index, kInitAttrName);
+      (*entry)["init"] = init ? init.getValue() : "normal";
+    }
+    arguments.push_back(std::move(*entry));
+  }
+  json::Array results;
+  for (auto [index, resultType] : llvm::enumerate(type.getResults())) {
+    FailureOr<json::Object> entry = describeType(resultType, function.getLoc());
+    if (failed(entry))
+      return failure();
+    StringRef role;
+    StringRef name;
+    for (auto [attrName, roleName] :
+         {std::pair<StringRef, StringRef>{kParameterAttrName, "parameter"},
+          {kFirstMomentAttrName, "first_moment"},
+          {kSecondMomentAttrName, "second_moment"},
+          {kOutputAttrName, "output"}})
+      if (auto attr = function.getResultAttrOfType<StringAttr>(index,
+                                                               attrName)) {
+        name = attr.getValue();
+        role = roleName;
+        break;
+      }
+    if (role.empty() || (!withResultRoles && role != "output"))
+      return function.emitError()
+             << "result " << index << " of @" << function.getName()
+             << " has no " << kOutputAttrName;
+    (*entry)["name"] = name;
+    if (withResultRoles)
+      (*entry)["role"] = role;
+    if (role == "output")
+      (*entry)["batch_major"] =
+          static_cast<bool>(function.getResultAttr(index, kBatchMajorAttrName));
+    if (auto weight =
+            function.getResultAttrOfType<FloatAttr>(index, kLossAttrName))
+      (*entry)["loss_weight"] = weight.getValueAsDouble();
+    if (function.getResultAttr(index, kMetricAttrName))
+      (*entry)["metric"] = true;
+    results.push_back(std::move(*entry));
+  }
+  return json::Object{{"arguments", std::move(arguments)},
+                      {"results", std::move(results)}};
+}
+
 namespace {
 struct SmxBuildManifestPass
     : public smx::impl::SmxBuildManifestPassBase<SmxBuildManifestPass> {
@@ -57,52 +135,24 @@ struct SmxBuildManifestPass
                          << " function";
       return signalPassFailure();
     }
-    json::Array arguments;
-    for (auto [index, type] :
-         llvm::enumerate(forward.getFunctionType().getInputs())) {
-      FailureOr<json::Object> entry = describeType(type, forward.getLoc());
-      if (failed(entry))
+    json::Object entryPoints;
+    FailureOr<json::Object> forwardEntry =
+        describeEntryPoint(forward, /*withResultRoles=*/false);
+    if (failed(forwardEntry))
+      return signalPassFailure();
+    entryPoints["forward"] = std::move(*forwardEntry);
+    if (auto trainStep =
+            module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName)) {
+      FailureOr<json::Object> trainEntry =
+          describeEntryPoint(trainStep, /*withResultRoles=*/true);
+      if (failed(trainEntry))
         return signalPassFailure();
-      if (auto name = forward.getArgAttrOfType<StringAttr>(index,
-                                                           kParameterAttrName)) {
-        (*entry)["name"] = name.getValue();
-        (*entry)["role"] = "parameter";
-        auto init = forward.getArgAttrOfType<StringAttr>(index, kInitAttrName);
-        (*entry)["init"] = init ? init.getValue() : "normal";
-      } else if (auto name = forward.getArgAttrOfType<StringAttr>(
-                     index, kInputAttrName)) {
-        (*entry)["name"] = name.getValue();
-        (*entry)["role"] = "input";
-      } else {
-        forward.emitError() << "argument " << index << " of @"
-                            << kForwardFunctionName << " has neither "
-                            << kParameterAttrName << " nor " << kInputAttrName;
-        return signalPassFailure();
-      }
-      arguments.push_back(std::move(*entry));
-    }
-    json::Array results;
-    for (auto [index, type] :
-         llvm::enumerate(forward.getFunctionType().getResults())) {
-      FailureOr<json::Object> entry = describeType(type, forward.getLoc());
-      auto name =
-          forward.getResultAttrOfType<StringAttr>(index, kOutputAttrName);
-      if (failed(entry))
-        return signalPassFailure();
-      if (!name) {
-        forward.emitError() << "result " << index << " of @"
-                            << kForwardFunctionName << " has no "
-                            << kOutputAttrName;
-        return signalPassFailure();
-      }
-      (*entry)["name"] = name.getValue();
-      (*entry)["batch_major"] =
-          static_cast<bool>(forward.getResultAttr(index, kBatchMajorAttrName));
-      results.push_back(std::move(*entry));
+      entryPoints["train_step"] = std::move(*trainEntry);
     }
 
+    // The routes of the forward function: what `info` and `eval` report.
     json::Array moeLayers;
-    module.walk([&](moe::RouteOp route) {
+    forward.walk([&](moe::RouteOp route) {
       auto slots = cast<RankedTensorType>(route.getDispatchIndices().getType());
       int64_t tokens = route.getProbs().getType().getDimSize(0);
       auto layer = route->getAttrOfType<IntegerAttr>(kLayerAttrName);
@@ -127,11 +177,10 @@ struct SmxBuildManifestPass
         {"batch", idsType && idsType.getRank() == 2 ? idsType.getDimSize(0) : 0},
         {"sequence",
          idsType && idsType.getRank() == 2 ? idsType.getDimSize(1) : 0},
-        {"entry_points",
-         json::Object{{"forward",
-                       json::Object{{"arguments", std::move(arguments)},
-                                    {"results", std::move(results)}}}}},
+        {"entry_points", std::move(entryPoints)},
         {"moe_layers", std::move(moeLayers)}};
+    if (auto task = module->getAttrOfType<StringAttr>(kTaskAttrName))
+      manifest["task"] = task.getValue();
     std::string text;
     llvm::raw_string_ostream os(text);
     os << json::Value(std::move(manifest));

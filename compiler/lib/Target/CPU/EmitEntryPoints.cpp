@@ -35,9 +35,8 @@ static Value loadPointer(OpBuilder &builder, Location loc, Value array,
 static FailureOr<Value> wrapBuffer(OpBuilder &builder, Location loc,
                                    MemRefType type, Value pointer) {
   if (!type.hasStaticShape() || !type.getLayout().isIdentity())
-    return emitError(loc) << "smx-emit-entry-points: @"
-                          << kForwardFunctionName
-                          << " takes a memref without a static shape and "
+    return emitError(loc) << "smx-emit-entry-points: an entry function "
+                          << "takes a memref without a static shape and "
                              "identity layout: "
                           << type;
   MLIRContext *context = builder.getContext();
@@ -77,6 +76,55 @@ static FailureOr<Value> wrapBuffer(OpBuilder &builder, Location loc,
       .getResult(0);
 }
 
+/// Adds `entryName(void **arguments, void **results)` calling `function`:
+/// its leading arguments (those with an interface attribute) come from
+/// `arguments`, the memrefs buffer-results-to-out-params appended from
+/// `results`. `function` becomes internal.
+static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
+                                    StringRef entryName) {
+  MLIRContext *context = module.getContext();
+  unsigned numArguments = 0;
+  for (unsigned index = 0; index < function.getNumArguments(); ++index)
+    for (StringRef attrName : {kParameterAttrName, kInputAttrName,
+                               kFirstMomentAttrName, kSecondMomentAttrName})
+      if (function.getArgAttr(index, attrName))
+        numArguments = index + 1;
+
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = function.getLoc();
+  auto pointerType = LLVM::LLVMPointerType::get(context);
+  auto entry = func::FuncOp::create(
+      builder, loc, entryName,
+      builder.getFunctionType({pointerType, pointerType}, {}));
+  Block *body = entry.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  SmallVector<Value> operands;
+  for (auto [index, type] :
+       llvm::enumerate(function.getFunctionType().getInputs())) {
+    bool isResult = index >= numArguments;
+    Value pointer =
+        loadPointer(builder, loc, body->getArgument(isResult ? 1 : 0),
+                    isResult ? index - numArguments : index);
+    if (auto memrefType = dyn_cast<MemRefType>(type)) {
+      FailureOr<Value> buffer = wrapBuffer(builder, loc, memrefType, pointer);
+      if (failed(buffer))
+        return failure();
+      operands.push_back(*buffer);
+    } else if (type.isIntOrFloat()) {
+      operands.push_back(LLVM::LoadOp::create(builder, loc, type, pointer));
+    } else {
+      return function.emitError()
+             << "smx-emit-entry-points: cannot pass " << type;
+    }
+  }
+  func::CallOp::create(builder, loc, function, operands);
+  func::ReturnOp::create(builder, loc);
+  // Internal: only the entry points are the object's interface.
+  function->setAttr("llvm.linkage",
+                    LLVM::LinkageAttr::get(context, LLVM::Linkage::Internal));
+  return success();
+}
+
 namespace {
 struct SmxEmitEntryPointsPass
     : public smx::impl::SmxEmitEntryPointsPassBase<SmxEmitEntryPointsPass> {
@@ -92,47 +140,16 @@ struct SmxEmitEntryPointsPass
                          << "smx-build-manifest";
       return signalPassFailure();
     }
-    // Inputs and parameters come first; the memrefs that
-    // buffer-results-to-out-params appended are the results.
-    unsigned numArguments = 0;
-    for (unsigned index = 0; index < forward.getNumArguments(); ++index)
-      if (forward.getArgAttr(index, kParameterAttrName) ||
-          forward.getArgAttr(index, kInputAttrName))
-        numArguments = index + 1;
+    if (failed(emitEntryPoint(module, forward, "smx_model_forward")))
+      return signalPassFailure();
+    if (auto trainStep =
+            module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName))
+      if (failed(emitEntryPoint(module, trainStep, "smx_model_train_step")))
+        return signalPassFailure();
 
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
     Location loc = forward.getLoc();
     auto pointerType = LLVM::LLVMPointerType::get(context);
-    auto entry = func::FuncOp::create(
-        builder, loc, "smx_model_forward",
-        builder.getFunctionType({pointerType, pointerType}, {}));
-    Block *body = entry.addEntryBlock();
-    builder.setInsertionPointToStart(body);
-    SmallVector<Value> operands;
-    for (auto [index, type] :
-         llvm::enumerate(forward.getFunctionType().getInputs())) {
-      bool isResult = index >= numArguments;
-      Value pointer =
-          loadPointer(builder, loc, body->getArgument(isResult ? 1 : 0),
-                      isResult ? index - numArguments : index);
-      if (auto memrefType = dyn_cast<MemRefType>(type)) {
-        FailureOr<Value> buffer = wrapBuffer(builder, loc, memrefType, pointer);
-        if (failed(buffer))
-          return signalPassFailure();
-        operands.push_back(*buffer);
-      } else if (type.isIntOrFloat()) {
-        operands.push_back(LLVM::LoadOp::create(builder, loc, type, pointer));
-      } else {
-        forward.emitError() << "smx-emit-entry-points: cannot pass " << type;
-        return signalPassFailure();
-      }
-    }
-    func::CallOp::create(builder, loc, forward, operands);
-    func::ReturnOp::create(builder, loc);
-    // Internal: only the entry points are the object's interface.
-    forward->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
-                                         context, LLVM::Linkage::Internal));
-
     // The manifest as a NUL-terminated constant and its accessor.
     builder.setInsertionPointToEnd(module.getBody());
     std::string text = manifest.getValue().str();

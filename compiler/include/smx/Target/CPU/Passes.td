@@ -24,7 +24,8 @@ def SmxEmitEntryPointsPass : Pass<"smx-emit-entry-points", "ModuleOp"> {
   let description = [{
     Adds `smx_model_forward(void **arguments, void **results)`, which wraps
     each runtime-owned buffer in a memref descriptor (static shape,
-    identity layout) and calls `@forward`, and
+    identity layout) and calls `@forward`, the same
+    `smx_model_train_step` for `@train_step` when the module has one, and
     `smx_model_manifest(void)`, which returns the module's manifest as a
     NUL-terminated string (docs/abi.md). `@forward` gets internal linkage.
 

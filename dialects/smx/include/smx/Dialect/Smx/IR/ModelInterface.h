@@ -27,6 +27,9 @@ inline constexpr llvm::StringLiteral kOutputAttrName = "smx.output";
 inline constexpr llvm::StringLiteral kBatchMajorAttrName = "smx.batch_major";
 /// On an op: the index of the model layer it belongs to.
 inline constexpr llvm::StringLiteral kLayerAttrName = "smx.layer";
+/// On the module: the training objective of a training module, "pretrain"
+/// or "finetune" (the manifest's `task`).
+inline constexpr llvm::StringLiteral kTaskAttrName = "smx.task";
 /// On the module: the model's name.
 inline constexpr llvm::StringLiteral kModelAttrName = "smx.model";
 /// On a function result: a term of the training loss and its weight (an
