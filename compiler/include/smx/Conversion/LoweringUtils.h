@@ -167,6 +167,14 @@ Value emitActivationDerivative(OpBuilder &builder, Location loc,
 Value emitDropout(OpBuilder &builder, Location loc, Value input, Value step,
                   double rate, int64_t seed);
 
+/// The pieces of a stable log-sum-exp over the last dimension of a 2-D
+/// `[R, C]` tensor: each row's maximum and the sum of `exp(x − maximum)`,
+/// both `[R]` f32. `logsumexp = maximum + log(sum)`.
+struct RowLogSumExp {
+  Value maximum, expSum;
+};
+RowLogSumExp emitRowLogSumExp(OpBuilder &builder, Location loc, Value matrix);
+
 /// A numerically stable softmax of `input` along `dimension`, accumulated
 /// in f32.
 Value emitSoftmax(OpBuilder &builder, Location loc, Value input,

@@ -534,6 +534,32 @@ Value mlir::smx::emitDropout(OpBuilder &rewriter, Location loc, Value input,
 }
 
 
+RowLogSumExp mlir::smx::emitRowLogSumExp(OpBuilder &builder, Location loc,
+                                         Value matrix) {
+  RowLogSumExp result;
+  result.maximum = createReduction(
+      builder, loc, matrix, 1,
+      builder.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
+      [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
+        return arith::MaximumFOp::create(b, nestedLoc, element, accumulator);
+      },
+      {},
+      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return extendToF32(b, nestedLoc, arguments[0]);
+      });
+  result.expSum = createReduction(
+      builder, loc, matrix, 1, builder.getF32FloatAttr(0.0), addFloats,
+      {result.maximum},
+      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return math::ExpOp::create(
+            b, nestedLoc,
+            arith::SubFOp::create(b, nestedLoc,
+                                  extendToF32(b, nestedLoc, arguments[0]),
+                                  arguments[1]));
+      });
+  return result;
+}
+
 Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
                              int64_t dimension) {
   auto type = cast<RankedTensorType>(input.getType());

@@ -311,19 +311,7 @@ struct RouterZLossLowering : OpRewritePattern<RouterZLossOp> {
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     Location loc = op.getLoc();
     Value logits = op.getLogits();
-    Value maximum = createReduction(
-        rewriter, loc, logits, 1,
-        rewriter.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
-        [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
-          return arith::MaximumFOp::create(b, nestedLoc, element, accumulator);
-        });
-    Value sum = createReduction(
-        rewriter, loc, logits, 1, rewriter.getF32FloatAttr(0.0), addFloats,
-        {maximum}, [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          return math::ExpOp::create(
-              b, nestedLoc,
-              arith::SubFOp::create(b, nestedLoc, arguments[0], arguments[1]));
-        });
+    auto [maximum, sum] = emitRowLogSumExp(rewriter, loc, logits);
     auto tokensType = cast<RankedTensorType>(maximum.getType());
     Value squaredLogSumExp = createElementwise(
         rewriter, loc, tokensType, {maximum, sum}, {},
@@ -700,19 +688,7 @@ struct RouterZLossGradLowering : OpRewritePattern<RouterZLossGradOp> {
     Location loc = op.getLoc();
     MLIRContext *context = rewriter.getContext();
     Value logits = op.getLogits();
-    Value maximum = createReduction(
-        rewriter, loc, logits, 1,
-        rewriter.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
-        [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
-          return arith::MaximumFOp::create(b, nestedLoc, element, accumulator);
-        });
-    Value sum = createReduction(
-        rewriter, loc, logits, 1, rewriter.getF32FloatAttr(0.0), addFloats,
-        {maximum}, [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          return math::ExpOp::create(
-              b, nestedLoc,
-              arith::SubFOp::create(b, nestedLoc, arguments[0], arguments[1]));
-        });
+    auto [maximum, sum] = emitRowLogSumExp(rewriter, loc, logits);
     double scale = 2.0 / static_cast<double>(logitsType.getDimSize(0));
     AffineMap identity = AffineMap::getMultiDimIdentityMap(2, context);
     AffineMap row = getLeadingDimsMap(context, 2, 1);

@@ -27,11 +27,6 @@ Value f32Constant(OpBuilder &b, Location loc, double value) {
   return createF32Constant(b, loc, value);
 }
 
-Value i64Constant(OpBuilder &b, Location loc, uint64_t value) {
-  return arith::ConstantOp::create(
-      b, loc, b.getI64IntegerAttr(static_cast<int64_t>(value)));
-}
-
 /// The identity map of a `rank`-deep nest.
 AffineMap identityMap(MLIRContext *context, int64_t rank) {
   return AffineMap::getMultiDimIdentityMap(rank, context);
@@ -391,24 +386,9 @@ CrossEntropyRows emitCrossEntropyRows(OpBuilder &builder, Location loc,
   auto logitsType = cast<RankedTensorType>(logits.getType());
   int64_t rows = logitsType.getDimSize(0), classes = logitsType.getDimSize(1);
   CrossEntropyRows result;
-  result.maximum = createReduction(
-      builder, loc, logits, 1,
-      builder.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
-      [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
-        return arith::MaximumFOp::create(b, nestedLoc, element, accumulator);
-      },
-      {},
-      [](OpBuilder &b, Location nestedLoc, ValueRange args) {
-        return extendToF32(b, nestedLoc, args[0]);
-      });
-  result.expSum = createReduction(
-      builder, loc, logits, 1, builder.getF32FloatAttr(0.0), addFloats,
-      {result.maximum}, [](OpBuilder &b, Location nestedLoc, ValueRange args) {
-        return math::ExpOp::create(
-            b, nestedLoc,
-            arith::SubFOp::create(b, nestedLoc,
-                                  extendToF32(b, nestedLoc, args[0]), args[1]));
-      });
+  RowLogSumExp logSumExp = emitRowLogSumExp(builder, loc, logits);
+  result.maximum = logSumExp.maximum;
+  result.expSum = logSumExp.expSum;
   auto rowType = RankedTensorType::get({rows}, builder.getF32Type());
   SmallVector<Value> inputs = {labels};
   if (weights)
