@@ -120,6 +120,11 @@ static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
       (*entry)["metric"] = true;
     results.push_back(std::move(*entry));
   }
+  // Bufferization appends the results as arguments (carrying the results'
+  // attributes); the entry point needs to know where the inputs end.
+  function->setAttr(kEntryArgumentsAttrName,
+                    Builder(function.getContext())
+                        .getI64IntegerAttr(type.getNumInputs()));
   return json::Object{{"arguments", std::move(arguments)},
                       {"results", std::move(results)}};
 }

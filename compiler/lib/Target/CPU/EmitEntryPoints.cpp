@@ -24,7 +24,7 @@ using namespace mlir::smx;
 
 /// Loads pointer number `index` of the pointer array `array`.
 static Value loadPointer(OpBuilder &builder, Location loc, Value array,
-                         int64_t index) {
+                         int32_t index) {
   auto pointerType = LLVM::LLVMPointerType::get(builder.getContext());
   Value slot = LLVM::GEPOp::create(builder, loc, pointerType, pointerType,
                                    array, ArrayRef<LLVM::GEPArg>{index});
@@ -77,18 +77,20 @@ static FailureOr<Value> wrapBuffer(OpBuilder &builder, Location loc,
 }
 
 /// Adds `entryName(void **arguments, void **results)` calling `function`:
-/// its leading arguments (those with an interface attribute) come from
-/// `arguments`, the memrefs buffer-results-to-out-params appended from
-/// `results`. `function` becomes internal.
+/// its first `smx.entry_arguments` arguments come from `arguments`, the
+/// memrefs buffer-results-to-out-params appended from `results`. `function`
+/// becomes internal.
 static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
                                     StringRef entryName) {
   MLIRContext *context = module.getContext();
-  unsigned numArguments = 0;
-  for (unsigned index = 0; index < function.getNumArguments(); ++index)
-    for (StringRef attrName : {kParameterAttrName, kInputAttrName,
-                               kFirstMomentAttrName, kSecondMomentAttrName})
-      if (function.getArgAttr(index, attrName))
-        numArguments = index + 1;
+  auto entryArguments =
+      function->getAttrOfType<IntegerAttr>(kEntryArgumentsAttrName);
+  if (!entryArguments)
+    return function.emitError() << "smx-emit-entry-points: @"
+                                << function.getName() << " has no "
+                                << kEntryArgumentsAttrName
+                                << " (run smx-build-manifest first)";
+  unsigned numArguments = entryArguments.getInt();
 
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   Location loc = function.getLoc();
@@ -102,9 +104,9 @@ static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
   for (auto [index, type] :
        llvm::enumerate(function.getFunctionType().getInputs())) {
     bool isResult = index >= numArguments;
-    Value pointer =
-        loadPointer(builder, loc, body->getArgument(isResult ? 1 : 0),
-                    isResult ? index - numArguments : index);
+    Value pointer = loadPointer(
+        builder, loc, body->getArgument(isResult ? 1 : 0),
+        static_cast<int32_t>(isResult ? index - numArguments : index));
     if (auto memrefType = dyn_cast<MemRefType>(type)) {
       FailureOr<Value> buffer = wrapBuffer(builder, loc, memrefType, pointer);
       if (failed(buffer))

@@ -69,7 +69,6 @@ static bool isStraightLine(Block &block) {
 static LogicalResult sequentializeInnermostDimension(RewriterBase &rewriter,
                                                      scf::ParallelOp loop) {
   Location loc = loop.getLoc();
-  unsigned rank = loop.getNumLoops();
   rewriter.setInsertionPoint(loop);
   auto outer = scf::ParallelOp::create(
       rewriter, loc, loop.getLowerBound().drop_back(),
@@ -80,7 +79,8 @@ static LogicalResult sequentializeInnermostDimension(RewriterBase &rewriter,
       loop.getUpperBound().take_back(), loop.getStep().take_back());
   SmallVector<Value> ivs(outer.getInductionVars());
   ivs.push_back(inner.getInductionVars().front());
-  assert(ivs.size() == rank && "one induction variable per dimension");
+  assert(ivs.size() == loop.getNumLoops() &&
+         "one induction variable per dimension");
   rewriter.eraseOp(inner.getBody()->getTerminator());
   rewriter.mergeBlocks(loop.getBody(), inner.getBody(), ivs);
   rewriter.eraseOp(loop);

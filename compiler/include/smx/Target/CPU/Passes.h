@@ -15,6 +15,11 @@ namespace mlir::smx {
 
 /// The module attribute that carries the manifest between the two passes.
 inline constexpr StringLiteral kManifestAttrName = "smx.manifest";
+/// On an entry function, set by smx-build-manifest: how many of its
+/// arguments the runtime passes in `arguments` (the ones bufferization
+/// appends for results come from `results`).
+inline constexpr StringLiteral kEntryArgumentsAttrName =
+    "smx.entry_arguments";
 
 #define GEN_PASS_DECL
 #include "smx/Target/CPU/Passes.h.inc"
