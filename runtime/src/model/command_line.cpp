@@ -10,10 +10,11 @@
 #include "status_internal.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 #include <string_view>
+#include <variant>
 
 namespace smxrt {
 namespace {
@@ -24,77 +25,110 @@ struct CommandInfo {
 };
 constexpr CommandInfo commands[] = {{Command::Info, "info"},
                                     {Command::Predict, "predict"},
-                                    {Command::Eval, "eval"}};
+                                    {Command::Eval, "eval"},
+                                    {Command::Train, "train"},
+                                    {Command::Finetune, "finetune"}};
 
-enum CommandMask : unsigned {
-  InfoOnly = 1u << static_cast<unsigned>(Command::Info),
-  PredictOnly = 1u << static_cast<unsigned>(Command::Predict),
-  EvalOnly = 1u << static_cast<unsigned>(Command::Eval),
-};
+constexpr unsigned maskOf(Command command) {
+  return 1u << static_cast<unsigned>(command);
+}
 
-enum class OptionKind { Flag, String, Unsigned, Signed };
+constexpr unsigned Info = maskOf(Command::Info);
+constexpr unsigned Predict = maskOf(Command::Predict);
+constexpr unsigned Eval = maskOf(Command::Eval);
+constexpr unsigned Train = maskOf(Command::Train);
+constexpr unsigned Finetune = maskOf(Command::Finetune);
+constexpr unsigned Training = Train | Finetune;
+
+/// Where an option's value goes; the alternative also says how to parse it.
+using Field = std::variant<bool CommandLine::*, std::string CommandLine::*,
+                           uint64_t CommandLine::*, int64_t CommandLine::*,
+                           double CommandLine::*>;
 
 struct OptionInfo {
   const char *name;
-  OptionKind kind;
+  Field field;
   unsigned commands;
   /// Required by these commands.
   unsigned requiredBy;
 };
-constexpr OptionInfo options[] = {
-    {"--brief", OptionKind::Flag, InfoOnly, 0},
-    {"--input", OptionKind::String, PredictOnly | EvalOnly,
-     PredictOnly | EvalOnly},
-    {"--output", OptionKind::String, PredictOnly, PredictOnly},
-    {"--weights", OptionKind::String, PredictOnly | EvalOnly, 0},
-    {"--seed", OptionKind::Unsigned, PredictOnly | EvalOnly, 0},
-    {"--step", OptionKind::Signed, PredictOnly, 0},
-};
 
-unsigned maskOf(Command command) {
-  return 1u << static_cast<unsigned>(command);
-}
+const OptionInfo options[] = {
+    {"--brief", &CommandLine::brief, Info, 0},
+    {"--input", &CommandLine::input, Predict | Eval, Predict},
+    {"--output", &CommandLine::output, Predict, Predict},
+    {"--weights", &CommandLine::weights, Predict | Eval | Train, 0},
+    {"--seed", &CommandLine::seed, Predict | Eval | Training, 0},
+    {"--step", &CommandLine::step, Predict, 0},
+    {"--data", &CommandLine::data, Eval | Training, 0},
+    {"--steps", &CommandLine::steps, Train, 0},
+    {"--batch", &CommandLine::batch, Training, 0},
+    {"--lr", &CommandLine::learningRate, Training, 0},
+    {"--warmup", &CommandLine::warmup, Training, 0},
+    {"--ckpt", &CommandLine::ckpt, Training, 0},
+    {"--resume", &CommandLine::resume, Training, 0},
+    {"--keep", &CommandLine::keep, Training, 0},
+    {"--every", &CommandLine::every, Training, 0},
+    {"--tokenizer", &CommandLine::tokenizer, Eval | Training, 0},
+    {"--metrics", &CommandLine::metrics, Training, 0},
+    {"--init", &CommandLine::init, Finetune, 0},
+    {"--task", &CommandLine::task, Eval | Finetune, 0},
+    {"--eval-task", &CommandLine::evalTask, Eval | Finetune, 0},
+    {"--epochs", &CommandLine::epochs, Finetune, 0},
+    {"--label-column", &CommandLine::labelColumn, Eval | Finetune, 0},
+    {"--text-columns", &CommandLine::textColumns, Eval | Finetune, 0},
+    {"--freeze", &CommandLine::freeze, Training, 0},
+    {"--stop-at", &CommandLine::stopAt, Training, 0},
+    {"--log-every", &CommandLine::logEvery, Training, 0},
+    {"--eval-batches", &CommandLine::evalBatches, Eval, 0},
+};
 
 smxrt_status_t invalid(const std::string &message) {
   return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
 }
 
-smxrt_status_t parseInteger(const OptionInfo &option, const std::string &text,
-                            CommandLine &result) {
+smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
+                           CommandLine &result) {
+  if (auto *flag = std::get_if<bool CommandLine::*>(&option.field)) {
+    result.*(*flag) = true;
+    return nullptr;
+  }
+  if (auto *string = std::get_if<std::string CommandLine::*>(&option.field)) {
+    if (text.empty()) {
+      std::string_view name = option.name;
+      return invalid(formatString("%s: the %s is empty", option.name,
+                                  name == "--freeze" || name == "--text-columns"
+                                      ? "list"
+                                  : name == "--label-column" ? "name"
+                                                             : "path"));
+    }
+    result.*(*string) = text;
+    return nullptr;
+  }
   errno = 0;
   char *end = nullptr;
-  bool isUnsigned = option.kind == OptionKind::Unsigned;
+  if (auto *number = std::get_if<double CommandLine::*>(&option.field)) {
+    double value = text.empty() ? 0.0 : std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno == ERANGE ||
+        !std::isfinite(value))
+      return invalid(formatString("%s: '%s' is not a finite number",
+                                  option.name, text.c_str()));
+    result.*(*number) = value;
+    return nullptr;
+  }
+  bool isUnsigned =
+      std::holds_alternative<uint64_t CommandLine::*>(option.field);
   bool bad = text.empty() || (isUnsigned && text[0] == '-');
   if (!bad && isUnsigned)
-    result.seed = std::strtoull(text.c_str(), &end, 10);
+    result.*std::get<uint64_t CommandLine::*>(option.field) =
+        std::strtoull(text.c_str(), &end, 10);
   else if (!bad)
-    result.step = std::strtoll(text.c_str(), &end, 10);
+    result.*std::get<int64_t CommandLine::*>(option.field) =
+        std::strtoll(text.c_str(), &end, 10);
   if (bad || errno == ERANGE || *end != '\0')
     return invalid(formatString("%s: '%s' is not %s 64-bit integer",
                                 option.name, text.c_str(),
                                 isUnsigned ? "an unsigned" : "a"));
-  return nullptr;
-}
-
-smxrt_status_t applyOption(const OptionInfo &option, const std::string &value,
-                           CommandLine &result) {
-  switch (option.kind) {
-  case OptionKind::Flag:
-    result.brief = true;
-    return nullptr;
-  case OptionKind::String: {
-    if (value.empty())
-      return invalid(formatString("%s: the path is empty", option.name));
-    std::string_view name = option.name;
-    (name == "--input"    ? result.input
-     : name == "--output" ? result.output
-                          : result.weights) = value;
-    return nullptr;
-  }
-  case OptionKind::Unsigned:
-  case OptionKind::Signed:
-    return parseInteger(option, value, result);
-  }
   return nullptr;
 }
 
@@ -123,11 +157,10 @@ smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
         command = &info;
     if (!command)
       return invalid(formatString("unknown command '%s' (expected info, "
-                                  "predict or eval)",
+                                  "predict, eval, train or finetune)",
                                   argv[1]));
     result.command = command->command;
 
-    std::set<std::string_view> given;
     for (int index = 2; index < argc; ++index) {
       std::string argument = argv[index];
       size_t equals = argument.find('=');
@@ -144,10 +177,10 @@ smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
       if (!(option->commands & maskOf(result.command)))
         return invalid(formatString("%s is not an option of '%s'", option->name,
                                     command->name));
-      if (!given.insert(option->name).second)
+      if (!result.given.insert(option->name).second)
         return invalid(formatString("%s is given twice", option->name));
       std::string value;
-      if (option->kind == OptionKind::Flag) {
+      if (std::holds_alternative<bool CommandLine::*>(option->field)) {
         if (equals != std::string::npos)
           return invalid(formatString("%s takes no value", option->name));
       } else if (equals != std::string::npos) {
@@ -161,7 +194,7 @@ smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
     }
     for (const OptionInfo &option : options)
       if ((option.requiredBy & maskOf(result.command)) &&
-          !given.count(option.name))
+          !result.has(option.name))
         return invalid(formatString("'%s' needs %s",
                                     commandName(result.command), option.name));
     return nullptr;
@@ -178,7 +211,8 @@ std::string usageText(const std::string &program) {
       "commands:\n"
       "  info [--brief]\n"
       "      the model's compiled batch and sequence, its parameters (names\n"
-      "      and shapes unless --brief) and its mixture-of-experts layers\n"
+      "      and shapes unless --brief), its mixture-of-experts layers and,\n"
+      "      for a training object, its task and loss terms\n"
       "  predict --input IN --output OUT [--weights W] [--seed N] [--step N]\n"
       "      runs the forward pass on the rows of IN and writes every result\n"
       "      to OUT (safetensors)\n"
@@ -186,6 +220,16 @@ std::string usageText(const std::string &program) {
       "      runs the forward pass and prints expert load, dropped tokens "
       "and,\n"
       "      if IN has labels, the classifier's accuracy\n"
+      "  eval [--weights W|CKPT] [--data D] [--task T --eval-task E]\n"
+      "       [--tokenizer P] [--eval-batches N]          (training objects)\n"
+      "      the loss terms (and accuracy) on the held-out split\n"
+      "  train --steps N [--data D] [--ckpt DIR] [--resume] [--lr X]\n"
+      "        [--warmup N] [--batch B] [--seed S] [--weights W] ...\n"
+      "      pre-trains a model compiled with smxc --task=pretrain\n"
+      "  finetune [--init CKPT|W] [--task T] [--eval-task E] [--epochs N]\n"
+      "        [--freeze GROUPS] [--ckpt DIR] [--resume] [--lr X] ...\n"
+      "      fine-tunes a model compiled with smxc --task=finetune and\n"
+      "      reports held-out accuracy after every epoch\n"
       "\n"
       "options:\n"
       "  --input IN     safetensors with input_ids [N, sequence] I32 and\n"
@@ -194,9 +238,47 @@ std::string usageText(const std::string &program) {
       "  --output OUT   safetensors file to write (atomically)\n"
       "  --weights W    safetensors with every parameter; without it the\n"
       "                 parameters are initialized from --seed\n"
-      "  --seed N       seed of the parameter initialization (default 0)\n"
+      "  --seed N       seed of the parameter initialization and of the "
+      "data\n"
+      "                 order (default 0)\n"
       "  --step N       value of the model's step input (default 0)\n"
       "  --brief        info without the parameter table\n"
+      "\n"
+      "training options (train, finetune):\n"
+      "  --data D       corpus file or directory (default "
+      "/usr/share/games/fortunes)\n"
+      "  --steps N      training steps (train; required unless --resume)\n"
+      "  --epochs N     passes over the training set (finetune; default 3)\n"
+      "  --batch B      must equal the compiled batch\n"
+      "  --lr X         peak learning rate (default 1e-4)\n"
+      "  --warmup N     warmup steps (default 10%% of the steps, at least 1)\n"
+      "  --ckpt DIR     write checkpoints to DIR/step-NNNNNN (and "
+      "DIR/latest)\n"
+      "  --resume       continue from DIR/latest, bit for bit\n"
+      "  --every N      steps between checkpoints (default steps/10)\n"
+      "  --keep K       checkpoints to keep (default 3)\n"
+      "  --tokenizer P  SentencePiece model (default DIR/tokenizer.model, "
+      "trained\n"
+      "                 on the corpus when missing)\n"
+      "  --metrics F    JSON lines, one per step (default "
+      "DIR/metrics.jsonl)\n"
+      "  --init P       finetune: parameters by name from a checkpoint or a\n"
+      "                 safetensors file; the others start from --seed\n"
+      "  --task T       finetune: training TSV (default: the corpus's "
+      "categories)\n"
+      "  --eval-task E  finetune: evaluation TSV (default: held out of T)\n"
+      "  --label-column NAME, --text-columns A[,B]\n"
+      "                 finetune: the TSV columns (default: 'label', and "
+      "the\n"
+      "                 other one or two columns)\n"
+      "  --freeze G     comma-separated groups (router, experts, attention,\n"
+      "                 mixing, embeddings, heads, non-moe) or name "
+      "patterns\n"
+      "                 (layers.0.*) whose parameters stay unchanged\n"
+      "  --stop-at N    stop after step N (a checkpoint is written); --resume\n"
+      "                 continues\n"
+      "  --log-every N  steps between progress lines when stderr is not a\n"
+      "                 terminal (default steps/100)\n"
       "  -h, --help     this text\n",
       program.c_str());
 }

@@ -25,9 +25,23 @@ smxrt_status_t runPredictCommand(const ModelManifest &manifest,
                                  smxrt_model_forward_fn_t forward,
                                  const CommandLine &commandLine,
                                  std::FILE *out);
+/// `eval --input IN`, for any model.
 smxrt_status_t runEvalCommand(const ModelManifest &manifest,
                               smxrt_model_forward_fn_t forward,
                               const CommandLine &commandLine, std::FILE *out);
+/// `eval` without --input, for a training object: the held-out split.
+smxrt_status_t runTrainingEvalCommand(const ModelManifest &manifest,
+                                      smxrt_model_forward_fn_t forward,
+                                      const CommandLine &commandLine,
+                                      std::FILE *out);
+smxrt_status_t runTrainCommand(const ModelManifest &manifest,
+                               smxrt_model_train_step_fn_t trainStep,
+                               const CommandLine &commandLine, std::FILE *out);
+smxrt_status_t runFinetuneCommand(const ModelManifest &manifest,
+                                  smxrt_model_forward_fn_t forward,
+                                  smxrt_model_train_step_fn_t trainStep,
+                                  const CommandLine &commandLine,
+                                  std::FILE *out);
 
 /// Lays out rows of cells in left-aligned columns two spaces apart, the
 /// first row being the header.

@@ -55,6 +55,28 @@ smxrt_status_t runInfoCommand(const ModelManifest &manifest,
       manifest.model.c_str(), static_cast<long long>(manifest.batch),
       static_cast<long long>(manifest.sequence),
       static_cast<long long>(parameterElements), parameterTensors);
+  if (!manifest.task.empty()) {
+    text += "task: " + manifest.task;
+    if (!manifest.hasTrainStep) {
+      text += " (no train step)\n";
+    } else {
+      const TrainStepSpec &step = manifest.trainStep;
+      std::string terms, metrics;
+      for (size_t index : step.reported) {
+        const ResultSpec &result = step.results[index];
+        if (result.isLossTerm)
+          terms += formatString("%s%s (weight %g)", terms.empty() ? "" : ", ",
+                                result.name.c_str(), result.lossWeight);
+        else
+          metrics += (metrics.empty() ? "" : ", ") + result.name;
+      }
+      text += formatString(" (train step: %zu parameters with their Adam "
+                           "moments)\nloss terms: %s\nmetrics: %s\n",
+                           step.parameters.size(),
+                           terms.empty() ? "none" : terms.c_str(),
+                           metrics.empty() ? "none" : metrics.c_str());
+    }
+  }
   if (!commandLine.brief && parameterTensors > 0)
     text += "\n" + formatTable(parameterRows);
 

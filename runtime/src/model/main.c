@@ -8,6 +8,16 @@
 
 #include "smx_runtime/model.h"
 
+#include <stddef.h>
+
+/* Exported only by objects compiled for training: weak, so that an inference
+ * object links too and the address is NULL. */
+extern void smx_model_train_step(void **arguments, void **results)
+    __attribute__((weak));
+
 int main(int argc, char **argv) {
-  return smxrt_model_main(argc, argv, smx_model_manifest, smx_model_forward);
+  smxrt_model_train_step_fn_t train_step =
+      smx_model_train_step ? smx_model_train_step : NULL;
+  return smxrt_model_main(argc, argv, smx_model_manifest, smx_model_forward,
+                          train_step);
 }

@@ -14,6 +14,7 @@
 #include "status_internal.h"
 #include "tensor_internal.h"
 
+#include <optional>
 #include <set>
 
 namespace smxrt {
@@ -30,6 +31,34 @@ const ResultSpec *ModelManifest::findResult(std::string_view name) const {
     if (result.name == name)
       return &result;
   return nullptr;
+}
+
+const ArgumentSpec *TrainStepSpec::findArgument(std::string_view name) const {
+  for (const ArgumentSpec &argument : arguments)
+    if (argument.role == ArgumentRole::Input && argument.name == name)
+      return &argument;
+  return nullptr;
+}
+
+const ResultSpec *TrainStepSpec::findResult(std::string_view name) const {
+  for (const ResultSpec &result : results)
+    if (result.role == ResultRole::Output && result.name == name)
+      return &result;
+  return nullptr;
+}
+
+const char *argumentRoleName(ArgumentRole role) {
+  switch (role) {
+  case ArgumentRole::Input:
+    return "input";
+  case ArgumentRole::Parameter:
+    return "parameter";
+  case ArgumentRole::FirstMoment:
+    return "first_moment";
+  case ArgumentRole::SecondMoment:
+    return "second_moment";
+  }
+  return "unknown";
 }
 
 const char *parameterInitName(ParameterInit init) {
@@ -161,6 +190,326 @@ smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
   return nullptr;
 }
 
+/// A parameter's "init": normal, zeros or ones (the last two F32 only).
+smxrt_status_t readParameterInit(const json::Value &entry,
+                                 const std::string &path,
+                                 ArgumentSpec &parameter) {
+  std::string init;
+  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "init", init));
+  if (init == "normal")
+    parameter.init = ParameterInit::Normal;
+  else if (init == "zeros")
+    parameter.init = ParameterInit::Zeros;
+  else if (init == "ones")
+    parameter.init = ParameterInit::Ones;
+  else
+    return invalid(memberPath(path, "init"),
+                   "unknown init '" + init +
+                       "' (expected 'normal', 'zeros' or 'ones')");
+  if (parameter.init != ParameterInit::Zeros &&
+      parameter.dtype != SMXRT_DTYPE_F32)
+    return invalid(memberPath(path, "init"),
+                   formatString("init '%s' needs an F32 parameter, but '%s' "
+                                "is %s",
+                                init.c_str(), parameter.name.c_str(),
+                                smxrt_dtype_name(parameter.dtype)));
+  return nullptr;
+}
+
+/// "loss_weight" and "metric" of a result, both optional.
+smxrt_status_t readLossAndMetric(const json::Value &entry,
+                                 const std::string &path, ResultSpec &result) {
+  if (const json::Value *weight = entry.find("loss_weight")) {
+    if (!weight->isNumber())
+      return wrongKind(memberPath(path, "loss_weight"), "a number", *weight);
+    result.isLossTerm = true;
+    result.lossWeight = weight->getNumber();
+  }
+  if (const json::Value *metric = entry.find("metric")) {
+    if (!metric->isBool())
+      return wrongKind(memberPath(path, "metric"), "a boolean", *metric);
+    result.isMetric = metric->getBool();
+  }
+  return nullptr;
+}
+
+/// Reads and checks entry_points.train_step against the forward function
+/// already read (docs/abi.md).
+class TrainStepReader {
+public:
+  explicit TrainStepReader(ModelManifest &manifest)
+      : manifest(manifest), spec(manifest.trainStep) {}
+
+  smxrt_status_t read(const json::Value &entry) {
+    if (!entry.isObject())
+      return wrongKind(basePath, "an object", entry);
+    const json::Array *arguments = nullptr;
+    SMXRT_RETURN_IF_ERROR(
+        readArrayMember(entry, basePath, "arguments", arguments));
+    for (size_t index = 0; index < arguments->size(); ++index)
+      SMXRT_RETURN_IF_ERROR(
+          readArgument((*arguments)[index],
+                       elementPath(memberPath(basePath, "arguments"), index)));
+    const json::Array *results = nullptr;
+    SMXRT_RETURN_IF_ERROR(readArrayMember(entry, basePath, "results", results));
+    for (size_t index = 0; index < results->size(); ++index)
+      SMXRT_RETURN_IF_ERROR(
+          readResult((*results)[index],
+                     elementPath(memberPath(basePath, "results"), index)));
+    SMXRT_RETURN_IF_ERROR(checkArguments());
+    return checkResults();
+  }
+
+private:
+  static constexpr const char *basePath = "entry_points.train_step";
+
+  smxrt_status_t readArgument(const json::Value &entry,
+                              const std::string &path) {
+    ArgumentSpec argument;
+    SMXRT_RETURN_IF_ERROR(readTensorSpec(entry, path, argument));
+    std::string role;
+    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "role", role));
+    if (role == "input")
+      argument.role = ArgumentRole::Input;
+    else if (role == "parameter")
+      argument.role = ArgumentRole::Parameter;
+    else if (role == "first_moment")
+      argument.role = ArgumentRole::FirstMoment;
+    else if (role == "second_moment")
+      argument.role = ArgumentRole::SecondMoment;
+    else
+      return invalid(memberPath(path, "role"),
+                     "unknown role '" + role +
+                         "' (expected 'input', 'parameter', 'first_moment' "
+                         "or 'second_moment')");
+    if (!argumentNames.insert(role + ":" + argument.name).second)
+      return invalid(path, "duplicate " + role + " '" + argument.name + "'");
+    size_t index = spec.arguments.size();
+    switch (argument.role) {
+    case ArgumentRole::Input:
+      SMXRT_RETURN_IF_ERROR(checkInput(argument, path));
+      spec.inputs.push_back(index);
+      break;
+    case ArgumentRole::Parameter: {
+      // The same init rules as the forward function's parameters.
+      SMXRT_RETURN_IF_ERROR(readParameterInit(entry, path, argument));
+      spec.parameters.push_back(index);
+      break;
+    }
+    case ArgumentRole::FirstMoment:
+      spec.firstMoments.push_back(index);
+      break;
+    case ArgumentRole::SecondMoment:
+      spec.secondMoments.push_back(index);
+      break;
+    }
+    spec.arguments.push_back(std::move(argument));
+    return nullptr;
+  }
+
+  smxrt_status_t checkInput(const ArgumentSpec &input,
+                            const std::string &path) const {
+    std::string shape = formatShape(input.shape.data(), input.shape.size());
+    auto scalar = [&](smxrt_dtype_t dtype) -> smxrt_status_t {
+      if (input.dtype != dtype || !input.shape.empty())
+        return invalid(path,
+                       formatString("input '%s' is %s %s, expected %s []",
+                                    input.name.c_str(),
+                                    smxrt_dtype_name(input.dtype),
+                                    shape.c_str(), smxrt_dtype_name(dtype)));
+      return nullptr;
+    };
+    if (input.name == stepInputName || input.name == warmupStepsInputName ||
+        input.name == totalStepsInputName)
+      return scalar(SMXRT_DTYPE_I64);
+    if (input.name == peakLearningRateInputName)
+      return scalar(SMXRT_DTYPE_F32);
+    if (input.shape.empty() || input.shape[0] != manifest.batch)
+      return invalid(path,
+                     formatString("input '%s' has shape %s, whose "
+                                  "first dimension is not the batch %lld",
+                                  input.name.c_str(), shape.c_str(),
+                                  static_cast<long long>(manifest.batch)));
+    if ((input.name == "input_ids" || input.name == "type_ids") &&
+        (input.dtype != SMXRT_DTYPE_I32 || input.shape.size() != 2 ||
+         input.shape[1] != manifest.sequence))
+      return invalid(
+          path,
+          formatString("input '%s' is %s %s, expected I32 [%lld, %lld]",
+                       input.name.c_str(), smxrt_dtype_name(input.dtype),
+                       shape.c_str(), static_cast<long long>(manifest.batch),
+                       static_cast<long long>(manifest.sequence)));
+    return nullptr;
+  }
+
+  smxrt_status_t readResult(const json::Value &entry, const std::string &path) {
+    ResultSpec result;
+    SMXRT_RETURN_IF_ERROR(readTensorSpec(entry, path, result));
+    std::string role;
+    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "role", role));
+    if (role == "output")
+      result.role = ResultRole::Output;
+    else if (role == "parameter")
+      result.role = ResultRole::Parameter;
+    else if (role == "first_moment")
+      result.role = ResultRole::FirstMoment;
+    else if (role == "second_moment")
+      result.role = ResultRole::SecondMoment;
+    else
+      return invalid(memberPath(path, "role"),
+                     "unknown role '" + role +
+                         "' (expected 'parameter', 'first_moment', "
+                         "'second_moment' or 'output')");
+    if (!resultNames.insert(role + ":" + result.name).second)
+      return invalid(path, "duplicate " + role + " '" + result.name + "'");
+    SMXRT_RETURN_IF_ERROR(readLossAndMetric(entry, path, result));
+    if (const json::Value *batchMajor = entry.find("batch_major")) {
+      if (!batchMajor->isBool())
+        return wrongKind(memberPath(path, "batch_major"), "a boolean",
+                         *batchMajor);
+      result.batchMajor = batchMajor->getBool();
+    }
+    size_t index = spec.results.size();
+    switch (result.role) {
+    case ResultRole::Output:
+      if (result.name == "loss")
+        lossIndex = index;
+      else if (result.name == "grad_norm")
+        gradNormIndex = index;
+      else if (result.name == "learning_rate")
+        learningRateIndex = index;
+      else
+        spec.reported.push_back(index);
+      break;
+    case ResultRole::Parameter:
+      spec.parameterResults.push_back(index);
+      break;
+    case ResultRole::FirstMoment:
+      spec.firstMomentResults.push_back(index);
+      break;
+    case ResultRole::SecondMoment:
+      spec.secondMomentResults.push_back(index);
+      break;
+    }
+    spec.results.push_back(std::move(result));
+    return nullptr;
+  }
+
+  /// Whether two specs have the same dtype and shape.
+  static bool sameType(const TensorSpec &lhs, const TensorSpec &rhs) {
+    return lhs.dtype == rhs.dtype && lhs.shape == rhs.shape;
+  }
+
+  static std::string describe(const TensorSpec &spec) {
+    return formatString(
+        "%s %s", smxrt_dtype_name(spec.dtype),
+        formatShape(spec.shape.data(), spec.shape.size()).c_str());
+  }
+
+  /// The i-th entry of `run` (indices into `entries`) must be the i-th
+  /// parameter's namesake of the same type.
+  template <typename Entry>
+  smxrt_status_t checkRun(const std::vector<Entry> &entries,
+                          const std::vector<size_t> &run, const char *what,
+                          const char *listName) const {
+    const std::string listPath = memberPath(basePath, listName);
+    if (run.size() != spec.parameters.size())
+      return invalid(listPath,
+                     formatString("%zu %s entries for %zu parameters",
+                                  run.size(), what, spec.parameters.size()));
+    for (size_t index = 0; index < run.size(); ++index) {
+      const ArgumentSpec &parameter = spec.arguments[spec.parameters[index]];
+      const TensorSpec &entry = entries[run[index]];
+      if (entry.name != parameter.name || !sameType(entry, parameter))
+        return invalid(
+            elementPath(listPath, run[index]),
+            formatString("%s %zu is '%s' %s, but parameter %zu is '%s' %s",
+                         what, index, entry.name.c_str(),
+                         describe(entry).c_str(), index, parameter.name.c_str(),
+                         describe(parameter).c_str()));
+    }
+    return nullptr;
+  }
+
+  smxrt_status_t checkArguments() const {
+    const std::string argumentsPath = memberPath(basePath, "arguments");
+    for (std::string_view name :
+         {std::string_view("input_ids"), stepInputName,
+          peakLearningRateInputName, warmupStepsInputName, totalStepsInputName})
+      if (!spec.findArgument(name))
+        return invalid(argumentsPath, "no '" + std::string(name) + "' input");
+    SMXRT_RETURN_IF_ERROR(checkRun(spec.arguments, spec.firstMoments,
+                                   "first_moment", "arguments"));
+    SMXRT_RETURN_IF_ERROR(checkRun(spec.arguments, spec.secondMoments,
+                                   "second_moment", "arguments"));
+    for (size_t index : spec.firstMoments)
+      if (spec.arguments[index].dtype != SMXRT_DTYPE_F32)
+        return invalid(elementPath(argumentsPath, index),
+                       "moments must be F32");
+    // The forward function evaluates the parameters the train step trains.
+    for (const ArgumentSpec &argument : manifest.arguments) {
+      if (argument.role != ArgumentRole::Parameter)
+        continue;
+      const ArgumentSpec *trained = nullptr;
+      for (size_t index : spec.parameters)
+        if (spec.arguments[index].name == argument.name)
+          trained = &spec.arguments[index];
+      if (!trained)
+        return invalid(argumentsPath,
+                       "no parameter '" + argument.name +
+                           "', which the forward function takes");
+      if (!sameType(*trained, argument))
+        return invalid(argumentsPath, "parameter '" + argument.name + "' is " +
+                                          describe(*trained) +
+                                          ", but the forward function takes " +
+                                          describe(argument));
+    }
+    return nullptr;
+  }
+
+  smxrt_status_t checkResults() {
+    SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.parameterResults,
+                                   "parameter result", "results"));
+    SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.firstMomentResults,
+                                   "first_moment result", "results"));
+    SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.secondMomentResults,
+                                   "second_moment result", "results"));
+    const std::string resultsPath = memberPath(basePath, "results");
+    std::pair<const char *, std::optional<size_t>> required[] = {
+        {"loss", lossIndex},
+        {"grad_norm", gradNormIndex},
+        {"learning_rate", learningRateIndex}};
+    for (const auto &[name, index] : required) {
+      if (!index)
+        return invalid(resultsPath, formatString("no '%s' output", name));
+      const ResultSpec &result = spec.results[*index];
+      if (result.dtype != SMXRT_DTYPE_F32 || !result.shape.empty())
+        return invalid(elementPath(resultsPath, *index),
+                       formatString("output '%s' is %s, expected F32 []", name,
+                                    describe(result).c_str()));
+    }
+    spec.loss = *lossIndex;
+    spec.gradNorm = *gradNormIndex;
+    spec.learningRate = *learningRateIndex;
+    for (size_t index : spec.reported) {
+      const ResultSpec &result = spec.results[index];
+      if (result.isLossTerm &&
+          (result.dtype != SMXRT_DTYPE_F32 || !result.shape.empty()))
+        return invalid(elementPath(resultsPath, index),
+                       formatString("loss term '%s' is %s, expected F32 []",
+                                    result.name.c_str(),
+                                    describe(result).c_str()));
+    }
+    return nullptr;
+  }
+
+  const ModelManifest &manifest;
+  TrainStepSpec &spec;
+  std::set<std::string, std::less<>> argumentNames;
+  std::set<std::string, std::less<>> resultNames;
+  std::optional<size_t> lossIndex, gradNormIndex, learningRateIndex;
+};
+
 class ManifestReader {
 public:
   explicit ManifestReader(ModelManifest &manifest) : manifest(manifest) {}
@@ -200,6 +549,19 @@ public:
       for (size_t index = 0; index < moeLayers->getArray().size(); ++index)
         SMXRT_RETURN_IF_ERROR(readMoeLayer(moeLayers->getArray()[index],
                                            elementPath("moe_layers", index)));
+    }
+    if (const json::Value *task = root.find("task")) {
+      SMXRT_RETURN_IF_ERROR(readString(*task, "task", manifest.task));
+      if (manifest.task != "pretrain" && manifest.task != "finetune")
+        return invalid("task", "unknown task '" + manifest.task +
+                                   "' (expected 'pretrain' or 'finetune')");
+    }
+    if (const json::Value *trainStep = entryPoints->find("train_step")) {
+      if (manifest.task.empty())
+        return invalid("entry_points.train_step",
+                       "present, but the manifest has no 'task'");
+      manifest.hasTrainStep = true;
+      SMXRT_RETURN_IF_ERROR(TrainStepReader(manifest).read(*trainStep));
     }
     return nullptr;
   }
@@ -262,26 +624,7 @@ private:
   static smxrt_status_t readInit(const json::Value &entry,
                                  const std::string &path,
                                  ArgumentSpec &parameter) {
-    std::string init;
-    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "init", init));
-    if (init == "normal")
-      parameter.init = ParameterInit::Normal;
-    else if (init == "zeros")
-      parameter.init = ParameterInit::Zeros;
-    else if (init == "ones")
-      parameter.init = ParameterInit::Ones;
-    else
-      return invalid(memberPath(path, "init"),
-                     "unknown init '" + init +
-                         "' (expected 'normal', 'zeros' or 'ones')");
-    if (parameter.init != ParameterInit::Zeros &&
-        parameter.dtype != SMXRT_DTYPE_F32)
-      return invalid(memberPath(path, "init"),
-                     formatString("init '%s' needs an F32 parameter, but '%s' "
-                                  "is %s",
-                                  init.c_str(), parameter.name.c_str(),
-                                  smxrt_dtype_name(parameter.dtype)));
-    return nullptr;
+    return readParameterInit(entry, path, parameter);
   }
 
   smxrt_status_t readResult(const json::Value &entry, const std::string &path) {
@@ -305,6 +648,7 @@ private:
                        "true, but the first dimension is not the batch");
       result.batchMajor = batchMajor->getBool();
     }
+    SMXRT_RETURN_IF_ERROR(readLossAndMetric(entry, path, result));
     if (!result.batchMajor && result.shape.size() == SMXRT_MAX_RANK)
       return invalid(memberPath(path, "shape"),
                      formatString("rank %d leaves no room for the chunk "
@@ -384,6 +728,7 @@ smxrt_status_t parseModelManifest(std::string_view text,
     smxrt_status_t status = checkAbiVersion(*root);
     if (!status) {
       manifest = ModelManifest();
+      manifest.text = std::string(text);
       status = ManifestReader(manifest).read(*root);
     }
     if (status && smxrt_status_code(status) == SMXRT_STATUS_INVALID_ARGUMENT)

@@ -22,6 +22,10 @@ namespace smxrt {
 
 /// The input argument that carries the training step, a scalar I64.
 constexpr std::string_view stepInputName = "step";
+/// The train step's schedule scalars (docs/abi.md): F32 [], I64 [], I64 [].
+constexpr std::string_view peakLearningRateInputName = "peak_learning_rate";
+constexpr std::string_view warmupStepsInputName = "warmup_steps";
+constexpr std::string_view totalStepsInputName = "total_steps";
 
 struct TensorSpec {
   std::string name;
@@ -31,7 +35,8 @@ struct TensorSpec {
   size_t byteSize = 0;
 };
 
-enum class ArgumentRole { Input, Parameter };
+/// FirstMoment and SecondMoment occur only in the train step.
+enum class ArgumentRole { Input, Parameter, FirstMoment, SecondMoment };
 enum class ParameterInit { None, Normal, Zeros, Ones };
 
 struct ArgumentSpec : TensorSpec {
@@ -40,10 +45,44 @@ struct ArgumentSpec : TensorSpec {
   ParameterInit init = ParameterInit::None;
 };
 
+/// The role of a train step result: an updated parameter or moment, or an
+/// output (loss, grad_norm, learning_rate, loss terms, metrics).
+enum class ResultRole { Output, Parameter, FirstMoment, SecondMoment };
+
 struct ResultSpec : TensorSpec {
   /// Whether the first dimension is the batch: such results are concatenated
   /// over chunks; the others are stacked along a new chunk dimension.
   bool batchMajor = false;
+  /// Train step results only (forward results are outputs).
+  ResultRole role = ResultRole::Output;
+  /// A term of the training loss: its weight in `loss` ("loss_weight").
+  bool isLossTerm = false;
+  double lossWeight = 0;
+  /// A statistic reported with every step ("metric": true).
+  bool isMetric = false;
+};
+
+/// entry_points.train_step of a training object, checked: its parameters
+/// are the forward function's, each with both moments in the same order, and
+/// its results mirror them before the outputs.
+struct TrainStepSpec {
+  /// In the order of smx_model_train_step's `arguments` and `results`.
+  std::vector<ArgumentSpec> arguments;
+  std::vector<ResultSpec> results;
+
+  /// Indices into `arguments`: the inputs (batch tensors and scalars), and
+  /// per parameter, in order, its value, first and second moment.
+  std::vector<size_t> inputs;
+  std::vector<size_t> parameters, firstMoments, secondMoments;
+  /// Indices into `results`, parallel to the above.
+  std::vector<size_t> parameterResults, firstMomentResults, secondMomentResults;
+  /// Indices into `results` of the outputs.
+  size_t loss = 0, gradNorm = 0, learningRate = 0;
+  /// The outputs after those three, in order: loss terms and metrics.
+  std::vector<size_t> reported;
+
+  const ArgumentSpec *findArgument(std::string_view name) const;
+  const ResultSpec *findResult(std::string_view name) const;
 };
 
 struct MoeLayerSpec {
@@ -64,6 +103,13 @@ struct ModelManifest {
   std::vector<ArgumentSpec> arguments;
   std::vector<ResultSpec> results;
   std::vector<MoeLayerSpec> moeLayers;
+  /// "pretrain" or "finetune" for a training object; empty for inference.
+  std::string task;
+  /// Whether the manifest has entry_points.train_step (then `task` is set).
+  bool hasTrainStep = false;
+  TrainStepSpec trainStep;
+  /// The manifest's text, whose hash identifies the model in checkpoints.
+  std::string text;
 
   /// nullptr if there is no such argument or result.
   const ArgumentSpec *findArgument(std::string_view name) const;
@@ -71,6 +117,7 @@ struct ModelManifest {
 };
 
 const char *parameterInitName(ParameterInit init);
+const char *argumentRoleName(ArgumentRole role);
 
 /// Parses and checks a manifest. Fails with UNIMPLEMENTED for an ABI version
 /// other than SMXRT_ABI_VERSION and with INVALID_ARGUMENT for anything else,

@@ -28,9 +28,31 @@ std::string programName(int argc, char **argv) {
   return slash ? slash + 1 : argv[0];
 }
 
+/// `eval --input IN` runs on the rows of IN; a training object without
+/// --input is evaluated on the held-out split of its data.
+smxrt_status_t runEvalDispatch(const ModelManifest &manifest,
+                               smxrt_model_forward_fn_t forward,
+                               const CommandLine &commandLine) {
+  if (commandLine.has("--input")) {
+    for (const char *option :
+         {"--data", "--task", "--eval-task", "--tokenizer", "--eval-batches",
+          "--label-column", "--text-columns"})
+      if (commandLine.has(option))
+        return makeStatusf(SMXRT_STATUS_INVALID_ARGUMENT,
+                           "%s is not an option of 'eval --input' (it selects "
+                           "the held-out data of 'eval' without --input)",
+                           option);
+    return runEvalCommand(manifest, forward, commandLine, stdout);
+  }
+  if (manifest.task.empty())
+    return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, "'eval' needs --input");
+  return runTrainingEvalCommand(manifest, forward, commandLine, stdout);
+}
+
 smxrt_status_t runModelMain(int argc, char **argv,
                             smxrt_model_manifest_fn_t manifestFunction,
                             smxrt_model_forward_fn_t forward,
+                            smxrt_model_train_step_fn_t trainStep,
                             const std::string &program) {
   CommandLine commandLine;
   SMXRT_RETURN_IF_ERROR(parseCommandLine(argc, argv, commandLine));
@@ -51,7 +73,12 @@ smxrt_status_t runModelMain(int argc, char **argv,
   case Command::Predict:
     return runPredictCommand(manifest, forward, commandLine, stdout);
   case Command::Eval:
-    return runEvalCommand(manifest, forward, commandLine, stdout);
+    return runEvalDispatch(manifest, forward, commandLine);
+  case Command::Train:
+    return runTrainCommand(manifest, trainStep, commandLine, stdout);
+  case Command::Finetune:
+    return runFinetuneCommand(manifest, forward, trainStep, commandLine,
+                              stdout);
   case Command::Help:
     break;
   }
@@ -65,11 +92,12 @@ using namespace smxrt;
 
 extern "C" int smxrt_model_main(int argc, char **argv,
                                 smxrt_model_manifest_fn_t manifest,
-                                smxrt_model_forward_fn_t forward) {
+                                smxrt_model_forward_fn_t forward,
+                                smxrt_model_train_step_fn_t trainStep) {
   std::string program;
   StatusPtr status(catchExceptions([&]() -> smxrt_status_t {
     program = programName(argc, argv);
-    return runModelMain(argc, argv, manifest, forward, program);
+    return runModelMain(argc, argv, manifest, forward, trainStep, program);
   }));
   if (std::fflush(stdout) != 0 && !status)
     status.reset(

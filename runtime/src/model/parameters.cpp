@@ -59,30 +59,67 @@ void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
   }
 }
 
+void initializeParameter(const ArgumentSpec &parameter, uint64_t seed,
+                         smxrt_tensor_t *tensor) {
+  // The manifest reader allows normal and ones only for F32.
+  auto *values = static_cast<float *>(smxrt_tensor_data(tensor));
+  switch (parameter.init) {
+  case ParameterInit::Normal:
+    fillNormal(seed, parameter.name, normalInitStandardDeviation, values,
+               parameter.elementCount);
+    break;
+  case ParameterInit::Ones:
+    std::fill(values, values + parameter.elementCount, 1.0f);
+    break;
+  case ParameterInit::Zeros:
+  case ParameterInit::None:
+    std::fill_n(static_cast<char *>(smxrt_tensor_data(tensor)),
+                parameter.byteSize, 0);
+    break;
+  }
+}
+
 void initializeParameters(const ModelManifest &manifest, uint64_t seed,
                           std::vector<TensorPtr> &arguments) {
-  for (size_t index = 0; index < manifest.arguments.size(); ++index) {
-    const ArgumentSpec &parameter = manifest.arguments[index];
-    if (parameter.role != ArgumentRole::Parameter)
-      continue;
-    smxrt_tensor_t *tensor = arguments[index].get();
-    // The manifest reader allows normal and ones only for F32.
-    auto *values = static_cast<float *>(smxrt_tensor_data(tensor));
-    switch (parameter.init) {
-    case ParameterInit::Normal:
-      fillNormal(seed, parameter.name, normalInitStandardDeviation, values,
-                 parameter.elementCount);
-      break;
-    case ParameterInit::Ones:
-      std::fill(values, values + parameter.elementCount, 1.0f);
-      break;
-    case ParameterInit::Zeros:
-    case ParameterInit::None:
-      std::fill_n(static_cast<char *>(smxrt_tensor_data(tensor)),
-                  parameter.byteSize, 0);
-      break;
-    }
+  for (size_t index = 0; index < manifest.arguments.size(); ++index)
+    if (manifest.arguments[index].role == ArgumentRole::Parameter)
+      initializeParameter(manifest.arguments[index], seed,
+                          arguments[index].get());
+}
+
+smxrt_status_t readParameterTensor(const smxrt_safetensors_t *file,
+                                   const std::string &path,
+                                   const std::string &tensorName,
+                                   const ArgumentSpec &parameter,
+                                   smxrt_tensor_t *tensor, bool required,
+                                   bool &found) {
+  smxrt_dtype_t dtype = SMXRT_DTYPE_INVALID;
+  size_t rank = 0;
+  const int64_t *shape = nullptr;
+  smxrt_status_t status = smxrt_safetensors_tensor_info(
+      file, tensorName.c_str(), &dtype, &rank, &shape);
+  found = smxrt_status_code(status) != SMXRT_STATUS_NOT_FOUND;
+  if (!found) {
+    smxrt_status_free(status);
+    if (!required)
+      return nullptr;
+    return makeStatusf(SMXRT_STATUS_NOT_FOUND,
+                       "%s: no tensor '%s' for the model's parameter '%s' "
+                       "(%s)",
+                       path.c_str(), tensorName.c_str(), parameter.name.c_str(),
+                       describeParameter(parameter).c_str());
   }
+  SMXRT_RETURN_IF_ERROR(status);
+  if (dtype != parameter.dtype ||
+      !std::equal(shape, shape + rank, parameter.shape.begin(),
+                  parameter.shape.end()))
+    return makeStatusf(
+        SMXRT_STATUS_INVALID_ARGUMENT,
+        "%s: tensor '%s' is %s %s, but the model's parameter "
+        "is %s",
+        path.c_str(), tensorName.c_str(), smxrt_dtype_name(dtype),
+        formatShape(shape, rank).c_str(), describeParameter(parameter).c_str());
+  return smxrt_safetensors_read_tensor_into(file, tensorName.c_str(), tensor);
 }
 
 smxrt_status_t loadParameters(const ModelManifest &manifest,
@@ -94,33 +131,10 @@ smxrt_status_t loadParameters(const ModelManifest &manifest,
     const ArgumentSpec &parameter = manifest.arguments[index];
     if (parameter.role != ArgumentRole::Parameter)
       continue;
-    smxrt_dtype_t dtype = SMXRT_DTYPE_INVALID;
-    size_t rank = 0;
-    const int64_t *shape = nullptr;
-    smxrt_status_t status = smxrt_safetensors_tensor_info(
-        file.get(), parameter.name.c_str(), &dtype, &rank, &shape);
-    if (smxrt_status_code(status) == SMXRT_STATUS_NOT_FOUND) {
-      smxrt_status_free(status);
-      return makeStatusf(SMXRT_STATUS_NOT_FOUND,
-                         "%s: no tensor '%s' for the model's parameter '%s' "
-                         "(%s)",
-                         path.c_str(), parameter.name.c_str(),
-                         parameter.name.c_str(),
-                         describeParameter(parameter).c_str());
-    }
-    SMXRT_RETURN_IF_ERROR(status);
-    if (dtype != parameter.dtype ||
-        !std::equal(shape, shape + rank, parameter.shape.begin(),
-                    parameter.shape.end()))
-      return makeStatusf(SMXRT_STATUS_INVALID_ARGUMENT,
-                         "%s: tensor '%s' is %s %s, but the model's parameter "
-                         "is %s",
-                         path.c_str(), parameter.name.c_str(),
-                         smxrt_dtype_name(dtype),
-                         formatShape(shape, rank).c_str(),
-                         describeParameter(parameter).c_str());
-    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_read_tensor_into(
-        file.get(), parameter.name.c_str(), arguments[index].get()));
+    bool found = false;
+    SMXRT_RETURN_IF_ERROR(readParameterTensor(file.get(), path, parameter.name,
+                                              parameter, arguments[index].get(),
+                                              /*required=*/true, found));
   }
   return nullptr;
 }

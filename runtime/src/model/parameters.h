@@ -29,6 +29,22 @@ constexpr double normalInitStandardDeviation = 0.02;
 void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
                 float *values, int64_t count);
 
+/// Fills one parameter's buffer by its init.
+void initializeParameter(const ArgumentSpec &parameter, uint64_t seed,
+                         smxrt_tensor_t *tensor);
+
+/// Reads the tensor `tensorName` of the open safetensors `file` (at `path`)
+/// into `tensor`, which has the type of `parameter`. `found` says whether the
+/// file has it; when it does not and `required`, the error is NOT_FOUND.
+/// A dtype or shape other than the parameter's is INVALID_ARGUMENT; errors
+/// name the file, the tensor and the mismatch.
+smxrt_status_t readParameterTensor(const smxrt_safetensors_t *file,
+                                   const std::string &path,
+                                   const std::string &tensorName,
+                                   const ArgumentSpec &parameter,
+                                   smxrt_tensor_t *tensor, bool required,
+                                   bool &found);
+
 /// Fills every parameter buffer of `arguments` (aligned with
 /// manifest.arguments) by its init.
 void initializeParameters(const ModelManifest &manifest, uint64_t seed,

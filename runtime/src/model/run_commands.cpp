@@ -7,6 +7,7 @@
 
 #include "commands.h"
 
+#include "checkpoint.h"
 #include "forward_runner.h"
 #include "parameters.h"
 
@@ -26,11 +27,15 @@ smxrt_status_t runOnInput(const ModelManifest &manifest,
   SMXRT_RETURN_IF_ERROR(readBatchInputs(manifest, commandLine.input, inputs));
   ForwardBuffers buffers;
   SMXRT_RETURN_IF_ERROR(allocateForwardBuffers(manifest, buffers));
-  if (commandLine.weights.empty())
+  if (commandLine.weights.empty()) {
     initializeParameters(manifest, commandLine.seed, buffers.arguments);
-  else
+  } else {
+    // A file, or a checkpoint directory (its latest checkpoint's weights).
+    WeightsSource source;
+    SMXRT_RETURN_IF_ERROR(resolveWeightsSource(commandLine.weights, source));
     SMXRT_RETURN_IF_ERROR(
-        loadParameters(manifest, commandLine.weights, buffers.arguments));
+        loadParameters(manifest, source.weightsFile, buffers.arguments));
+  }
   return runForwardInChunks(manifest, forward, buffers, inputs,
                             commandLine.step, results);
 }
@@ -100,6 +105,28 @@ smxrt_status_t describeRouting(const ModelManifest &manifest,
     }
   }
   return nullptr;
+}
+
+/// The mean over chunks of every loss term of a training object's forward
+/// function (a scalar F32 result that the manifest marks as a loss term).
+void describeLossTerms(const ModelManifest &manifest,
+                       const BatchResults &results, std::string &text) {
+  for (size_t index = 0; index < manifest.results.size(); ++index) {
+    const ResultSpec &spec = manifest.results[index];
+    const ResultSpec *trained = manifest.hasTrainStep
+                                    ? manifest.trainStep.findResult(spec.name)
+                                    : nullptr;
+    if (spec.dtype != SMXRT_DTYPE_F32 || !spec.shape.empty() ||
+        !(spec.isLossTerm || (trained && trained->isLossTerm)))
+      continue;
+    const smxrt_tensor_t *tensor = results.tensors[index].get();
+    double sum = 0;
+    for (int64_t chunk = 0; chunk < results.chunks; ++chunk)
+      sum += elementAsDouble(tensor, chunk);
+    text += formatString("%s: %.6f (mean over %lld chunks)\n",
+                         spec.name.c_str(), sum / results.chunks,
+                         static_cast<long long>(results.chunks));
+  }
 }
 
 /// Reads `labels` of the input file, if it has them: [N] I32.
@@ -234,6 +261,7 @@ smxrt_status_t runEvalCommand(const ModelManifest &manifest,
       static_cast<long long>(results.chunks),
       static_cast<long long>(manifest.batch), static_cast<long long>(padding));
   SMXRT_RETURN_IF_ERROR(describeRouting(manifest, results, text));
+  describeLossTerms(manifest, results, text);
   if (labels)
     SMXRT_RETURN_IF_ERROR(describeAccuracy(manifest, commandLine.input,
                                            labels.get(), results, text));

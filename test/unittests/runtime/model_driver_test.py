@@ -291,8 +291,8 @@ def case_error_misshaped_weight(context):
 
 
 def case_error_unknown_command(context):
-    context.run_error(r"unknown command 'train' \(expected info, predict or eval\)",
-                      "train")
+    context.run_error(r"unknown command 'fit' \(expected info, predict, eval, train "
+                      r"or finetune\)", "fit")
 
 
 def case_error_no_command(context):
