@@ -9,8 +9,8 @@ packages=(
   # Compiler toolchain: LLVM/MLIR 22 (from bookworm-security), build tools.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   cmake ninja-build ccache g++ python3 python3-yaml python3-numpy
-  # Tests.
-  libgtest-dev
+  # Tests: gtest, and PyTorch for the train-step reference.
+  libgtest-dev python3-torch
   # Runtime libraries: threads of compiled loops (LLVM's OpenMP runtime),
   # BLAS, FFT, tokenizer, MPI.
   libomp-22-dev libopenblas-dev libfftw3-dev libsentencepiece-dev sentencepiece

@@ -2,6 +2,7 @@
 # lit configuration of the smx test suite.
 
 import os
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -19,6 +20,13 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%smx_src_root", config.smx_src_root))
 config.substitutions.append(("%smx_obj_root", config.smx_obj_root))
 config.substitutions.append(("%python", config.python_executable))
+
+# The PyTorch reference (test/reference/torch_train_step.py) needs Debian's
+# python3-torch, which scripts/setup.sh installs.
+if subprocess.run([config.python_executable, "-c", "import torch"],
+                  stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("torch")
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

@@ -63,6 +63,11 @@ cl::opt<double> tolerance(
     cl::desc("Largest |gradient - difference| allowed, relative to the "
              "argument's largest gradient"),
     cl::init(1e-3), cl::cat(category));
+cl::opt<bool> openmpLoops(
+    "openmp",
+    cl::desc("Compile parallel loops to OpenMP, as smxc does (default: "
+             "sequential loops)"),
+    cl::init(false), cl::cat(category));
 cl::opt<unsigned> maxElements(
     "max-elements",
     cl::desc("Elements checked per argument (a random subset beyond)"),
@@ -303,7 +308,7 @@ int main(int argc, char **argv) {
   smx::CpuPipelineOptions pipelineOptions;
   pipelineOptions.evaluation = false;
   pipelineOptions.entryPoints = false;
-  pipelineOptions.threads = false;
+  pipelineOptions.threads = openmpLoops;
   smx::buildCpuPipeline(lowering, pipelineOptions);
   if (failed(lowering.run(*module)))
     return 1;
@@ -323,6 +328,8 @@ int main(int argc, char **argv) {
   auto transformer = makeOptimizingTransformer(2, 0, nullptr);
   engineOptions.transformer = transformer;
   SmallVector<StringRef> libraries = {runtimePath};
+  if (openmpLoops)
+    libraries.push_back(SMX_OPENMP_RUNTIME);
   engineOptions.sharedLibPaths = libraries;
   auto engine = ExecutionEngine::create(*module, engineOptions);
   if (!engine)

@@ -81,6 +81,7 @@ const OptionInfo options[] = {
     {"--stop-at", &CommandLine::stopAt, Training, 0},
     {"--log-every", &CommandLine::logEvery, Training, 0},
     {"--eval-batches", &CommandLine::evalBatches, Eval, 0},
+    {"--dump-batch", &CommandLine::dumpBatch, Train, 0},
 };
 
 smxrt_status_t invalid(const std::string &message) {
@@ -262,6 +263,9 @@ std::string usageText(const std::string &program) {
       "                 on the corpus when missing)\n"
       "  --metrics F    JSON lines, one per step (default "
       "DIR/metrics.jsonl)\n"
+      "  --dump-batch F train: write the first step's batch (the train "
+      "step's\n"
+      "                 tensor inputs) to F as safetensors\n"
       "  --init P       finetune: parameters by name from a checkpoint or a\n"
       "                 safetensors file; the others start from --seed\n"
       "  --task T       finetune: training TSV (default: the corpus's "

@@ -37,6 +37,7 @@ struct CommandLine {
   std::string ckpt;      ///< Checkpoint directory; empty: none.
   std::string tokenizer; ///< SentencePiece model; empty: see the commands.
   std::string metrics;   ///< JSON-lines file; empty: CKPT/metrics.jsonl.
+  std::string dumpBatch; ///< train: safetensors file for the first batch.
   std::string init;      ///< finetune: checkpoint or safetensors file.
   std::string task;      ///< finetune: training TSV; empty: corpus categories.
   std::string evalTask;  ///< finetune: evaluation TSV.

@@ -20,6 +20,7 @@
 
 #include "smx_runtime/data.h"
 
+#include "handles.h"
 #include "status_internal.h"
 
 #include <algorithm>
@@ -385,6 +386,25 @@ std::string describeLoopEnd(const LoopResult &result, int64_t firstStep,
   return text;
 }
 
+/// Writes the train step's tensor inputs (the batch the last fill put in
+/// the input buffers) to `path`, for comparing a step with a reference.
+smxrt_status_t writeBatch(const std::string &path,
+                          const ModelManifest &manifest,
+                          const TrainState &state) {
+  smxrt_safetensors_writer_t *rawWriter = nullptr;
+  SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_create(&rawWriter));
+  SafetensorsWriterPtr writer(rawWriter);
+  for (size_t index : manifest.trainStep.inputs) {
+    const ArgumentSpec &input = manifest.trainStep.arguments[index];
+    if (input.shape.empty())
+      continue;
+    if (smxrt_tensor_t *buffer = state.input(input.name))
+      SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
+          writer.get(), input.name.c_str(), buffer));
+  }
+  return smxrt_safetensors_writer_write(writer.get(), path.c_str());
+}
+
 } // namespace
 
 //===--- train ------------------------------------------------------------===//
@@ -542,6 +562,8 @@ smxrt_status_t runTrainCommand(const ModelManifest &manifest,
   LoopHooks hooks;
   hooks.fillBatch = [&](int64_t step) -> smxrt_status_t {
     batcher->fill(static_cast<uint64_t>(step), view.view);
+    if (step == point.step && !commandLine.dumpBatch.empty())
+      return writeBatch(commandLine.dumpBatch, manifest, state);
     return nullptr;
   };
   hooks.checkpointMeta = [&](int64_t done, float loss) {
