@@ -63,3 +63,13 @@ func.func @load_balance(%logits: tensor<8x4xf32>) -> tensor<f32> {
   %loss = moe.load_balance_loss %probs top_k = 2 groups = 2 : tensor<8x4xf32>
   return %loss : tensor<f32>
 }
+
+// Expert dropout: the gradient redraws the forward mask on the activations.
+// CHECK: @expert_dropout argument 0 tensor<1x4x4x6xf32>: {{.*}}: ok
+// CHECK: @expert_dropout argument 1 tensor<4x6x5xf32>: {{.*}}: ok
+// CHECK: @expert_dropout argument 3 tensor<4x5x6xf32>: {{.*}}: ok
+func.func @expert_dropout(%x: tensor<1x4x4x6xf32>, %w1: tensor<4x6x5xf32>, %b1: tensor<4x5xf32>, %w2: tensor<4x5x6xf32>, %b2: tensor<4x6xf32>) -> tensor<1x4x4x6xf32> {
+  %step = arith.constant 5 : i64
+  %out = moe.expert_ffn %x, %w1, %b1, %w2, %b2 activation = <gelu_tanh> dropout(0.3, seed = 7, step = %step) : tensor<1x4x4x6xf32>, tensor<4x6x5xf32>, tensor<4x5xf32>, tensor<4x5x6xf32>, tensor<4x6xf32>
+  return %out : tensor<1x4x4x6xf32>
+}

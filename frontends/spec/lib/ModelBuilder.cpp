@@ -337,9 +337,14 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   Value outWeight =
       parameter(expertPath + ".output.weight", {experts, inner, width});
   Value outBias = parameter(expertPath + ".output.bias", {experts, width});
+  // Expert dropout: on the experts' activations, in training only.
+  bool hasExpertDropout = moe.expertDropout > 0.0;
   Value expertOutputs = moe::ExpertFFNOp::create(
-      builder, at(expertPath), slots, inWeight, inBias, outWeight, outBias,
-      ActivationAttr::get(context, spec.activation));
+      builder, at(expertPath), slots.getType(), slots, inWeight, inBias,
+      outWeight, outBias, hasExpertDropout ? step : Value(),
+      ActivationAttr::get(context, spec.activation),
+      builder.getF64FloatAttr(moe.expertDropout),
+      builder.getI64IntegerAttr(hasExpertDropout ? nextSeed() : 0));
   Value combined = moe::CombineOp::create(
       builder, loc, flat.getType(), expertOutputs, route.getDispatchIndices(),
       route.getCombineWeights());

@@ -248,6 +248,10 @@ struct ExpertFFNLowering : OpRewritePattern<ExpertFFNOp> {
     Value hidden = emitExpertLayer(rewriter, loc, op.getInput(),
                                    op.getInWeight(), op.getInBias(),
                                    op.getActivation());
+    if (op.hasTrainingNoise())
+      hidden = emitDropout(rewriter, loc, hidden, op.getStep(),
+                           op.getDropoutRate().convertToDouble(),
+                           op.getSeed());
     rewriter.replaceOp(op, emitExpertLayer(rewriter, loc, hidden,
                                            op.getOutWeight(), op.getOutBias(),
                                            std::nullopt));
@@ -652,9 +656,17 @@ struct ExpertFFNGradLowering : OpRewritePattern<ExpertFFNGradOp> {
         [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
           return emitActivation(b, nestedLoc, kind, arguments[0]);
         });
+    // Expert dropout: the same mask on the activations and their gradient.
+    double rate = op.getDropoutRate().convertToDouble();
+    auto dropout = [&](Value activations) {
+      return rate > 0.0 ? emitDropout(rewriter, loc, activations, op.getStep(),
+                                      rate, op.getSeed())
+                        : activations;
+    };
+    activated = dropout(activated);
     Value resultGrad = op.getResultGrad();
-    Value activatedGrad =
-        emitExpertTransposedLayer(rewriter, loc, resultGrad, op.getOutWeight());
+    Value activatedGrad = dropout(emitExpertTransposedLayer(
+        rewriter, loc, resultGrad, op.getOutWeight()));
     Value hiddenGrad = createElementwise(
         rewriter, loc, hiddenType, {activatedGrad, hidden}, {},
         [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {

@@ -83,7 +83,8 @@ LogicalResult ExpertFFNOp::buildGradients(
     MutableArrayRef<Value> operandGradients) {
   auto grad = ExpertFFNGradOp::create(
       builder, getLoc(), getInput(), getInWeight(), getInBias(),
-      getOutWeight(), getOutBias(), resultGradients[0], getActivationAttr());
+      getOutWeight(), getOutBias(), resultGradients[0], getStep(),
+      getActivationAttr(), getDropoutRateAttr(), getSeedAttr());
   operandGradients[0] = grad.getInputGrad();
   operandGradients[1] = grad.getInWeightGrad();
   operandGradients[2] = grad.getInBiasGrad();

@@ -56,6 +56,17 @@ static void printRouterJitter(OpAsmPrinter &printer, Operation *,
   smx::printNoiseClause(printer, "jitter", jitter, seed, step);
 }
 
+static ParseResult
+parseExpertDropout(OpAsmParser &parser, FloatAttr &rate, IntegerAttr &seed,
+                   std::optional<OpAsmParser::UnresolvedOperand> &step) {
+  return smx::parseNoiseClause(parser, "dropout", rate, seed, step);
+}
+
+static void printExpertDropout(OpAsmPrinter &printer, Operation *,
+                               FloatAttr rate, IntegerAttr seed, Value step) {
+  smx::printNoiseClause(printer, "dropout", rate, seed, step);
+}
+
 LogicalResult
 RouterOp::inferReturnTypes(MLIRContext *context,
                            std::optional<Location>, Adaptor adaptor,
@@ -263,15 +274,33 @@ static LogicalResult verifyExpertFFN(Operation *op, RankedTensorType inputType,
 }
 
 LogicalResult ExpertFFNOp::verify() {
-  return verifyExpertFFN(*this, getInput().getType(), getInWeight().getType(),
-                         getInBias().getType(), getOutWeight().getType(),
-                         getOutBias().getType());
+  if (failed(verifyExpertFFN(*this, getInput().getType(),
+                             getInWeight().getType(), getInBias().getType(),
+                             getOutWeight().getType(),
+                             getOutBias().getType())))
+    return failure();
+  return smx::verifyNoiseClause(*this, "(C7)", "dropout_rate",
+                                getDropoutRate(), getStep());
+}
+
+bool ExpertFFNOp::hasTrainingNoise() { return !getDropoutRate().isZero(); }
+
+void ExpertFFNOp::removeTrainingNoise(RewriterBase &rewriter) {
+  rewriter.modifyOpInPlace(*this, [&] {
+    setDropoutRate(APFloat(0.0));
+    setSeed(0);
+    getStepMutable().clear();
+  });
 }
 
 LogicalResult ExpertFFNGradOp::verify() {
-  return verifyExpertFFN(*this, getInput().getType(), getInWeight().getType(),
-                         getInBias().getType(), getOutWeight().getType(),
-                         getOutBias().getType());
+  if (failed(verifyExpertFFN(*this, getInput().getType(),
+                             getInWeight().getType(), getInBias().getType(),
+                             getOutWeight().getType(),
+                             getOutBias().getType())))
+    return failure();
+  return smx::verifyNoiseClause(*this, "(C7)", "dropout_rate",
+                                getDropoutRate(), getStep());
 }
 
 //===----------------------------------------------------------------------===//

@@ -136,14 +136,18 @@ def Moe_DispatchOp : Moe_Op<"dispatch", [Pure, InferTypeOpAdaptor, DeclareOpInte
 }
 
 def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
-    [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
+    [Pure, InferTypeOpAdaptor,
+     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Every expert's feed-forward network on its slots";
   let description = [{
     For every expert `e`, on its slots `input[:, e]` `[G, C, d]`:
     `result[:, e] = act(input[:, e] · W_in[e] + b_in[e]) · W_out[e] + b_out[e]`.
     One batched computation over experts (a batched or grouped GEMM), not a
     loop of small ones. Empty slots compute garbage that `moe.combine`
-    weights by 0.
+    weights by 0. With `dropout_rate > 0` (expert dropout, in training
+    only), the activations `act(...)` go through counter-based dropout (as
+    `smx.dropout`, keyed by `seed` and `step`) before `W_out`.
 
     Constraints:
     - (C1) `input` has rank 4 `[G, E, C, d]`.
@@ -152,24 +156,29 @@ def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
     - (C4) `out_weight` has shape `[E, F, d]`.
     - (C5) `out_bias` has shape `[E, d]`.
     - (C6) all weights have the input's element type.
+    - (C7) `0 <= dropout_rate < 1`; a positive rate needs a `step` operand.
 
     Example:
     ```mlir
     %out = moe.expert_ffn %slots, %w1, %b1, %w2, %b2 activation = <gelu_tanh>
+        dropout(0.2, seed = 9, step = %step)
         : tensor<2x16x256x512xf32>, tensor<16x512x2048xf32>,
           tensor<16x2048xf32>, tensor<16x2048x512xf32>, tensor<16x512xf32>
     ```
   }];
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$in_weight,
                        Smx_FloatTensor:$in_bias, Smx_FloatTensor:$out_weight,
-                       Smx_FloatTensor:$out_bias,
-                       Smx_ActivationAttr:$activation);
+                       Smx_FloatTensor:$out_bias, Optional<I64>:$step,
+                       Smx_ActivationAttr:$activation,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $in_weight `,` $in_bias `,` $out_weight `,` $out_bias
-    `activation` `=` $activation attr-dict `:` type($input) `,`
-    type($in_weight) `,` type($in_bias) `,` type($out_weight) `,`
-    type($out_bias)
+    `activation` `=` $activation ``
+    custom<ExpertDropout>($dropout_rate, $seed, $step) attr-dict `:`
+    type($input) `,` type($in_weight) `,` type($in_bias) `,`
+    type($out_weight) `,` type($out_bias)
   }];
   let hasVerifier = 1;
 }
@@ -307,11 +316,14 @@ def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
     result_grad[:, e]`, `out_bias_grad[e] = Σ result_grad[:, e]`, sums over
     the groups and slots of expert `e`.
 
-    Constraints: those of `moe.expert_ffn` (C1–C6).
+    With expert dropout the activations are dropped with the same
+    counter-based mask as in the forward op, and so is their gradient.
+
+    Constraints: those of `moe.expert_ffn` (C1–C7).
 
     Example:
     ```mlir
-    %dx, %dw1, %db1, %dw2, %db2 = moe.expert_ffn_grad %x, %w1, %b1, %w2, %dy
+    %dx, %dw1, %db1, %dw2, %db2 = moe.expert_ffn_grad %x, %w1, %b1, %w2, %b2, %dy
         activation = <gelu_tanh> : tensor<1x4x32x64xf32>, tensor<4x64x128xf32>,
         tensor<4x128xf32>, tensor<4x128x64xf32>, tensor<4x64xf32>
     ```
@@ -319,7 +331,9 @@ def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$in_weight,
                        Smx_FloatTensor:$in_bias, Smx_FloatTensor:$out_weight,
                        Smx_FloatTensor:$out_bias, Smx_FloatTensor:$result_grad,
-                       Smx_ActivationAttr:$activation);
+                       Optional<I64>:$step, Smx_ActivationAttr:$activation,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Smx_FloatTensor:$input_grad,
                       Smx_FloatTensor:$in_weight_grad,
                       Smx_FloatTensor:$in_bias_grad,
@@ -327,9 +341,10 @@ def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
                       Smx_FloatTensor:$out_bias_grad);
   let assemblyFormat = [{
     $input `,` $in_weight `,` $in_bias `,` $out_weight `,` $out_bias `,`
-    $result_grad `activation` `=` $activation attr-dict `:` type($input) `,`
-    type($in_weight) `,` type($in_bias) `,` type($out_weight) `,`
-    type($out_bias)
+    $result_grad `activation` `=` $activation ``
+    custom<ExpertDropout>($dropout_rate, $seed, $step) attr-dict `:`
+    type($input) `,` type($in_weight) `,` type($in_bias) `,`
+    type($out_weight) `,` type($out_bias)
   }];
   let hasVerifier = 1;
 }
