@@ -32,6 +32,11 @@ echo "== the loss curve (mean per tenth of the run)"
 /usr/bin/python3 "$source_dir/scripts/loss_curve.py" \
   "$work_dir/pretrain.ckpt/metrics.jsonl"
 
+if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  /usr/bin/python3 "$source_dir/bench/plot/plot_metrics.py" \
+    "$work_dir/pretrain.ckpt/metrics.jsonl" -o "$work_dir/pretrain.png"
+fi
+
 echo "== fine-tuning on the fortunes categories ($epochs epoch(s))"
 "$work_dir/finetune" finetune --init "$work_dir/pretrain.ckpt" \
   --epochs "$epochs" --lr 1e-3 --log-every 200 --ckpt "$work_dir/finetune.ckpt"

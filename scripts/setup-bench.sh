@@ -6,7 +6,7 @@
 # Usage: scripts/setup-bench.sh      (as root, or as a user with sudo)
 set -euo pipefail
 
-packages=(python3-torch python3-numpy python3-yaml)
+packages=(python3-torch python3-numpy python3-yaml python3-matplotlib)
 
 source "$(dirname "$0")/lib/debian-packages.sh"
 install_debian_packages scripts/setup-bench.sh "${packages[@]}"
