@@ -475,6 +475,105 @@ def train_step(spec, weights, batch, task, step, peak_lr, warmup, total, max_gra
     return result
 
 
+# --------------------------------------------------------------------------
+# Repeated steps (benchmarks): persistent state, in-place AdamW
+# --------------------------------------------------------------------------
+
+def adamw_update_(param, grad, m, v, lr, t, beta1=BETA1, beta2=BETA2, epsilon=EPSILON,
+                  weight_decay=WEIGHT_DECAY):
+    """adamw_update in place, on tensors: overwrites m, v and param with m1, v1, p1.
+
+    Same formula, evaluated in the same order (m1 = beta1*m + (1-beta1)*grad,
+    v1 = beta2*v + ((1-beta2)*grad)*grad, p1 = param - lr*(m_hat/(sqrt(v_hat)+eps)
+    + wd*param)), so the results are adamw_update's up to the last bit (ATen
+    evaluates `a + alpha*b` and addcmul with fused multiply-adds). It allocates two
+    temporaries of the parameter's size instead of about a dozen, which is what
+    dominates the update of a large model in eager PyTorch. Call under
+    torch.no_grad() when param requires grad."""
+    m.mul_(beta1).add_(grad, alpha=1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = torch.div(v, 1 - beta2 ** t).pow_(0.5).add_(epsilon)
+    update = torch.div(m, 1 - beta1 ** t).div_(denom)
+    update.add_(param, alpha=weight_decay)
+    param.sub_(update, alpha=lr)
+    return param, m, v
+
+
+class Trainer:
+    """The state of a training loop over train_step's computation, for timing many
+    steps: the parameters are leaf tensors of `dtype` that persist between steps,
+    with their Adam moments; each step updates them in place.
+
+    step(batch, step) computes what train_step(..., moments=<the previous step's>)
+    computes — the same forward pass and objective (loss_terms), autograd gradients,
+    global-norm clipping, lr_schedule and AdamW formula (adamw_update_) — without
+    converting the weights from NumPy and allocating the moments every step, and
+    returns only the scalars: loss, the loss parts, grad_norm, learning_rate,
+    grad_scale. `params`, `first_moments`, `second_moments` ({NAME: tensor}) hold
+    the state; `untrained` lists the parameters off the loss path (left unchanged,
+    as train_step leaves them)."""
+
+    def __init__(self, spec, weights, task, peak_lr, warmup, total, max_grad_norm=0.0,
+                 moments=None, dtype=torch.float32, capacity_factor="train", beta1=BETA1,
+                 beta2=BETA2, epsilon=EPSILON, weight_decay=WEIGHT_DECAY):
+        moments = moments or {}
+        self.spec, self.task, self.dtype = spec, task, dtype
+        self.peak_lr, self.warmup, self.total = peak_lr, warmup, total
+        self.max_grad_norm, self.capacity_factor = max_grad_norm, capacity_factor
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.weight_decay = weight_decay
+        shapes = parameter_shapes(spec)
+        self.names = list(shapes)
+        self.params, self.first_moments, self.second_moments = {}, {}, {}
+        for name, shape in shapes.items():
+            assert name in weights, f"weights: missing parameter {name}"
+            value = np.asarray(weights[name])
+            assert value.shape == tuple(shape), f"{name}: shape {value.shape} != {tuple(shape)}"
+            self.params[name] = torch.tensor(value, dtype=dtype, requires_grad=True)
+            for key, store in (("first_moment", self.first_moments),
+                               ("second_moment", self.second_moments)):
+                if f"{key}.{name}" in moments:
+                    store[name] = torch.tensor(np.asarray(moments[f"{key}.{name}"]),
+                                               dtype=dtype)
+                    assert store[name].shape == tuple(shape), \
+                        f"moments of {name}: bad shape"
+                else:
+                    store[name] = torch.zeros(tuple(shape), dtype=dtype)
+        self.untrained = []
+
+    def step(self, batch, step):
+        """One step at 0-based `step` (the learning-rate schedule and Adam's t = step + 1)."""
+        terms, _ = loss_terms(self.spec, self.params, batch, self.task, self.capacity_factor)
+        loss = total_loss(terms)
+        grads = torch.autograd.grad(loss, [self.params[n] for n in self.names],
+                                    allow_unused=True)
+        with torch.no_grad():
+            present = [g for g in grads if g is not None]
+            # sum of squares without a squared copy of every gradient
+            norm = torch.sqrt(sum(torch.dot(g.reshape(-1), g.reshape(-1)) for g in present)) \
+                if present else torch.zeros((), dtype=self.dtype)
+            scale = 1.0
+            if self.max_grad_norm and self.max_grad_norm > 0:
+                scale = min(1.0, self.max_grad_norm / (float(norm) + CLIP_TINY))
+            lr = lr_schedule(step, self.peak_lr, self.warmup, self.total)
+            t = step + 1
+            self.untrained = []
+            for name, g in zip(self.names, grads):
+                if g is None:
+                    self.untrained.append(name)
+                    continue
+                if scale != 1.0:
+                    g.mul_(scale)
+                adamw_update_(self.params[name], g, self.first_moments[name],
+                              self.second_moments[name], lr, t, self.beta1, self.beta2,
+                              self.epsilon, self.weight_decay if decays(name) else 0.0)
+        result = {"loss": float(loss), "grad_norm": float(norm), "learning_rate": lr,
+                  "grad_scale": scale}
+        for name, (_, value) in terms.items():
+            result[name] = float(value)
+        return result
+
+
 def result_for_file(result, float_dtype=np.float32):
     """Tensors to NumPy in file dtypes: floats as `float_dtype`, I64 expert loads."""
     arrays = {}
