@@ -98,6 +98,13 @@ cl::opt<double> maxGradNorm(
     cl::desc("Clip gradients to this global norm in the train step "
              "(0: no clipping; training tasks only)"),
     cl::init(1.0), cl::cat(smxcCategory));
+cl::opt<double> evalCapacityFactor(
+    "eval-capacity-factor",
+    cl::desc("Capacity factor of the forward function (predict, eval and "
+             "the evaluation of fine-tuning; default: the spec's "
+             "moe.capacity_factor.eval). Shapes are static, so it is fixed "
+             "at compile time"),
+    cl::init(0.0), cl::cat(smxcCategory));
 cl::opt<int64_t> maxPredictions(
     "max-predictions",
     cl::desc("Masked-LM predictions per sequence for --task=pretrain "
@@ -161,6 +168,13 @@ int linkExecutable(StringRef objectPath, StringRef executablePath,
                 (errorMessage.empty() ? "" : ": " + errorMessage));
   return 0;
 }
+/// The capacity factor of the forward function: --eval-capacity-factor or
+/// the spec's evaluation factor.
+double evaluationCapacityFactor(const smx::spec::ModelSpec &spec) {
+  return evalCapacityFactor.getNumOccurrences() ? evalCapacityFactor.getValue()
+                                                : spec.moe->evalCapacityFactor;
+}
+
 /// Turns the training-form module of a training task into the module of a
 /// training executable (docs/abi.md): `@train_step`, built from the
 /// training form (dropout, the training capacity factor), next to
@@ -181,7 +195,7 @@ LogicalResult buildTrainingModule(OwningOpRef<ModuleOp> &module,
   evaluating.addPass(smx::createSmxStripTrainingNoisePass());
   if (spec.moe) {
     moe::MoeSetCapacityFactorPassOptions capacity;
-    capacity.capacityFactor = spec.moe->evalCapacityFactor;
+    capacity.capacityFactor = evaluationCapacityFactor(spec);
     evaluating.addPass(moe::createMoeSetCapacityFactorPass(capacity));
   }
   if (failed(evaluating.run(*evaluation)))
@@ -234,6 +248,9 @@ int main(int argc, char **argv) {
                   ": non-attention mixing layers run on inputs padded to it");
     shape.sequence = sequenceLength;
   }
+  if (evalCapacityFactor.getNumOccurrences() && !(evalCapacityFactor > 0.0))
+    return fail("--eval-capacity-factor must be positive, got " +
+                std::to_string(evalCapacityFactor.getValue()));
   if (maxPredictions.getNumOccurrences()) {
     if (maxPredictions < 1 || maxPredictions > shape.sequence)
       return fail("--max-predictions must be in [1, " + Twine(shape.sequence) +
@@ -278,7 +295,7 @@ int main(int argc, char **argv) {
     // keeps its noise and training capacity factor.
     pipelineOptions.evaluation = false;
   } else if (spec->moe) {
-    pipelineOptions.capacityFactor = spec->moe->evalCapacityFactor;
+    pipelineOptions.capacityFactor = evaluationCapacityFactor(*spec);
   }
   PassManager pm(&context);
   smx::buildCpuPipeline(pm, pipelineOptions);
