@@ -106,3 +106,11 @@ func.func @reshapes_and_slice(%x: tensor<2x4x3xf32>) -> (tensor<2x3xf32>, tensor
   %back = tensor.expand_shape %flat [[0, 1], [2]] output_shape [2, 4, 3] : tensor<8x3xf32> into tensor<2x4x3xf32>
   return %c, %back : tensor<2x3xf32>, tensor<2x4x3xf32>
 }
+
+// The regression head's loss.
+// CHECK: @mean_squared_error argument 0 tensor<6xf32>: {{.*}}: ok
+// CHECK: @mean_squared_error argument 1 tensor<6xf32>: {{.*}}: ok
+func.func @mean_squared_error(%p: tensor<6xf32>, %t: tensor<6xf32>) -> tensor<f32> {
+  %l = smx.mean_squared_error %p, %t : tensor<6xf32>
+  return %l : tensor<f32>
+}

@@ -454,8 +454,18 @@ void ModelBuilder::heads(Value sequenceOutput) {
     Value pooled = pooler(sequenceOutput);
     Value logits =
         dense("heads.classifier", pooled, width, *spec.heads.classifierOutputs);
-    addLoss("classifier_loss", crossEntropy("heads.classifier", logits, labels),
-            /*weight=*/1.0);
+    Value loss;
+    if (spec.heads.regression) {
+      // One output per sequence: [B, 1] against the [B] targets.
+      Value scores = tensor::CollapseShapeOp::create(
+          builder, at("heads.classifier"), logits,
+          SmallVector<ReassociationIndices>{{0, 1}});
+      loss = MeanSquaredErrorOp::create(builder, at("heads.classifier"),
+                                        scores, labels);
+    } else {
+      loss = crossEntropy("heads.classifier", logits, labels);
+    }
+    addLoss("classifier_loss", loss, /*weight=*/1.0);
     // For accuracy in evaluation; the train step reports only losses and
     // metrics, so it drops this result.
     addOutput("classifier_logits", logits, /*batchMajor=*/true);
@@ -489,7 +499,10 @@ OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
       orderLabels =
           addInput("order_labels", RankedTensorType::get({shape.batch}, i32));
   } else if (task == ModelTask::Finetune) {
-    labels = addInput("labels", RankedTensorType::get({shape.batch}, i32));
+    // Class indices, or the targets of a regression head.
+    labels = addInput("labels", RankedTensorType::get(
+                                    {shape.batch},
+                                    spec.heads.regression ? Type(f32) : i32));
   }
   // Pad tokens have id 0; attention masks them as keys.
   Value padId = arith::ConstantOp::create(
@@ -552,10 +565,6 @@ static LogicalResult verifyTask(const ModelSpec &spec, CompileShape shape,
       return emitError(location)
              << "fine-tuning needs a classifier head, but the spec has no "
                 "'heads.classifier'";
-    if (spec.heads.regression)
-      return emitError(location)
-             << "fine-tuning a regression head ('heads.classifier.regression') "
-                "is not supported yet: there is no mean-squared-error loss op";
     return success();
   }
   llvm_unreachable("unknown model task");

@@ -564,6 +564,31 @@ struct CrossEntropyGradLowering : OpRewritePattern<CrossEntropyGradOp> {
   }
 };
 
+struct MeanSquaredErrorLowering : OpRewritePattern<MeanSquaredErrorOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MeanSquaredErrorOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getPredictions().getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    Value squares = createElementwise(
+        rewriter, loc, RankedTensorType::get(type.getShape(),
+                                             rewriter.getF32Type()),
+        {op.getPredictions(), op.getTargets()}, {},
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) {
+          Value difference = arith::SubFOp::create(
+              b, nestedLoc, extendToF32(b, nestedLoc, args[0]),
+              extendToF32(b, nestedLoc, args[1]));
+          return arith::MulFOp::create(b, nestedLoc, difference, difference);
+        });
+    rewriter.replaceOp(
+        op, scaleScalar(rewriter, loc, sumAll(rewriter, loc, squares),
+                        1.0 / static_cast<double>(type.getNumElements())));
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Optimizer
 //===----------------------------------------------------------------------===//
@@ -731,6 +756,7 @@ void mlir::smx::populateSmxTrainingToLinalgPatterns(
                LayerNormGradLowering, DenseWeightGradLowering,
                SumLeadingLowering, EmbeddingGradLowering,
                ScatterPositionsLowering, CrossEntropyLowering,
-               CrossEntropyGradLowering, GlobalNormLowering,
+               CrossEntropyGradLowering, MeanSquaredErrorLowering,
+               GlobalNormLowering,
                AdamWUpdateLowering, LRScheduleLowering>(patterns.getContext());
 }

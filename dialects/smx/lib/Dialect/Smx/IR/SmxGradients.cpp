@@ -9,6 +9,8 @@
 
 #include "smx/Dialect/Smx/IR/SmxOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -115,5 +117,28 @@ LogicalResult CrossEntropyOp::buildGradients(
       CrossEntropyGradOp::create(builder, getLoc(), getLogits().getType(),
                                  getLogits(), getLabels(), getWeights(),
                                  resultGradients[0], getIgnoreIndexAttr());
+  return success();
+}
+
+LogicalResult MeanSquaredErrorOp::buildGradients(
+    OpBuilder &builder, ArrayRef<Value> resultGradients,
+    MutableArrayRef<Value> operandGradients) {
+  // d/dp = 2 (p − t) / N · d(loss), and the negation for the targets.
+  Location loc = getLoc();
+  auto type = cast<RankedTensorType>(getPredictions().getType());
+  Value difference =
+      arith::SubFOp::create(builder, loc, getPredictions(), getTargets());
+  Value lossGrad = tensor::ExtractOp::create(builder, loc, resultGradients[0]);
+  Value factor = arith::ConstantOp::create(
+      builder, loc,
+      builder.getF32FloatAttr(2.0 / static_cast<double>(type.getNumElements())));
+  Value scale = arith::MulFOp::create(builder, loc, lossGrad, factor);
+  if (!type.getElementType().isF32())
+    scale = arith::TruncFOp::create(builder, loc, type.getElementType(), scale);
+  Value splat = tensor::SplatOp::create(builder, loc, type, scale);
+  Value predictionsGrad =
+      arith::MulFOp::create(builder, loc, difference, splat);
+  operandGradients[0] = predictionsGrad;
+  operandGradients[1] = arith::NegFOp::create(builder, loc, predictionsGrad);
   return success();
 }

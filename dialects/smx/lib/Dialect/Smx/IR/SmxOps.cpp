@@ -256,6 +256,14 @@ LogicalResult AdamWUpdateOp::verify() {
   return success();
 }
 
+LogicalResult MeanSquaredErrorOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location>, Adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(
+      RankedTensorType::get({}, Float32Type::get(context)));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Gradient ops
 //===----------------------------------------------------------------------===//

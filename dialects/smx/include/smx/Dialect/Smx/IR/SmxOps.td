@@ -288,6 +288,28 @@ def Smx_CrossEntropyOp : Smx_Op<"cross_entropy",
   let hasVerifier = 1;
 }
 
+def Smx_MeanSquaredErrorOp : Smx_Op<"mean_squared_error",
+    [Pure, InferTypeOpAdaptor, AllTypesMatch<["predictions", "targets"]>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
+  let summary = "Mean squared error of a regression head";
+  let description = [{
+    `loss = mean_i (predictions[i] − targets[i])²` over all elements, a 0-d
+    f32 tensor accumulated in f32: the loss of a regression classifier head
+    (`heads.classifier: {regression: true}`).
+
+    Example:
+    ```mlir
+    %loss = smx.mean_squared_error %scores, %labels : tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$predictions,
+                       Smx_FloatTensor:$targets);
+  let results = (outs Smx_ScalarFloatTensor:$loss);
+  let assemblyFormat = [{
+    $predictions `,` $targets attr-dict `:` type($predictions)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Gradients: the companions `smx-build-train-step` builds through the
 // DifferentiableOpInterface. Where a gradient is another forward op (the
