@@ -386,6 +386,41 @@ std::string describeLoopEnd(const LoopResult &result, int64_t firstStep,
   return text;
 }
 
+/// The settings of the training loop shared by `train` and `finetune`.
+LoopSettings makeLoopSettings(const ModelManifest &manifest,
+                              const CommandLine &commandLine,
+                              const ResumePoint &point, int64_t steps,
+                              int64_t warmup, double learningRate,
+                              int64_t every, uint64_t keep) {
+  LoopSettings settings;
+  settings.firstStep = point.step;
+  settings.totalSteps = steps;
+  settings.warmupSteps = warmup;
+  settings.peakLearningRate = static_cast<float>(learningRate);
+  settings.stopAt = static_cast<int64_t>(commandLine.stopAt);
+  settings.every = every;
+  settings.keep = keep;
+  settings.logEvery = static_cast<int64_t>(commandLine.logEvery);
+  settings.tokensPerStep = manifest.batch * manifest.sequence;
+  settings.checkpointDirectory = commandLine.ckpt;
+  settings.lastCheckpoint = point.stepDirectory;
+  return settings;
+}
+
+/// "; checkpoints every N steps in DIR; metrics to FILE" for the report.
+std::string describeSaving(const CommandLine &commandLine, int64_t every,
+                           const std::string &metricsFile) {
+  std::string text =
+      commandLine.ckpt.empty()
+          ? "; no --ckpt: nothing is saved"
+          : formatString("; checkpoints every %lld steps in %s",
+                         static_cast<long long>(every),
+                         commandLine.ckpt.c_str());
+  if (!metricsFile.empty())
+    text += "; metrics to " + metricsFile;
+  return text;
+}
+
 /// Writes the train step's tensor inputs (the batch the last fill put in
 /// the input buffers) to `path`, for comparing a step with a reference.
 smxrt_status_t writeBatch(const std::string &path,
@@ -530,31 +565,16 @@ smxrt_status_t runTrainCommand(const ModelManifest &manifest,
   std::fprintf(
       out,
       "training: steps %lld..%lld, peak learning rate %g, warmup "
-      "%lld, seed %llu%s%s\n",
+      "%lld, seed %llu%s\n",
       static_cast<long long>(point.step + 1), static_cast<long long>(steps),
       learningRate, static_cast<long long>(warmup),
       static_cast<unsigned long long>(seed),
-      commandLine.ckpt.empty()
-          ? "; no --ckpt: nothing is saved"
-          : formatString("; checkpoints every %lld steps in %s",
-                         static_cast<long long>(every),
-                         commandLine.ckpt.c_str())
-                .c_str(),
-      metricsFile.empty() ? "" : ("; metrics to " + metricsFile).c_str());
+      describeSaving(commandLine, every, metricsFile).c_str());
   std::fflush(out);
 
-  LoopSettings settings;
-  settings.firstStep = point.step;
-  settings.totalSteps = steps;
-  settings.warmupSteps = warmup;
-  settings.peakLearningRate = static_cast<float>(learningRate);
-  settings.stopAt = static_cast<int64_t>(commandLine.stopAt);
-  settings.every = every;
-  settings.keep = keep;
-  settings.logEvery = static_cast<int64_t>(commandLine.logEvery);
-  settings.tokensPerStep = manifest.batch * manifest.sequence;
-  settings.checkpointDirectory = commandLine.ckpt;
-  settings.lastCheckpoint = point.stepDirectory;
+  LoopSettings settings =
+      makeLoopSettings(manifest, commandLine, point, steps, warmup,
+                       learningRate, every, keep);
 
   PretrainView view;
   makePretrainView([&](std::string_view name) { return state.input(name); },
@@ -840,32 +860,17 @@ smxrt_status_t runFinetuneCommand(const ModelManifest &manifest,
   std::fprintf(
       out,
       "training: %lld epochs of %lld steps (steps %lld..%lld), peak "
-      "learning rate %g, warmup %lld, seed %llu%s%s\n",
+      "learning rate %g, warmup %lld, seed %llu%s\n",
       static_cast<long long>(epochs), static_cast<long long>(perEpoch),
       static_cast<long long>(point.step + 1), static_cast<long long>(steps),
       learningRate, static_cast<long long>(warmup),
       static_cast<unsigned long long>(seed),
-      commandLine.ckpt.empty()
-          ? "; no --ckpt: nothing is saved"
-          : formatString("; checkpoints every %lld steps in %s",
-                         static_cast<long long>(every),
-                         commandLine.ckpt.c_str())
-                .c_str(),
-      metricsFile.empty() ? "" : ("; metrics to " + metricsFile).c_str());
+      describeSaving(commandLine, every, metricsFile).c_str());
   std::fflush(out);
 
-  LoopSettings settings;
-  settings.firstStep = point.step;
-  settings.totalSteps = steps;
-  settings.warmupSteps = warmup;
-  settings.peakLearningRate = static_cast<float>(learningRate);
-  settings.stopAt = static_cast<int64_t>(commandLine.stopAt);
-  settings.every = every;
-  settings.keep = keep;
-  settings.logEvery = static_cast<int64_t>(commandLine.logEvery);
-  settings.tokensPerStep = manifest.batch * manifest.sequence;
-  settings.checkpointDirectory = commandLine.ckpt;
-  settings.lastCheckpoint = point.stepDirectory;
+  LoopSettings settings =
+      makeLoopSettings(manifest, commandLine, point, steps, warmup,
+                       learningRate, every, keep);
 
   TaskView view;
   makeTaskView([&](std::string_view name) { return state.input(name); },
