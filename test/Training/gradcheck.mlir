@@ -114,3 +114,21 @@ func.func @mean_squared_error(%p: tensor<6xf32>, %t: tensor<6xf32>) -> tensor<f3
   %l = smx.mean_squared_error %p, %t : tensor<6xf32>
   return %l : tensor<f32>
 }
+
+// Structured mixings: the matrix gradients summed into the parameters
+// each matrix reads.
+// CHECK: @circulant argument 0 tensor<2x4x3xf32>: {{.*}}: ok
+// CHECK: @circulant argument 1 tensor<4xf32>: {{.*}}: ok
+// CHECK: @circulant argument 2 tensor<3xf32>: {{.*}}: ok
+func.func @circulant(%x: tensor<2x4x3xf32>, %s: tensor<4xf32>, %h: tensor<3xf32>) -> tensor<2x4x3xf32> {
+  %y = mix.circulant %x, %s, %h : tensor<2x4x3xf32>, tensor<4xf32>, tensor<3xf32>
+  return %y : tensor<2x4x3xf32>
+}
+
+// CHECK: @toeplitz argument 0 tensor<2x4x3xf32>: {{.*}}: ok
+// CHECK: @toeplitz argument 1 tensor<7xf32>: {{.*}}: ok
+// CHECK: @toeplitz argument 2 tensor<5xf32>: {{.*}}: ok
+func.func @toeplitz(%x: tensor<2x4x3xf32>, %s: tensor<7xf32>, %h: tensor<5xf32>) -> tensor<2x4x3xf32> {
+  %y = mix.toeplitz %x, %s, %h : tensor<2x4x3xf32>, tensor<7xf32>, tensor<5xf32>
+  return %y : tensor<2x4x3xf32>
+}

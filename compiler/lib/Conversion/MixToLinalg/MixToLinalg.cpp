@@ -11,10 +11,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "smx/Conversion/LoweringUtils.h"
 #include "smx/Dialect/Mix/IR/MixOps.h"
+#include "smx/Dialect/Mix/IR/StructuredMatrices.h"
 #include <cmath>
 
 namespace mlir::smx {
@@ -123,6 +125,54 @@ struct LinearGradLowering : OpRewritePattern<LinearGradOp> {
     Value seqGrad = emitRuntimeGemm(rewriter, loc, seqGemm, gradBatch,
                                     mixedBatchT, seqType, shared, zeros);
     rewriter.replaceOp(op, {inputGrad, seqGrad, hiddenGrad});
+    return success();
+  }
+};
+
+/// Sums each entry of a structured matrix's gradient into the parameter the
+/// matrix reads there (mix.structured_params_grad): sequential loops over
+/// the N² entries, since many entries share a parameter.
+struct StructuredParamsGradLowering
+    : OpRewritePattern<StructuredParamsGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(StructuredParamsGradOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType matrixType = op.getMatrixGrad().getType();
+    auto paramsType = cast<RankedTensorType>(op.getType());
+    if (!matrixType.hasStaticShape() || !paramsType.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    int64_t n = matrixType.getDimSize(0);
+    ParameterIndexFn parameterIndex = op.getStructure() == "circulant"
+                                          ? getCirculantIndex
+                                          : getToeplitzIndex;
+    bool transpose = op.getTranspose();
+    Value zero = indexConstant(rewriter, loc, 0);
+    Value one = indexConstant(rewriter, loc, 1);
+    Value size = indexConstant(rewriter, loc, n);
+    Value initial = createFilledTensor(
+        rewriter, loc, paramsType,
+        rewriter.getFloatAttr(paramsType.getElementType(), 0.0));
+    scf::LoopNest nest = scf::buildLoopNest(
+        rewriter, loc, {zero, zero}, {size, size}, {one, one},
+        ValueRange{initial},
+        [&](OpBuilder &b, Location nestedLoc, ValueRange position,
+            ValueRange running) -> scf::ValueVector {
+          // The matrix was built with its rows and columns swapped when
+          // transposed: entry (i, j) reads index(j, i).
+          Value row = position[transpose ? 1 : 0];
+          Value column = position[transpose ? 0 : 1];
+          Value index = parameterIndex(b, nestedLoc, row, column, size);
+          Value element = tensor::ExtractOp::create(
+              b, nestedLoc, op.getMatrixGrad(), position);
+          Value current =
+              tensor::ExtractOp::create(b, nestedLoc, running[0], index);
+          Value sum = arith::AddFOp::create(b, nestedLoc, current, element);
+          return {tensor::InsertOp::create(b, nestedLoc, sum, running[0],
+                                           index)
+                      .getResult()};
+        });
+    rewriter.replaceOp(op, nest.results.front());
     return success();
   }
 };
@@ -375,7 +425,8 @@ struct SelfAttentionGradLowering : OpRewritePattern<SelfAttentionGradOp> {
 void mlir::smx::populateMixToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
   patterns.add<LinearLowering, LinearGradLowering, SelfAttentionLowering,
-               SelfAttentionGradLowering>(context);
+               SelfAttentionGradLowering, StructuredParamsGradLowering>(
+      context);
   // Fourier: C_L·A − S_L·B. Hartley: (C_L + S_L)·A + (C_L − S_L)·B.
   patterns.add<RealDftLowering<FourierOp>>(context, std::make_pair(1.0, 0.0),
                                            std::make_pair(0.0, -1.0));

@@ -1,6 +1,7 @@
 //===- MixOps.cpp - mix dialect ops ---------------------------------------===//
 
 #include "smx/Dialect/Mix/IR/MixOps.h"
+#include "smx/Dialect/Mix/IR/StructuredMatrices.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -134,6 +135,77 @@ verifyStructuredMixing(StructuredOp op,
                          op.getHiddenParams().getType(),
                          {parameterCount(inputType.getDimSize(2))},
                          elementType);
+}
+
+LogicalResult StructuredParamsGradOp::verify() {
+  StringRef structure = getStructure();
+  if (structure != "circulant" && structure != "toeplitz")
+    return emitOpError() << "(C1): structure must be 'circulant' or "
+                            "'toeplitz', got '"
+                         << structure << "'";
+  RankedTensorType matrixType = getMatrixGrad().getType();
+  RankedTensorType paramsType = getParamsGrad().getType();
+  if (matrixType.getRank() != 2 ||
+      !smx::areSizesCompatible(matrixType.getDimSize(0),
+                               matrixType.getDimSize(1)))
+    return emitOpError() << "(C2): expected a square matrix gradient, got "
+                         << matrixType;
+  int64_t n = matrixType.getDimSize(0);
+  int64_t count = ShapedType::isDynamic(n) ? n
+                  : structure == "circulant" ? n
+                                             : 2 * n - 1;
+  if (failed(verifyShape(*this, "(C2)", "the parameter gradient", paramsType,
+                         {count})))
+    return failure();
+  return verifyElementType(*this, "(C2)", "the parameter gradient",
+                           paramsType, matrixType.getElementType());
+}
+
+/// The gradient rule of a structured mixing op: mix.linear_grad on the
+/// materialized matrices, then each matrix gradient summed into the
+/// parameters it reads.
+template <typename StructuredOp>
+static LogicalResult
+buildStructuredGradients(StructuredOp op, OpBuilder &builder,
+                         ArrayRef<Value> resultGradients,
+                         MutableArrayRef<Value> operandGradients,
+                         ParameterIndexFn parameterIndex, StringRef structure) {
+  Location loc = op.getLoc();
+  Value seqWeight =
+      buildStructuredMatrix(builder, loc, op.getInput(), /*dim=*/1,
+                            op.getSeqParams(), /*transpose=*/false,
+                            parameterIndex);
+  Value hiddenWeight =
+      buildStructuredMatrix(builder, loc, op.getInput(), /*dim=*/2,
+                            op.getHiddenParams(), /*transpose=*/true,
+                            parameterIndex);
+  auto grad = LinearGradOp::create(builder, loc, op.getInput(), seqWeight,
+                                   hiddenWeight, resultGradients[0]);
+  operandGradients[0] = grad.getInputGrad();
+  operandGradients[1] = StructuredParamsGradOp::create(
+      builder, loc, op.getSeqParams().getType(), grad.getSeqWeightGrad(),
+      builder.getStringAttr(structure), /*transpose=*/false);
+  operandGradients[2] = StructuredParamsGradOp::create(
+      builder, loc, op.getHiddenParams().getType(),
+      grad.getHiddenWeightGrad(), builder.getStringAttr(structure),
+      /*transpose=*/true);
+  return success();
+}
+
+LogicalResult CirculantOp::buildGradients(
+    OpBuilder &builder, ArrayRef<Value> resultGradients,
+    MutableArrayRef<Value> operandGradients) {
+  return buildStructuredGradients(*this, builder, resultGradients,
+                                  operandGradients, getCirculantIndex,
+                                  "circulant");
+}
+
+LogicalResult ToeplitzOp::buildGradients(
+    OpBuilder &builder, ArrayRef<Value> resultGradients,
+    MutableArrayRef<Value> operandGradients) {
+  return buildStructuredGradients(*this, builder, resultGradients,
+                                  operandGradients, getToeplitzIndex,
+                                  "toeplitz");
 }
 
 LogicalResult CirculantOp::verify() {

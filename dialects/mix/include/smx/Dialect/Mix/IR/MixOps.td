@@ -114,7 +114,7 @@ def Mix_HartleyOp : Mix_TransformOp<"hartley",
   }];
 }
 
-def Mix_CirculantOp : Mix_StructuredOp<"circulant"> {
+def Mix_CirculantOp : Mix_StructuredOp<"circulant", [DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Circulant mixing: C(s) · X · C(h)ᵀ";
   let description = [{
     With the circulant matrix `C(v)[r, c] = v[(r - c) mod N]`,
@@ -135,7 +135,7 @@ def Mix_CirculantOp : Mix_StructuredOp<"circulant"> {
   }];
 }
 
-def Mix_ToeplitzOp : Mix_StructuredOp<"toeplitz"> {
+def Mix_ToeplitzOp : Mix_StructuredOp<"toeplitz", [DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Toeplitz mixing: T(s) · X · T(h)ᵀ";
   let description = [{
     With the Toeplitz matrix `T(t)[r, c] = t[N - 1 + c - r]` (2N−1
@@ -197,6 +197,39 @@ def Mix_SelfAttentionOp : Mix_Op<"self_attention",
     $query `,` $key `,` $value `,` $padding_mask `heads` `=` $num_heads ``
     custom<AttentionDropout>($dropout_rate, $seed, $step)
     attr-dict `:` type($query) `,` type($padding_mask)
+  }];
+  let hasVerifier = 1;
+}
+
+def Mix_StructuredParamsGradOp : Mix_Op<"structured_params_grad", [Pure]> {
+  let summary = "Gradient of a structured matrix's parameters";
+  let description = [{
+    The gradient of the parameter vector of a circulant or Toeplitz matrix
+    from the gradient of the matrix: every entry of `matrix_grad` adds into
+    the parameter the matrix reads there,
+    `params_grad[k] = sum of matrix_grad[r, c] over the (r, c) with
+    index(r, c) = k` (`index(c, r)` with `transpose`), the index of
+    `mix.circulant` (`(r - c) mod N`) or `mix.toeplitz` (`N - 1 + c - r`).
+    The gradient rules of those two ops use it after `mix.linear_grad` on
+    the materialized matrices.
+
+    Constraints:
+    - (C1) `structure` is `circulant` or `toeplitz`.
+    - (C2) `matrix_grad` is `[N, N]`; the result is `[N]` (circulant) or
+      `[2N - 1]` (Toeplitz) with the same element type.
+
+    Example:
+    ```mlir
+    %ds = mix.structured_params_grad %dw structure = "toeplitz"
+        : tensor<512x512xf32> -> tensor<1023xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$matrix_grad, StrAttr:$structure,
+                       UnitAttr:$transpose);
+  let results = (outs Smx_FloatTensor:$params_grad);
+  let assemblyFormat = [{
+    $matrix_grad `structure` `=` $structure (`transpose` $transpose^)?
+    attr-dict `:` type($matrix_grad) `->` type($params_grad)
   }];
   let hasVerifier = 1;
 }
