@@ -23,10 +23,6 @@ using namespace mlir::smx;
 
 namespace {
 
-Value f32Constant(OpBuilder &b, Location loc, double value) {
-  return createF32Constant(b, loc, value);
-}
-
 /// The identity map of a `rank`-deep nest.
 AffineMap identityMap(MLIRContext *context, int64_t rank) {
   return AffineMap::getMultiDimIdentityMap(rank, context);
@@ -181,7 +177,7 @@ struct LayerNormGradLowering : OpRewritePattern<LayerNormGradOp> {
         rewriter, loc, input, {sum},
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
           Value mean = arith::MulFOp::create(
-              b, nestedLoc, args[1], f32Constant(b, nestedLoc, inverseWidth));
+              b, nestedLoc, args[1], createF32Constant(b, nestedLoc, inverseWidth));
           Value deviation = arith::SubFOp::create(
               b, nestedLoc, extendToF32(b, nestedLoc, args[0]), mean);
           return arith::MulFOp::create(b, nestedLoc, deviation, deviation);
@@ -189,13 +185,13 @@ struct LayerNormGradLowering : OpRewritePattern<LayerNormGradOp> {
     // x̂ = (x − mean)·rstd and rstd per element's row.
     auto normalize = [&](OpBuilder &b, Location nestedLoc, Value x,
                          Value rowSum, Value rowSquares) {
-      Value inverse = f32Constant(b, nestedLoc, inverseWidth);
+      Value inverse = createF32Constant(b, nestedLoc, inverseWidth);
       Value mean = arith::MulFOp::create(b, nestedLoc, rowSum, inverse);
       Value variance = arith::MulFOp::create(b, nestedLoc, rowSquares, inverse);
       Value rstd = math::RsqrtOp::create(
           b, nestedLoc,
           arith::AddFOp::create(b, nestedLoc, variance,
-                                f32Constant(b, nestedLoc, epsilon)));
+                                createF32Constant(b, nestedLoc, epsilon)));
       Value deviation = arith::SubFOp::create(
           b, nestedLoc, extendToF32(b, nestedLoc, x), mean);
       return std::pair<Value, Value>{
@@ -233,7 +229,7 @@ struct LayerNormGradLowering : OpRewritePattern<LayerNormGradOp> {
         {identity, identity, identity, rows, rows, rows, rows},
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
           Value rstd = normalize(b, nestedLoc, args[2], args[3], args[4]).second;
-          Value inverse = f32Constant(b, nestedLoc, inverseWidth);
+          Value inverse = createF32Constant(b, nestedLoc, inverseWidth);
           Value meanGrad = arith::MulFOp::create(b, nestedLoc, args[5], inverse);
           Value meanDot = arith::MulFOp::create(b, nestedLoc, args[6], inverse);
           Value centered = arith::SubFOp::create(b, nestedLoc, args[0], meanGrad);
@@ -414,9 +410,9 @@ CrossEntropyRows emitCrossEntropyRows(OpBuilder &builder, Location loc,
             b, nestedLoc, counted,
             arith::AndIOp::create(b, nestedLoc, nonNegative, belowClasses));
         Value weight = weights ? extendToF32(b, nestedLoc, args[1])
-                               : f32Constant(b, nestedLoc, 1.0);
+                               : createF32Constant(b, nestedLoc, 1.0);
         return arith::SelectOp::create(b, nestedLoc, valid, weight,
-                                       f32Constant(b, nestedLoc, 0.0));
+                                       createF32Constant(b, nestedLoc, 0.0));
       });
   return result;
 }
@@ -428,7 +424,7 @@ Value emitWeightDenominator(OpBuilder &builder, Location loc, Value weight) {
       builder, loc, cast<RankedTensorType>(total.getType()), total, {},
       [](OpBuilder &b, Location nestedLoc, ValueRange args) {
         return arith::MaximumFOp::create(b, nestedLoc, args[0],
-                                         f32Constant(b, nestedLoc, 1.0));
+                                         createF32Constant(b, nestedLoc, 1.0));
       });
 }
 
@@ -491,9 +487,9 @@ struct CrossEntropyLowering : OpRewritePattern<CrossEntropyOp> {
           // 0·inf is NaN: select instead of multiplying skipped rows.
           Value skipped = arith::CmpFOp::create(
               b, nestedLoc, arith::CmpFPredicate::OEQ, args[3],
-              f32Constant(b, nestedLoc, 0.0));
+              createF32Constant(b, nestedLoc, 0.0));
           return arith::SelectOp::create(
-              b, nestedLoc, skipped, f32Constant(b, nestedLoc, 0.0),
+              b, nestedLoc, skipped, createF32Constant(b, nestedLoc, 0.0),
               arith::MulFOp::create(b, nestedLoc, args[3], loss));
         });
     Value total = sumAll(rewriter, loc, terms);
@@ -548,8 +544,8 @@ struct CrossEntropyGradLowering : OpRewritePattern<CrossEntropyGradOp> {
           Value isLabel = arith::CmpIOp::create(
               b, nestedLoc, arith::CmpIPredicate::eq, column, args[1]);
           Value target = arith::SelectOp::create(
-              b, nestedLoc, isLabel, f32Constant(b, nestedLoc, 1.0),
-              f32Constant(b, nestedLoc, 0.0));
+              b, nestedLoc, isLabel, createF32Constant(b, nestedLoc, 1.0),
+              createF32Constant(b, nestedLoc, 0.0));
           Value difference =
               arith::SubFOp::create(b, nestedLoc, probability, target);
           Value scale = arith::DivFOp::create(
@@ -671,7 +667,7 @@ struct AdamWUpdateLowering : OpRewritePattern<AdamWUpdateOp> {
         outputs, SmallVector<AffineMap>(7, identity), iterators,
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
           auto constant = [&](double value) {
-            return f32Constant(b, nestedLoc, value);
+            return createF32Constant(b, nestedLoc, value);
           };
           auto mul = [&](Value lhs, Value rhs) {
             return arith::MulFOp::create(b, nestedLoc, lhs, rhs).getResult();
@@ -718,8 +714,8 @@ struct LRScheduleLowering : OpRewritePattern<LRScheduleOp> {
     Value warmup = toFloat(op.getWarmupSteps());
     Value total = toFloat(op.getTotalSteps());
     Value peak = op.getPeak();
-    Value one = f32Constant(rewriter, loc, 1.0);
-    Value zero = f32Constant(rewriter, loc, 0.0);
+    Value one = createF32Constant(rewriter, loc, 1.0);
+    Value zero = createF32Constant(rewriter, loc, 0.0);
     // Warmup: peak·(step + 1)/warmup.
     Value warming = arith::DivFOp::create(
         rewriter, loc,
