@@ -24,7 +24,6 @@ Usage: /usr/bin/python3 bench/cpu_infer/run.py [--models sm_small,sparse_mixer]
 """
 
 import argparse
-import ctypes
 import datetime
 import json
 import os
@@ -38,6 +37,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from benchenv import (git_revision, loadavg, log, openblas_info, sh,  # noqa: E402
+                      smx_blas_library, spec_path)
 REPO = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
 REFERENCE = os.path.join(REPO, "test", "reference")
 TORCH_MODEL = os.path.join(HERE, "torch_model.py")
@@ -86,17 +88,6 @@ torch.set_num_threads(ARGS.threads)
 BLAS_ENV = re.compile(r"^(OPENBLAS_|GOTO|OMP_|MKL_|KMP_|BLIS_|GOMP_|LD_PRELOAD$|LD_LIBRARY_PATH$)")
 
 
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return ""
-
-
 # --------------------------------------------------------------------------
 # Machine, environment, OpenBLAS
 # --------------------------------------------------------------------------
@@ -118,33 +109,6 @@ def machine_info():
     }
 
 
-def openblas_info():
-    """Core type, config and threads of the OpenBLAS this process (and torch) loaded."""
-    info = {"corename": "?", "config": "?", "threads": "?", "library": "?"}
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        lib.openblas_get_config.restype = ctypes.c_char_p
-        info["corename"] = lib.openblas_get_corename().decode()
-        info["config"] = lib.openblas_get_config().decode().strip()
-        info["threads"] = str(lib.openblas_get_num_threads())
-    except OSError as error:
-        info["corename"] = f"unavailable ({error})"
-    with open("/proc/self/maps") as maps:
-        libs = sorted({line.split()[-1] for line in maps
-                       if "openblas" in line and line.split()[-1].startswith("/")})
-    info["library"] = ", ".join(os.path.realpath(path) for path in libs) or "?"
-    return info
-
-
-def smx_blas_library():
-    runtime = os.path.join(REPO, "build", "lib", "libsmx_runtime.so")
-    for line in sh(["ldd", runtime]).splitlines():
-        if "blas" in line and "=>" in line:
-            return os.path.realpath(line.split("=>")[1].split()[0])
-    return "?"
-
-
 def sgemm_gflops(n, repeats=5):
     """Best and median SGEMM GFLOP/s at n³ through NumPy and through torch."""
     results = {}
@@ -164,12 +128,6 @@ def sgemm_gflops(n, repeats=5):
     return results
 
 
-def git_revision():
-    rev = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]).strip() or "?"
-    dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]).strip()
-    return rev + ("-dirty" if dirty else "")
-
-
 def cpu_seconds():
     """(busy CPU-seconds of the whole machine, CPU-seconds of this process and its
     children): their difference over a run is what other processes took."""
@@ -181,20 +139,9 @@ def cpu_seconds():
     return busy / os.sysconf("SC_CLK_TCK"), own
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
 # --------------------------------------------------------------------------
 # Workload
 # --------------------------------------------------------------------------
-
-def spec_path(name):
-    if os.path.exists(name):
-        return os.path.abspath(name)
-    return os.path.join(REPO, "samples", name + ".yaml")
-
 
 def compile_model(spec, batch, seq, out):
     cmd = [ARGS.smxc, spec, f"--batch={batch}", f"--seq={seq}", "-o", out] + ARGS.smxc_arg
