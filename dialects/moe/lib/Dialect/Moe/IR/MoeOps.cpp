@@ -363,15 +363,6 @@ LogicalResult RouteGradOp::verify() {
 // LoadBalanceLossOp, RouterZLossOp
 //===----------------------------------------------------------------------===//
 
-/// Both auxiliary losses are f32 scalars.
-static LogicalResult
-inferScalarLoss(MLIRContext *context,
-                SmallVectorImpl<Type> &inferredReturnTypes) {
-  inferredReturnTypes.push_back(
-      RankedTensorType::get({}, Float32Type::get(context)));
-  return success();
-}
-
 /// Checks (C1) of both auxiliary losses: router scores of rank 2 `[T, E]`.
 static LogicalResult verifyRouterScores(Operation *op, StringRef name,
                                         RankedTensorType type) {
@@ -381,7 +372,7 @@ static LogicalResult verifyRouterScores(Operation *op, StringRef name,
 LogicalResult LoadBalanceLossOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location>, Adaptor,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  return inferScalarLoss(context, inferredReturnTypes);
+  return smx::inferScalarLossType(context, inferredReturnTypes);
 }
 
 /// The constraints of `moe.load_balance_loss` (C1–C3).
@@ -414,7 +405,7 @@ LogicalResult LoadBalanceLossGradOp::verify() {
 LogicalResult RouterZLossOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location>, Adaptor,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  return inferScalarLoss(context, inferredReturnTypes);
+  return smx::inferScalarLossType(context, inferredReturnTypes);
 }
 
 LogicalResult RouterZLossOp::verify() {

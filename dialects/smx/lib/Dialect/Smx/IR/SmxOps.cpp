@@ -215,24 +215,30 @@ LogicalResult
 CrossEntropyOp::inferReturnTypes(MLIRContext *context, std::optional<Location>,
                                  Adaptor,
                                  SmallVectorImpl<Type> &inferredReturnTypes) {
-  inferredReturnTypes.push_back(
-      RankedTensorType::get({}, Float32Type::get(context)));
+  return inferScalarLossType(context, inferredReturnTypes);
+}
+
+/// The constraints of smx.cross_entropy (C1, C2) on its operands, shared by
+/// its gradient op.
+static LogicalResult verifyCrossEntropyOperands(Operation *op,
+                                                RankedTensorType logitsType,
+                                                RankedTensorType labelsType,
+                                                Value weights) {
+  if (logitsType.getRank() < 1)
+    return op->emitOpError() << "(C1): expected logits of rank >= 1, got "
+                             << logitsType;
+  ArrayRef<int64_t> labelShape = logitsType.getShape().drop_back();
+  if (failed(verifyShape(op, "(C1)", "labels", labelsType, labelShape)))
+    return failure();
+  if (weights)
+    return verifyShape(op, "(C2)", "weights",
+                       cast<ShapedType>(weights.getType()), labelShape);
   return success();
 }
 
 LogicalResult CrossEntropyOp::verify() {
-  RankedTensorType logitsType = getLogits().getType();
-  if (logitsType.getRank() < 1)
-    return emitOpError() << "(C1): expected logits of rank >= 1, got "
-                         << logitsType;
-  ArrayRef<int64_t> labelShape = logitsType.getShape().drop_back();
-  if (failed(verifyShape(*this, "(C1)", "labels", getLabels().getType(),
-                         labelShape)))
-    return failure();
-  if (getWeights())
-    return verifyShape(*this, "(C2)", "weights", getWeights().getType(),
-                       labelShape);
-  return success();
+  return verifyCrossEntropyOperands(*this, getLogits().getType(),
+                                    getLabels().getType(), getWeights());
 }
 
 //===----------------------------------------------------------------------===//
@@ -259,9 +265,7 @@ LogicalResult AdamWUpdateOp::verify() {
 LogicalResult MeanSquaredErrorOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location>, Adaptor,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  inferredReturnTypes.push_back(
-      RankedTensorType::get({}, Float32Type::get(context)));
-  return success();
+  return inferScalarLossType(context, inferredReturnTypes);
 }
 
 //===----------------------------------------------------------------------===//
@@ -388,18 +392,8 @@ LogicalResult SoftmaxGradOp::verify() {
 }
 
 LogicalResult CrossEntropyGradOp::verify() {
-  RankedTensorType logitsType = getLogits().getType();
-  if (logitsType.getRank() < 1)
-    return emitOpError() << "(C1): expected logits of rank >= 1, got "
-                         << logitsType;
-  ArrayRef<int64_t> labelShape = logitsType.getShape().drop_back();
-  if (failed(verifyShape(*this, "(C1)", "labels", getLabels().getType(),
-                         labelShape)))
-    return failure();
-  if (getWeights())
-    return verifyShape(*this, "(C1)", "weights", getWeights().getType(),
-                       labelShape);
-  return success();
+  return verifyCrossEntropyOperands(*this, getLogits().getType(),
+                                    getLabels().getType(), getWeights());
 }
 
 #define GET_OP_CLASSES

@@ -51,6 +51,15 @@ LogicalResult verifyElementType(Operation *op, StringRef constraint,
                                 StringRef name, ShapedType type,
                                 Type expected);
 
+/// Infers the result type of a loss op: a 0-d f32 tensor.
+inline LogicalResult
+inferScalarLossType(MLIRContext *context,
+                    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(
+      RankedTensorType::get({}, Float32Type::get(context)));
+  return success();
+}
+
 /// The result type that shape inference returns for operands the verifier
 /// rejects (a wrong rank). An op's verifier runs before its inferred types
 /// are compared with its result types, so the verifier's message is the one
