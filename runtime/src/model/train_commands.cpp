@@ -386,6 +386,19 @@ std::string describeLoopEnd(const LoopResult &result, int64_t firstStep,
   return text;
 }
 
+/// Opens the metrics file of a run (dropping the lines after the resumed
+/// step), creating the checkpoint directory it may live in.
+smxrt_status_t openMetrics(const CommandLine &commandLine,
+                           const ResumePoint &point,
+                           const std::string &metricsFile,
+                           MetricsFile &metrics) {
+  if (metricsFile.empty())
+    return nullptr;
+  if (!commandLine.ckpt.empty())
+    SMXRT_RETURN_IF_ERROR(makeDirectories(commandLine.ckpt));
+  return metrics.open(metricsFile, point.resuming ? point.step : -1);
+}
+
 /// The settings of the training loop shared by `train` and `finetune`.
 LoopSettings makeLoopSettings(const ModelManifest &manifest,
                               const CommandLine &commandLine,
@@ -540,12 +553,7 @@ smxrt_status_t runTrainCommand(const ModelManifest &manifest,
 
   MetricsFile metrics;
   std::string metricsFile = metricsPath(commandLine);
-  if (!metricsFile.empty()) {
-    if (!commandLine.ckpt.empty())
-      SMXRT_RETURN_IF_ERROR(makeDirectories(commandLine.ckpt));
-    SMXRT_RETURN_IF_ERROR(
-        metrics.open(metricsFile, point.resuming ? point.step : -1));
-  }
+  SMXRT_RETURN_IF_ERROR(openMetrics(commandLine, point, metricsFile, metrics));
 
   std::fprintf(out,
                "model: %s (pre-training), batch %lld x sequence %lld, "
@@ -836,12 +844,7 @@ smxrt_status_t runFinetuneCommand(const ModelManifest &manifest,
 
   MetricsFile metrics;
   std::string metricsFile = metricsPath(commandLine);
-  if (!metricsFile.empty()) {
-    if (!commandLine.ckpt.empty())
-      SMXRT_RETURN_IF_ERROR(makeDirectories(commandLine.ckpt));
-    SMXRT_RETURN_IF_ERROR(
-        metrics.open(metricsFile, point.resuming ? point.step : -1));
-  }
+  SMXRT_RETURN_IF_ERROR(openMetrics(commandLine, point, metricsFile, metrics));
 
   std::fprintf(out, "model: %s (fine-tuning), batch %lld x sequence %lld\n",
                manifest.model.c_str(), static_cast<long long>(manifest.batch),
