@@ -10,6 +10,20 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def add_common_arguments(parser):
+    """The options both runners take: the SGEMM reference size, the smxc to
+    use, the scratch directory and where the report goes."""
+    parser.add_argument("--gemm-size", type=int, default=2048)
+    parser.add_argument("--smxc", default=os.path.join(REPO, "build", "bin", "smxc"))
+    parser.add_argument("--smxc-arg", action="append", default=[],
+                        help="extra smxc option, e.g. --smxc-arg=--cpu=native (repeatable)")
+    parser.add_argument("--workdir", default=None,
+                        help="scratch directory (default: a fresh one in /dev/shm, else /tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--report-dir", default=os.path.join(REPO, "bench", "reports"))
+    parser.add_argument("--no-report", action="store_true", help="print the report only")
+
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 

@@ -38,8 +38,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from benchenv import (git_revision, loadavg, log, openblas_info, sh,  # noqa: E402
-                      smx_blas_library, spec_path)
+from benchenv import (add_common_arguments, git_revision, loadavg, log,  # noqa: E402
+                      openblas_info, sh, smx_blas_library, spec_path)
 REPO = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
 REFERENCE = os.path.join(REPO, "test", "reference")
 TORCH_MODEL = os.path.join(HERE, "torch_model.py")
@@ -56,15 +56,7 @@ def parse_args():
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per side")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gemm-size", type=int, default=2048)
-    parser.add_argument("--smxc", default=os.path.join(REPO, "build", "bin", "smxc"))
-    parser.add_argument("--smxc-arg", action="append", default=[],
-                        help="extra smxc option, e.g. --smxc-arg=--cpu=native (repeatable)")
-    parser.add_argument("--workdir", default=None,
-                        help="scratch directory (default: a fresh one in /dev/shm, else /tmp)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    parser.add_argument("--report-dir", default=os.path.join(REPO, "bench", "reports"))
-    parser.add_argument("--no-report", action="store_true", help="print the report only")
+    add_common_arguments(parser)
     return parser.parse_args()
 
 
