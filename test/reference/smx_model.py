@@ -1,6 +1,6 @@
 """Forward pass of an smx model in float64 NumPy (eval semantics).
 
-Written from DESIGN.md, docs/weights.md and the smx/mix/moe dialect docs:
+Written from docs/spec.md, docs/weights.md and the smx/mix/moe dialect docs:
 post-LN blocks, no dropout, no router jitter.
 """
 

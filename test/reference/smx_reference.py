@@ -2,8 +2,8 @@
 """Independent NumPy reference for smx models (module + CLI).
 
 Computes the eval-mode forward pass of a model spec in float64, written from
-DESIGN.md, docs/spec.md, docs/weights.md and the smx/mix/moe dialect docs (not
-from smx's C++), so compiled models can be checked against it.
+docs/spec.md, docs/weights.md and the smx/mix/moe dialect docs (not from
+smx's C++), so compiled models can be checked against it.
 
   smx_reference.py init    --spec S --seed N --output W.safetensors
   smx_reference.py shapes  --spec S

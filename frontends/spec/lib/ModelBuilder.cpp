@@ -266,7 +266,7 @@ Value ModelBuilder::mixing(int64_t layer, Value hidden) {
     mixed = attention(path, hidden);
     break;
   }
-  // Post-LN, no dropout on the mixing output (DESIGN.md).
+  // Post-LN, no dropout on the mixing output (docs/weights.md).
   Value sum = ResidualAddOp::create(builder, at(path), type, mixed, hidden);
   return layerNorm("layers." + std::to_string(layer) + ".mixing_layer_norm",
                    sum, width);
@@ -301,29 +301,21 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
       hasJitter ? step : Value(), builder.getF64FloatAttr(moe.router.jitter),
       builder.getI64IntegerAttr(hasJitter ? nextSeed() : 0));
 
-  Attribute policy;
-  Value tokenIds;
+  // The policy attribute from its mnemonic; the parser accepted only
+  // registered policies and the options they read.
   MLIRContext *context = builder.getContext();
-  switch (moe.router.policy) {
-  case RoutingPolicy::ExpertsChoose:
-    policy = moe::ExpertsChooseAttr::get(context);
-    break;
-  case RoutingPolicy::TokensChoose:
-    policy = moe::TokensChooseAttr::get(context, moe.router.k,
-                                        moe.router.batchPrioritized);
-    break;
-  case RoutingPolicy::CappedExpertsChoose:
-    policy = moe::CappedExpertsChooseAttr::get(context, moe.router.k);
-    break;
-  case RoutingPolicy::Hash:
-    policy = moe::HashAttr::get(context);
+  const moe::RoutingPolicyInfo *policyInfo =
+      moe::lookupRoutingPolicy(moe.router.policy);
+  assert(policyInfo && "the spec parser accepts only registered policies");
+  auto policy = cast<moe::RoutingPolicyAttrInterface>(policyInfo->buildFromSpec(
+      context, moe::RoutingPolicyOptions{moe.router.k,
+                                         moe.router.batchPrioritized}));
+  Value tokenIds;
+  if (policy.routesByTokenId())
     tokenIds = tensor::CollapseShapeOp::create(
         builder, loc, inputIds, SmallVector<ReassociationIndices>{{0, 1}});
-    break;
-  }
   auto route = moe::RouteOp::create(
-      builder, at(prefix + ".route"), router.getProbs(), tokenIds,
-      cast<moe::RoutingPolicyAttrInterface>(policy),
+      builder, at(prefix + ".route"), router.getProbs(), tokenIds, policy,
       builder.getF64FloatAttr(moe.trainCapacityFactor),
       builder.getI64IntegerAttr(moe.groupSize));
   route->setAttr(kLayerAttrName, builder.getI64IntegerAttr(layer));
@@ -356,10 +348,11 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
                                         router.getProbs());
   Value zLoss = moe::RouterZLossOp::create(builder, loc, router.getLogits());
   Value balanceLoss;
-  if (moe.router.policy == RoutingPolicy::TokensChoose) {
+  if (policy.usesLoadBalanceLoss()) {
     int64_t groups = moe::RouteOp::computeGroupCount(tokens, moe.groupSize);
     balanceLoss = moe::LoadBalanceLossOp::create(
-        builder, loc, router.getProbs(), moe.router.k, groups);
+        builder, loc, router.getProbs(),
+        policy.getExpertsPerTokenLimit().value_or(1), groups);
   }
 
   if (task != ModelTask::Inference) {

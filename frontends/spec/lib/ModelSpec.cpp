@@ -37,30 +37,6 @@ std::optional<MixingKind> mlir::smx::spec::parseMixingKind(StringRef text) {
       .Default(std::nullopt);
 }
 
-StringRef mlir::smx::spec::stringifyRoutingPolicy(RoutingPolicy policy) {
-  switch (policy) {
-  case RoutingPolicy::ExpertsChoose:
-    return "experts_choose";
-  case RoutingPolicy::TokensChoose:
-    return "tokens_choose";
-  case RoutingPolicy::CappedExpertsChoose:
-    return "capped_experts_choose";
-  case RoutingPolicy::Hash:
-    return "hash";
-  }
-  llvm_unreachable("unknown routing policy");
-}
-
-std::optional<RoutingPolicy>
-mlir::smx::spec::parseRoutingPolicy(StringRef text) {
-  return llvm::StringSwitch<std::optional<RoutingPolicy>>(text)
-      .Case("experts_choose", RoutingPolicy::ExpertsChoose)
-      .Case("tokens_choose", RoutingPolicy::TokensChoose)
-      .Case("capped_experts_choose", RoutingPolicy::CappedExpertsChoose)
-      .Case("hash", RoutingPolicy::Hash)
-      .Default(std::nullopt);
-}
-
 std::optional<Placement> mlir::smx::spec::parsePlacement(StringRef text) {
   return llvm::StringSwitch<std::optional<Placement>>(text)
       .Case("BOTTOM", Placement::Bottom)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "smx_runtime/api.h"
+#include "smx_runtime/model_abi.h"
 
 SMXRT_EXTERN_C_BEGIN
 
@@ -37,17 +38,10 @@ SMXRT_API void smxrt_cpu_sgemm(int64_t outer, int64_t inner, int64_t m,
                                float *c, int64_t offset_c, int64_t ld_c,
                                int64_t outer_stride_c, int64_t inner_stride_c);
 
-/* The routing policies of smxrt_cpu_route; the values are part of the ABI. */
-typedef enum smxrt_routing_policy_e {
-  SMXRT_ROUTING_EXPERTS_CHOOSE = 0,
-  SMXRT_ROUTING_TOKENS_CHOOSE = 1,
-  SMXRT_ROUTING_CAPPED_EXPERTS_CHOOSE = 2,
-  SMXRT_ROUTING_HASH = 3,
-} smxrt_routing_policy_t;
-
 /* Fills the expert slots of every group (moe.route semantics, see
  * docs/dialects/MoeDialect.md and docs/runtime.md, "CPU kernels"). policy is
- * an smxrt_routing_policy_t; probs is [groups·tokens_per_group, experts] f32;
+ * an smxrt_routing_policy_t (model_abi.h); probs is
+ * [groups·tokens_per_group, experts] f32;
  * token_ids (hash only, else ignored and may be NULL)
  * [groups·tokens_per_group] i32; dispatch_indices and combine_weights are
  * [groups, experts, capacity]. A slot holds the index of its token within the

@@ -11,6 +11,7 @@
 #define SMX_RUNTIME_MODEL_H
 
 #include "smx_runtime/api.h"
+#include "smx_runtime/model_abi.h"
 
 SMXRT_EXTERN_C_BEGIN
 
@@ -20,9 +21,9 @@ SMXRT_EXTERN_C_BEGIN
  * (`smxc --task=pretrain|finetune`) export smx_model_train_step;
  * libsmx_runtime_main.a declares it weak, so that inference objects link
  * without it. */
-const char *smx_model_manifest(void);
-void smx_model_forward(void **arguments, void **results);
-void smx_model_train_step(void **arguments, void **results);
+const char *SMXRT_MODEL_MANIFEST(void);
+void SMXRT_MODEL_FORWARD(void **arguments, void **results);
+void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results);
 
 typedef const char *(*smxrt_model_manifest_fn_t)(void);
 /* `arguments[i]` and `results[i]` point to the buffers of the entry point's

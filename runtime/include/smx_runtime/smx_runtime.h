@@ -1,19 +1,19 @@
 /*===- smx_runtime/smx_runtime.h - The smx runtime C ABI --------*- C -*-===*
  *
  * Umbrella header. The runtime's ABI is C: opaque handles, statuses instead
- * of exceptions, and enums whose values never change. SMXRT_ABI_VERSION is
- * bumped on any incompatible change.
+ * of exceptions, and enums whose values never change. What compiled models
+ * and the runtime agree on (SMXRT_ABI_VERSION, symbols, manifest keys) is in
+ * model_abi.h.
  *
  *===----------------------------------------------------------------------===*/
 
 #ifndef SMX_RUNTIME_SMX_RUNTIME_H
 #define SMX_RUNTIME_SMX_RUNTIME_H
 
-#define SMXRT_ABI_VERSION 1
-
 #include "smx_runtime/api.h"
 #include "smx_runtime/cpu_kernels.h"
 #include "smx_runtime/memref_abi.h"
+#include "smx_runtime/model_abi.h"
 #include "smx_runtime/model.h"
 #include "smx_runtime/safetensors.h"
 #include "smx_runtime/status.h"

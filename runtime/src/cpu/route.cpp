@@ -181,7 +181,7 @@ void checkArguments(int32_t policy, int64_t k, int64_t groups,
                     const float *probs, const int32_t *tokenIds,
                     const int32_t *dispatchIndices,
                     const float *combineWeights) {
-  if (policy < SMXRT_ROUTING_EXPERTS_CHOOSE || policy > SMXRT_ROUTING_HASH)
+  if (policy < 0 || policy >= SMXRT_ROUTING_POLICY_COUNT)
     reportKernelContractViolation(kernelName, "unknown policy %d", policy);
   for (auto [name, value] : {std::pair{"groups", groups},
                              {"tokens_per_group", tokensPerGroup},

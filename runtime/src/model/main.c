@@ -12,12 +12,12 @@
 
 /* Exported only by objects compiled for training: weak, so that an inference
  * object links too and the address is NULL. */
-extern void smx_model_train_step(void **arguments, void **results)
+extern void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results)
     __attribute__((weak));
 
 int main(int argc, char **argv) {
   smxrt_model_train_step_fn_t train_step =
-      smx_model_train_step ? smx_model_train_step : NULL;
-  return smxrt_model_main(argc, argv, smx_model_manifest, smx_model_forward,
-                          train_step);
+      SMXRT_MODEL_TRAIN_STEP ? SMXRT_MODEL_TRAIN_STEP : NULL;
+  return smxrt_model_main(argc, argv, SMXRT_MODEL_MANIFEST,
+                          SMXRT_MODEL_FORWARD, train_step);
 }

@@ -47,17 +47,35 @@ const ResultSpec *TrainStepSpec::findResult(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+/// A role as the manifest spells it (model_abi.h) and as the runtime holds
+/// it; each entry point's list of allowed roles is one table.
+template <typename Role> struct RoleSpelling {
+  const char *name;
+  Role role;
+};
+
+constexpr RoleSpelling<ArgumentRole> forwardArgumentRoles[] = {
+    {SMXRT_ROLE_INPUT, ArgumentRole::Input},
+    {SMXRT_ROLE_PARAMETER, ArgumentRole::Parameter}};
+constexpr RoleSpelling<ArgumentRole> trainStepArgumentRoles[] = {
+    {SMXRT_ROLE_INPUT, ArgumentRole::Input},
+    {SMXRT_ROLE_PARAMETER, ArgumentRole::Parameter},
+    {SMXRT_ROLE_FIRST_MOMENT, ArgumentRole::FirstMoment},
+    {SMXRT_ROLE_SECOND_MOMENT, ArgumentRole::SecondMoment}};
+constexpr RoleSpelling<ResultRole> trainStepResultRoles[] = {
+    {SMXRT_ROLE_PARAMETER, ResultRole::Parameter},
+    {SMXRT_ROLE_FIRST_MOMENT, ResultRole::FirstMoment},
+    {SMXRT_ROLE_SECOND_MOMENT, ResultRole::SecondMoment},
+    {SMXRT_ROLE_OUTPUT, ResultRole::Output}};
+
+} // namespace
+
 const char *argumentRoleName(ArgumentRole role) {
-  switch (role) {
-  case ArgumentRole::Input:
-    return "input";
-  case ArgumentRole::Parameter:
-    return "parameter";
-  case ArgumentRole::FirstMoment:
-    return "first_moment";
-  case ArgumentRole::SecondMoment:
-    return "second_moment";
-  }
+  for (const auto &spelling : trainStepArgumentRoles)
+    if (spelling.role == role)
+      return spelling.name;
   return "unknown";
 }
 
@@ -66,11 +84,11 @@ const char *parameterInitName(ParameterInit init) {
   case ParameterInit::None:
     return "none";
   case ParameterInit::Normal:
-    return "normal";
+    return SMXRT_INIT_NORMAL;
   case ParameterInit::Zeros:
-    return "zeros";
+    return SMXRT_INIT_ZEROS;
   case ParameterInit::Ones:
-    return "ones";
+    return SMXRT_INIT_ONES;
   }
   return "unknown";
 }
@@ -154,23 +172,45 @@ smxrt_status_t readArrayMember(const json::Value &object,
   return nullptr;
 }
 
+/// Reads the "role" of `entry` as one of `roles`; `spelling` gets the text.
+template <typename Role, size_t Count>
+smxrt_status_t readRole(const json::Value &entry, const std::string &path,
+                        const RoleSpelling<Role> (&roles)[Count], Role &role,
+                        std::string &spelling) {
+  SMXRT_RETURN_IF_ERROR(
+      readStringMember(entry, path, SMXRT_TENSOR_ROLE, spelling));
+  for (const RoleSpelling<Role> &candidate : roles)
+    if (spelling == candidate.name) {
+      role = candidate.role;
+      return nullptr;
+    }
+  std::string expected;
+  for (size_t index = 0; index < Count; ++index)
+    expected += std::string(index == 0 ? "'"
+                            : index + 1 == Count ? " or '"
+                                                 : ", '") +
+                roles[index].name + "'";
+  return invalid(memberPath(path, SMXRT_TENSOR_ROLE),
+                 "unknown role '" + spelling + "' (expected " + expected + ")");
+}
+
 /// name, dtype and shape, common to arguments and results.
 smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
                               TensorSpec &spec) {
   if (!entry.isObject())
     return wrongKind(path, "an object", entry);
-  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "name", spec.name));
+  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_TENSOR_NAME, spec.name));
   if (spec.name.empty())
-    return invalid(memberPath(path, "name"), "empty name");
+    return invalid(memberPath(path, SMXRT_TENSOR_NAME), "empty name");
   std::string dtypeName;
-  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "dtype", dtypeName));
+  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_TENSOR_DTYPE, dtypeName));
   spec.dtype = smxrt_dtype_from_name(dtypeName.c_str());
   if (spec.dtype == SMXRT_DTYPE_INVALID)
-    return invalid(memberPath(path, "dtype"),
+    return invalid(memberPath(path, SMXRT_TENSOR_DTYPE),
                    "unknown dtype '" + dtypeName + "'");
   const json::Array *shape = nullptr;
-  SMXRT_RETURN_IF_ERROR(readArrayMember(entry, path, "shape", shape));
-  std::string shapePath = memberPath(path, "shape");
+  SMXRT_RETURN_IF_ERROR(readArrayMember(entry, path, SMXRT_TENSOR_SHAPE, shape));
+  std::string shapePath = memberPath(path, SMXRT_TENSOR_SHAPE);
   if (shape->size() > SMXRT_MAX_RANK)
     return invalid(shapePath, formatString("rank %zu exceeds the maximum %d",
                                            shape->size(), SMXRT_MAX_RANK));
@@ -190,25 +230,25 @@ smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
   return nullptr;
 }
 
-/// A parameter's "init": normal, zeros or ones (the last two F32 only).
+/// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32 only).
 smxrt_status_t readParameterInit(const json::Value &entry,
                                  const std::string &path,
                                  ArgumentSpec &parameter) {
   std::string init;
-  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "init", init));
-  if (init == "normal")
+  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_TENSOR_INIT, init));
+  if (init == SMXRT_INIT_NORMAL)
     parameter.init = ParameterInit::Normal;
-  else if (init == "zeros")
+  else if (init == SMXRT_INIT_ZEROS)
     parameter.init = ParameterInit::Zeros;
-  else if (init == "ones")
+  else if (init == SMXRT_INIT_ONES)
     parameter.init = ParameterInit::Ones;
   else
-    return invalid(memberPath(path, "init"),
+    return invalid(memberPath(path, SMXRT_TENSOR_INIT),
                    "unknown init '" + init +
                        "' (expected 'normal', 'zeros' or 'ones')");
   if (parameter.init != ParameterInit::Zeros &&
       parameter.dtype != SMXRT_DTYPE_F32)
-    return invalid(memberPath(path, "init"),
+    return invalid(memberPath(path, SMXRT_TENSOR_INIT),
                    formatString("init '%s' needs an F32 parameter, but '%s' "
                                 "is %s",
                                 init.c_str(), parameter.name.c_str(),
@@ -216,18 +256,18 @@ smxrt_status_t readParameterInit(const json::Value &entry,
   return nullptr;
 }
 
-/// "loss_weight" and "metric" of a result, both optional.
+/// SMXRT_TENSOR_LOSS_WEIGHT and SMXRT_TENSOR_METRIC of a result, both optional.
 smxrt_status_t readLossAndMetric(const json::Value &entry,
                                  const std::string &path, ResultSpec &result) {
-  if (const json::Value *weight = entry.find("loss_weight")) {
+  if (const json::Value *weight = entry.find(SMXRT_TENSOR_LOSS_WEIGHT)) {
     if (!weight->isNumber())
-      return wrongKind(memberPath(path, "loss_weight"), "a number", *weight);
+      return wrongKind(memberPath(path, SMXRT_TENSOR_LOSS_WEIGHT), "a number", *weight);
     result.isLossTerm = true;
     result.lossWeight = weight->getNumber();
   }
-  if (const json::Value *metric = entry.find("metric")) {
+  if (const json::Value *metric = entry.find(SMXRT_TENSOR_METRIC)) {
     if (!metric->isBool())
-      return wrongKind(memberPath(path, "metric"), "a boolean", *metric);
+      return wrongKind(memberPath(path, SMXRT_TENSOR_METRIC), "a boolean", *metric);
     result.isMetric = metric->getBool();
   }
   return nullptr;
@@ -245,43 +285,31 @@ public:
       return wrongKind(basePath, "an object", entry);
     const json::Array *arguments = nullptr;
     SMXRT_RETURN_IF_ERROR(
-        readArrayMember(entry, basePath, "arguments", arguments));
+        readArrayMember(entry, basePath, SMXRT_ENTRY_ARGUMENTS, arguments));
     for (size_t index = 0; index < arguments->size(); ++index)
       SMXRT_RETURN_IF_ERROR(
           readArgument((*arguments)[index],
-                       elementPath(memberPath(basePath, "arguments"), index)));
+                       elementPath(memberPath(basePath, SMXRT_ENTRY_ARGUMENTS), index)));
     const json::Array *results = nullptr;
-    SMXRT_RETURN_IF_ERROR(readArrayMember(entry, basePath, "results", results));
+    SMXRT_RETURN_IF_ERROR(readArrayMember(entry, basePath, SMXRT_ENTRY_RESULTS, results));
     for (size_t index = 0; index < results->size(); ++index)
       SMXRT_RETURN_IF_ERROR(
           readResult((*results)[index],
-                     elementPath(memberPath(basePath, "results"), index)));
+                     elementPath(memberPath(basePath, SMXRT_ENTRY_RESULTS), index)));
     SMXRT_RETURN_IF_ERROR(checkArguments());
     return checkResults();
   }
 
 private:
-  static constexpr const char *basePath = "entry_points.train_step";
+  static constexpr const char *basePath = SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_TRAIN_STEP;
 
   smxrt_status_t readArgument(const json::Value &entry,
                               const std::string &path) {
     ArgumentSpec argument;
     SMXRT_RETURN_IF_ERROR(readTensorSpec(entry, path, argument));
     std::string role;
-    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "role", role));
-    if (role == "input")
-      argument.role = ArgumentRole::Input;
-    else if (role == "parameter")
-      argument.role = ArgumentRole::Parameter;
-    else if (role == "first_moment")
-      argument.role = ArgumentRole::FirstMoment;
-    else if (role == "second_moment")
-      argument.role = ArgumentRole::SecondMoment;
-    else
-      return invalid(memberPath(path, "role"),
-                     "unknown role '" + role +
-                         "' (expected 'input', 'parameter', 'first_moment' "
-                         "or 'second_moment')");
+    SMXRT_RETURN_IF_ERROR(
+        readRole(entry, path, trainStepArgumentRoles, argument.role, role));
     if (!argumentNames.insert(role + ":" + argument.name).second)
       return invalid(path, "duplicate " + role + " '" + argument.name + "'");
     size_t index = spec.arguments.size();
@@ -330,7 +358,7 @@ private:
                                   "first dimension is not the batch %lld",
                                   input.name.c_str(), shape.c_str(),
                                   static_cast<long long>(manifest.batch)));
-    if ((input.name == "input_ids" || input.name == "type_ids") &&
+    if ((input.name == SMXRT_INPUT_IDS || input.name == SMXRT_INPUT_TYPE_IDS) &&
         (input.dtype != SMXRT_DTYPE_I32 || input.shape.size() != 2 ||
          input.shape[1] != manifest.sequence))
       return invalid(
@@ -346,37 +374,25 @@ private:
     ResultSpec result;
     SMXRT_RETURN_IF_ERROR(readTensorSpec(entry, path, result));
     std::string role;
-    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "role", role));
-    if (role == "output")
-      result.role = ResultRole::Output;
-    else if (role == "parameter")
-      result.role = ResultRole::Parameter;
-    else if (role == "first_moment")
-      result.role = ResultRole::FirstMoment;
-    else if (role == "second_moment")
-      result.role = ResultRole::SecondMoment;
-    else
-      return invalid(memberPath(path, "role"),
-                     "unknown role '" + role +
-                         "' (expected 'parameter', 'first_moment', "
-                         "'second_moment' or 'output')");
+    SMXRT_RETURN_IF_ERROR(
+        readRole(entry, path, trainStepResultRoles, result.role, role));
     if (!resultNames.insert(role + ":" + result.name).second)
       return invalid(path, "duplicate " + role + " '" + result.name + "'");
     SMXRT_RETURN_IF_ERROR(readLossAndMetric(entry, path, result));
-    if (const json::Value *batchMajor = entry.find("batch_major")) {
+    if (const json::Value *batchMajor = entry.find(SMXRT_TENSOR_BATCH_MAJOR)) {
       if (!batchMajor->isBool())
-        return wrongKind(memberPath(path, "batch_major"), "a boolean",
+        return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR), "a boolean",
                          *batchMajor);
       result.batchMajor = batchMajor->getBool();
     }
     size_t index = spec.results.size();
     switch (result.role) {
     case ResultRole::Output:
-      if (result.name == "loss")
+      if (result.name == SMXRT_OUTPUT_LOSS)
         lossIndex = index;
-      else if (result.name == "grad_norm")
+      else if (result.name == SMXRT_OUTPUT_GRAD_NORM)
         gradNormIndex = index;
-      else if (result.name == "learning_rate")
+      else if (result.name == SMXRT_OUTPUT_LEARNING_RATE)
         learningRateIndex = index;
       else
         spec.reported.push_back(index);
@@ -432,16 +448,16 @@ private:
   }
 
   smxrt_status_t checkArguments() const {
-    const std::string argumentsPath = memberPath(basePath, "arguments");
+    const std::string argumentsPath = memberPath(basePath, SMXRT_ENTRY_ARGUMENTS);
     for (std::string_view name :
-         {std::string_view("input_ids"), stepInputName,
+         {std::string_view(SMXRT_INPUT_IDS), stepInputName,
           peakLearningRateInputName, warmupStepsInputName, totalStepsInputName})
       if (!spec.findArgument(name))
         return invalid(argumentsPath, "no '" + std::string(name) + "' input");
     SMXRT_RETURN_IF_ERROR(checkRun(spec.arguments, spec.firstMoments,
-                                   "first_moment", "arguments"));
+                                   SMXRT_ROLE_FIRST_MOMENT, SMXRT_ENTRY_ARGUMENTS));
     SMXRT_RETURN_IF_ERROR(checkRun(spec.arguments, spec.secondMoments,
-                                   "second_moment", "arguments"));
+                                   SMXRT_ROLE_SECOND_MOMENT, SMXRT_ENTRY_ARGUMENTS));
     for (size_t index : spec.firstMoments)
       if (spec.arguments[index].dtype != SMXRT_DTYPE_F32)
         return invalid(elementPath(argumentsPath, index),
@@ -469,16 +485,16 @@ private:
 
   smxrt_status_t checkResults() {
     SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.parameterResults,
-                                   "parameter result", "results"));
+                                   "parameter result", SMXRT_ENTRY_RESULTS));
     SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.firstMomentResults,
-                                   "first_moment result", "results"));
+                                   "first_moment result", SMXRT_ENTRY_RESULTS));
     SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.secondMomentResults,
-                                   "second_moment result", "results"));
-    const std::string resultsPath = memberPath(basePath, "results");
+                                   "second_moment result", SMXRT_ENTRY_RESULTS));
+    const std::string resultsPath = memberPath(basePath, SMXRT_ENTRY_RESULTS);
     std::pair<const char *, std::optional<size_t>> required[] = {
-        {"loss", lossIndex},
-        {"grad_norm", gradNormIndex},
-        {"learning_rate", learningRateIndex}};
+        {SMXRT_OUTPUT_LOSS, lossIndex},
+        {SMXRT_OUTPUT_GRAD_NORM, gradNormIndex},
+        {SMXRT_OUTPUT_LEARNING_RATE, learningRateIndex}};
     for (const auto &[name, index] : required) {
       if (!index)
         return invalid(resultsPath, formatString("no '%s' output", name));
@@ -515,50 +531,50 @@ public:
   explicit ManifestReader(ModelManifest &manifest) : manifest(manifest) {}
 
   smxrt_status_t read(const json::Value &root) {
-    SMXRT_RETURN_IF_ERROR(readStringMember(root, "", "model", manifest.model));
+    SMXRT_RETURN_IF_ERROR(readStringMember(root, "", SMXRT_MANIFEST_MODEL, manifest.model));
     SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(root, "", "batch", 1, manifest.batch));
+        readIntegerMember(root, "", SMXRT_MANIFEST_BATCH, 1, manifest.batch));
     SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(root, "", "sequence", 1, manifest.sequence));
+        readIntegerMember(root, "", SMXRT_MANIFEST_SEQUENCE, 1, manifest.sequence));
     const json::Value *entryPoints = nullptr;
-    SMXRT_RETURN_IF_ERROR(requireMember(root, "", "entry_points", entryPoints));
+    SMXRT_RETURN_IF_ERROR(requireMember(root, "", SMXRT_MANIFEST_ENTRY_POINTS, entryPoints));
     const json::Value *forward = nullptr;
     SMXRT_RETURN_IF_ERROR(
-        requireMember(*entryPoints, "entry_points", "forward", forward));
-    const std::string forwardPath = "entry_points.forward";
+        requireMember(*entryPoints, SMXRT_MANIFEST_ENTRY_POINTS, SMXRT_ENTRY_FORWARD, forward));
+    const std::string forwardPath = SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_FORWARD;
     const json::Array *arguments = nullptr;
     SMXRT_RETURN_IF_ERROR(
-        readArrayMember(*forward, forwardPath, "arguments", arguments));
+        readArrayMember(*forward, forwardPath, SMXRT_ENTRY_ARGUMENTS, arguments));
     for (size_t index = 0; index < arguments->size(); ++index)
       SMXRT_RETURN_IF_ERROR(readArgument(
           (*arguments)[index],
-          elementPath(memberPath(forwardPath, "arguments"), index)));
+          elementPath(memberPath(forwardPath, SMXRT_ENTRY_ARGUMENTS), index)));
     const json::Array *results = nullptr;
     SMXRT_RETURN_IF_ERROR(
-        readArrayMember(*forward, forwardPath, "results", results));
+        readArrayMember(*forward, forwardPath, SMXRT_ENTRY_RESULTS, results));
     for (size_t index = 0; index < results->size(); ++index)
       SMXRT_RETURN_IF_ERROR(
           readResult((*results)[index],
-                     elementPath(memberPath(forwardPath, "results"), index)));
-    if (!manifest.findArgument("input_ids"))
-      return invalid(memberPath(forwardPath, "arguments"),
+                     elementPath(memberPath(forwardPath, SMXRT_ENTRY_RESULTS), index)));
+    if (!manifest.findArgument(SMXRT_INPUT_IDS))
+      return invalid(memberPath(forwardPath, SMXRT_ENTRY_ARGUMENTS),
                      "no 'input_ids' input");
-    if (const json::Value *moeLayers = root.find("moe_layers")) {
+    if (const json::Value *moeLayers = root.find(SMXRT_MANIFEST_MOE_LAYERS)) {
       if (!moeLayers->isArray())
-        return wrongKind("moe_layers", "an array", *moeLayers);
+        return wrongKind(SMXRT_MANIFEST_MOE_LAYERS, "an array", *moeLayers);
       for (size_t index = 0; index < moeLayers->getArray().size(); ++index)
         SMXRT_RETURN_IF_ERROR(readMoeLayer(moeLayers->getArray()[index],
-                                           elementPath("moe_layers", index)));
+                                           elementPath(SMXRT_MANIFEST_MOE_LAYERS, index)));
     }
-    if (const json::Value *task = root.find("task")) {
-      SMXRT_RETURN_IF_ERROR(readString(*task, "task", manifest.task));
-      if (manifest.task != "pretrain" && manifest.task != "finetune")
-        return invalid("task", "unknown task '" + manifest.task +
+    if (const json::Value *task = root.find(SMXRT_MANIFEST_TASK)) {
+      SMXRT_RETURN_IF_ERROR(readString(*task, SMXRT_MANIFEST_TASK, manifest.task));
+      if (manifest.task != SMXRT_TASK_PRETRAIN && manifest.task != SMXRT_TASK_FINETUNE)
+        return invalid(SMXRT_MANIFEST_TASK, "unknown task '" + manifest.task +
                                    "' (expected 'pretrain' or 'finetune')");
     }
-    if (const json::Value *trainStep = entryPoints->find("train_step")) {
+    if (const json::Value *trainStep = entryPoints->find(SMXRT_ENTRY_TRAIN_STEP)) {
       if (manifest.task.empty())
-        return invalid("entry_points.train_step",
+        return invalid(SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_TRAIN_STEP,
                        "present, but the manifest has no 'task'");
       manifest.hasTrainStep = true;
       SMXRT_RETURN_IF_ERROR(TrainStepReader(manifest).read(*trainStep));
@@ -574,18 +590,12 @@ private:
     if (!argumentNames.insert(argument.name).second)
       return invalid(path, "duplicate argument '" + argument.name + "'");
     std::string role;
-    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, "role", role));
-    if (role == "input") {
-      argument.role = ArgumentRole::Input;
+    SMXRT_RETURN_IF_ERROR(
+        readRole(entry, path, forwardArgumentRoles, argument.role, role));
+    if (argument.role == ArgumentRole::Input)
       SMXRT_RETURN_IF_ERROR(checkInput(argument, path));
-    } else if (role == "parameter") {
-      argument.role = ArgumentRole::Parameter;
-      SMXRT_RETURN_IF_ERROR(readInit(entry, path, argument));
-    } else {
-      return invalid(memberPath(path, "role"),
-                     "unknown role '" + role +
-                         "' (expected 'input' or 'parameter')");
-    }
+    else
+      SMXRT_RETURN_IF_ERROR(readParameterInit(entry, path, argument));
     manifest.arguments.push_back(std::move(argument));
     return nullptr;
   }
@@ -609,7 +619,7 @@ private:
                                   "first dimension is not the batch %lld",
                                   input.name.c_str(), shape.c_str(),
                                   static_cast<long long>(manifest.batch)));
-    if ((input.name == "input_ids" || input.name == "type_ids") &&
+    if ((input.name == SMXRT_INPUT_IDS || input.name == SMXRT_INPUT_TYPE_IDS) &&
         (input.dtype != SMXRT_DTYPE_I32 || input.shape.size() != 2 ||
          input.shape[1] != manifest.sequence))
       return invalid(
@@ -619,12 +629,6 @@ private:
                        shape.c_str(), static_cast<long long>(manifest.batch),
                        static_cast<long long>(manifest.sequence)));
     return nullptr;
-  }
-
-  static smxrt_status_t readInit(const json::Value &entry,
-                                 const std::string &path,
-                                 ArgumentSpec &parameter) {
-    return readParameterInit(entry, path, parameter);
   }
 
   smxrt_status_t readResult(const json::Value &entry, const std::string &path) {
@@ -638,19 +642,19 @@ private:
     result.batchMajor = !result.shape.empty() &&
                         result.shape[0] == manifest.batch &&
                         result.name.compare(0, 4, "moe.") != 0;
-    if (const json::Value *batchMajor = entry.find("batch_major")) {
+    if (const json::Value *batchMajor = entry.find(SMXRT_TENSOR_BATCH_MAJOR)) {
       if (!batchMajor->isBool())
-        return wrongKind(memberPath(path, "batch_major"), "a boolean",
+        return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR), "a boolean",
                          *batchMajor);
       if (batchMajor->getBool() &&
           (result.shape.empty() || result.shape[0] != manifest.batch))
-        return invalid(memberPath(path, "batch_major"),
+        return invalid(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR),
                        "true, but the first dimension is not the batch");
       result.batchMajor = batchMajor->getBool();
     }
     SMXRT_RETURN_IF_ERROR(readLossAndMetric(entry, path, result));
     if (!result.batchMajor && result.shape.size() == SMXRT_MAX_RANK)
-      return invalid(memberPath(path, "shape"),
+      return invalid(memberPath(path, SMXRT_TENSOR_SHAPE),
                      formatString("rank %d leaves no room for the chunk "
                                   "dimension of a per-batch result",
                                   SMXRT_MAX_RANK));
@@ -664,24 +668,24 @@ private:
       return wrongKind(path, "an object", entry);
     MoeLayerSpec layer;
     SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(entry, path, "layer", 0, layer.layer));
+        readIntegerMember(entry, path, SMXRT_MOE_LAYER, 0, layer.layer));
     SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(entry, path, "experts", 1, layer.experts));
+        readIntegerMember(entry, path, SMXRT_MOE_EXPERTS, 1, layer.experts));
     SMXRT_RETURN_IF_ERROR(
-        readStringMember(entry, path, "policy", layer.policy));
+        readStringMember(entry, path, SMXRT_MOE_POLICY, layer.policy));
     const json::Value *capacityFactor = nullptr;
     SMXRT_RETURN_IF_ERROR(
-        requireMember(entry, path, "capacity_factor", capacityFactor));
+        requireMember(entry, path, SMXRT_MOE_CAPACITY_FACTOR, capacityFactor));
     if (!capacityFactor->isNumber())
-      return wrongKind(memberPath(path, "capacity_factor"), "a number",
+      return wrongKind(memberPath(path, SMXRT_MOE_CAPACITY_FACTOR), "a number",
                        *capacityFactor);
     layer.capacityFactor = capacityFactor->getNumber();
     SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(entry, path, "groups", 1, layer.groups));
-    SMXRT_RETURN_IF_ERROR(readIntegerMember(entry, path, "tokens_per_group", 1,
+        readIntegerMember(entry, path, SMXRT_MOE_GROUPS, 1, layer.groups));
+    SMXRT_RETURN_IF_ERROR(readIntegerMember(entry, path, SMXRT_MOE_TOKENS_PER_GROUP, 1,
                                             layer.tokensPerGroup));
     SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(entry, path, "capacity", 0, layer.capacity));
+        readIntegerMember(entry, path, SMXRT_MOE_CAPACITY, 0, layer.capacity));
     manifest.moeLayers.push_back(std::move(layer));
     return nullptr;
   }
@@ -693,11 +697,11 @@ private:
 
 /// Checked before anything else: a newer manifest may differ everywhere.
 smxrt_status_t checkAbiVersion(const json::Value &root) {
-  const json::Value *version = root.find("abi_version");
+  const json::Value *version = root.find(SMXRT_MANIFEST_ABI_VERSION);
   if (!version)
-    return invalid("abi_version", "missing");
+    return invalid(SMXRT_MANIFEST_ABI_VERSION, "missing");
   if (!version->isInteger())
-    return wrongKind("abi_version", "an integer", *version);
+    return wrongKind(SMXRT_MANIFEST_ABI_VERSION, "an integer", *version);
   if (version->getInteger() != SMXRT_ABI_VERSION)
     return makeStatusf(SMXRT_STATUS_UNIMPLEMENTED,
                        "the model was compiled for ABI version %lld, but this "

@@ -9,6 +9,7 @@
 #ifndef SMX_RUNTIME_MODEL_MANIFEST_H
 #define SMX_RUNTIME_MODEL_MANIFEST_H
 
+#include "smx_runtime/model_abi.h"
 #include "smx_runtime/status.h"
 #include "smx_runtime/tensor.h"
 
@@ -21,11 +22,12 @@
 namespace smxrt {
 
 /// The input argument that carries the training step, a scalar I64.
-constexpr std::string_view stepInputName = "step";
+constexpr std::string_view stepInputName = SMXRT_INPUT_STEP;
 /// The train step's schedule scalars (docs/abi.md): F32 [], I64 [], I64 [].
-constexpr std::string_view peakLearningRateInputName = "peak_learning_rate";
-constexpr std::string_view warmupStepsInputName = "warmup_steps";
-constexpr std::string_view totalStepsInputName = "total_steps";
+constexpr std::string_view peakLearningRateInputName =
+    SMXRT_INPUT_PEAK_LEARNING_RATE;
+constexpr std::string_view warmupStepsInputName = SMXRT_INPUT_WARMUP_STEPS;
+constexpr std::string_view totalStepsInputName = SMXRT_INPUT_TOTAL_STEPS;
 
 struct TensorSpec {
   std::string name;

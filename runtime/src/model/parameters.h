@@ -20,7 +20,7 @@
 
 namespace smxrt {
 
-/// The standard deviation of the `normal` init (DESIGN.md).
+/// The standard deviation of the `normal` init (docs/weights.md).
 constexpr double normalInitStandardDeviation = 0.02;
 
 /// Writes `count` draws of N(0, standardDeviation) for the parameter `name`:

@@ -25,12 +25,14 @@ def ConvertSmxToLinalgPass : Pass<"convert-smx-to-linalg", "ModuleOp"> {
     (two-pass, f32 statistics), activations, residual adds and softmax
     become `linalg.generic` reductions and maps.
 
-    Contract: accepts the forward ops of the smx dialect on f32 tensors with
-    static shapes; the training ops (dropout, cross-entropy, AdamW, LR
-    schedule) are lowered by the training pipeline, and the pass fails on
-    them naming the op. Guarantees that no smx op remains; runtime calls
-    exchange buffers through `bufferization.to_buffer` / `to_tensor`, ready
-    for One-Shot Bufferize.
+    The training ops (dropout, cross-entropy, mean squared error, global
+    norm, AdamW, LR schedule) and the gradient ops that
+    `smx-build-train-step` emits are lowered by this pass too.
+
+    Contract: accepts every smx op on f32 tensors with static shapes, and
+    fails on a dynamic shape naming the op. Guarantees that no smx op
+    remains; runtime calls exchange buffers through
+    `bufferization.to_buffer` / `to_tensor`, ready for One-Shot Bufferize.
   }];
   let dependentDialects = loweringDialects;
 }
@@ -46,10 +48,11 @@ def ConvertMixToLinalgPass : Pass<"convert-mix-to-linalg", "ModuleOp"> {
     `= (C_L + S_L) · A + (C_L − S_L) · B`. Self-attention becomes batched
     GEMMs over (batch, head) with a masked, scaled softmax in between.
 
-    Contract: accepts mix ops on f32 tensors with static shapes except
-    `mix.circulant` and `mix.toeplitz` (run
-    `mix-materialize-structured-weights` first) and attention dropout (run
-    `smx-strip-training-noise` first). Guarantees that no mix op remains.
+    Contract: accepts mix ops on f32 tensors with static shapes, attention
+    dropout and the gradient ops that `smx-build-train-step` emits included,
+    except `mix.circulant` and `mix.toeplitz` (run
+    `mix-materialize-structured-weights` first). Guarantees that no mix op
+    remains.
   }];
   let dependentDialects = loweringDialects;
 }
@@ -64,9 +67,10 @@ def ConvertMoeToLinalgPass : Pass<"convert-moe-to-linalg", "ModuleOp"> {
     scatter-add over the filled slots; the auxiliary losses and load
     statistics are reductions.
 
-    Contract: accepts moe ops on f32 tensors with static shapes and no
-    router jitter (run `smx-strip-training-noise` first) and no
-    `moe.all_to_all` (lowered by the sharding pipeline). Guarantees that no
+    Contract: accepts moe ops on f32 tensors with static shapes, the
+    gradient ops that `smx-build-train-step` emits included, except a router
+    with jitter (run `smx-strip-training-noise` first) and `moe.all_to_all`,
+    which smx does not lower: the pass fails on either. Guarantees that no
     moe op remains.
   }];
   let dependentDialects = loweringDialects;

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "smx_runtime/model_abi.h"
 #include <cmath>
 #include <limits>
 
@@ -212,7 +213,7 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                    UnrankedMemRefType::get(resultType.getElementType(), 0),
                    resultBuffer),
                result);
-  StringRef name = "smxrt_cpu_sgemm_memref";
+  StringRef name = SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF);
   declareRuntimeFunction(
       builder, builder.getInsertionBlock()->getParentOp(), name,
       builder.getFunctionType(ValueRange(operands).getTypes(), {}));

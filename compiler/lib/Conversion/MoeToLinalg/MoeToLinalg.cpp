@@ -18,7 +18,6 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "smx/Conversion/LoweringUtils.h"
 #include "smx/Dialect/Moe/IR/MoeOps.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include <limits>
 
 namespace mlir::smx {
@@ -108,17 +107,6 @@ struct RouterLowering : OpRewritePattern<RouterOp> {
   }
 };
 
-int64_t getPolicyCode(Attribute policy) {
-  return llvm::TypeSwitch<Attribute, int64_t>(policy)
-      .Case<ExpertsChooseAttr>([](auto) { return 0; })
-      .Case<TokensChooseAttr>([](auto) { return 1; })
-      .Case<CappedExpertsChooseAttr>([](auto) { return 2; })
-      .Case<HashAttr>([](auto) { return 3; })
-      .Default([](Attribute) -> int64_t {
-        llvm_unreachable("unknown routing policy");
-      });
-}
-
 struct RouteLowering : OpRewritePattern<RouteOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RouteOp op,
@@ -129,16 +117,13 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     Location loc = op.getLoc();
     SlotGrid grid(slotsType, op.getProbs().getType().getDimSize(0));
-    Attribute policy = op.getPolicy();
-    int64_t k = 1, batchPrioritized = 0;
-    if (auto tokensChoose = dyn_cast<TokensChooseAttr>(policy)) {
-      k = tokensChoose.getK();
-      batchPrioritized = tokensChoose.getBatchPrioritized();
-    } else if (auto capped = dyn_cast<CappedExpertsChooseAttr>(policy)) {
-      k = capped.getK();
-    }
+    // The kernel's policy operands (smxrt_cpu_route, model_abi.h); `k` is
+    // read only by policies that bound the experts per token.
+    RoutingPolicyAttrInterface policy = op.getPolicy();
+    int64_t k = policy.getExpertsPerTokenLimit().value_or(1);
+    int64_t batchPrioritized = policy.isBatchPrioritized();
     SmallVector<Value> scalars;
-    for (int64_t value : {getPolicyCode(policy), k, batchPrioritized,
+    for (int64_t value : {int64_t(policy.getAbiCode()), k, batchPrioritized,
                           grid.groups, grid.tokensPerGroup, grid.experts,
                           grid.capacity})
       scalars.push_back(arith::ConstantOp::create(
@@ -156,7 +141,7 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
       return rewriter.notifyMatchFailure(op, "token ids must be i32");
     }
     SmallVector<Value> results = emitRuntimeCall(
-        rewriter, loc, "smxrt_cpu_route_memref", scalars,
+        rewriter, loc, SMXRT_SYMBOL_STRING(SMXRT_CPU_ROUTE_MEMREF), scalars,
         {op.getProbs(), tokenIds},
         {op.getDispatchIndices().getType(), op.getCombineWeights().getType()});
     rewriter.replaceOp(op, results);

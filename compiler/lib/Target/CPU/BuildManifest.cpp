@@ -7,6 +7,8 @@
 #include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "llvm/Support/JSON.h"
 
+#include "smx_runtime/model_abi.h"
+
 namespace mlir::smx {
 #define GEN_PASS_DEF_SMXBUILDMANIFESTPASS
 #include "smx/Target/CPU/Passes.h.inc"
@@ -20,15 +22,15 @@ namespace json = llvm::json;
 /// none for it.
 static StringRef getDtypeName(Type type) {
   if (type.isF32())
-    return "F32";
+    return SMXRT_DTYPE_NAME_F32;
   if (type.isInteger(32))
-    return "I32";
+    return SMXRT_DTYPE_NAME_I32;
   if (type.isInteger(64))
-    return "I64";
+    return SMXRT_DTYPE_NAME_I64;
   return "";
 }
 
-/// `{"dtype": ..., "shape": [...]}` of a tensor or scalar type.
+/// `{SMXRT_TENSOR_DTYPE: ..., SMXRT_TENSOR_SHAPE: [...]}` of a tensor or scalar type.
 static FailureOr<json::Object> describeType(Type type, Location loc) {
   json::Array shape;
   Type elementType = type;
@@ -43,17 +45,17 @@ static FailureOr<json::Object> describeType(Type type, Location loc) {
   StringRef dtype = getDtypeName(elementType);
   if (dtype.empty())
     return emitError(loc) << "the model interface has no dtype for " << type;
-  return json::Object{{"dtype", dtype}, {"shape", std::move(shape)}};
+  return json::Object{{SMXRT_TENSOR_DTYPE, dtype}, {SMXRT_TENSOR_SHAPE, std::move(shape)}};
 }
 
 /// The role of argument `index` of `function` (docs/abi.md) and its name.
 static FailureOr<std::pair<StringRef, StringRef>>
 getArgumentRole(func::FuncOp function, unsigned index) {
   for (auto [attrName, role] :
-       {std::pair<StringRef, StringRef>{kParameterAttrName, "parameter"},
-        {kFirstMomentAttrName, "first_moment"},
-        {kSecondMomentAttrName, "second_moment"},
-        {kInputAttrName, "input"}})
+       {std::pair<StringRef, StringRef>{kParameterAttrName, SMXRT_ROLE_PARAMETER},
+        {kFirstMomentAttrName, SMXRT_ROLE_FIRST_MOMENT},
+        {kSecondMomentAttrName, SMXRT_ROLE_SECOND_MOMENT},
+        {kInputAttrName, SMXRT_ROLE_INPUT}})
     if (auto name = function.getArgAttrOfType<StringAttr>(index, attrName))
       return std::pair<StringRef, StringRef>{name.getValue(), role};
   return function.emitError()
@@ -63,7 +65,7 @@ getArgumentRole(func::FuncOp function, unsigned index) {
          << kInputAttrName;
 }
 
-/// `{"arguments": [...], "results": [...]}` of an entry function. The
+/// `{SMXRT_ENTRY_ARGUMENTS: [...], SMXRT_ENTRY_RESULTS: [...]}` of an entry function. The
 /// forward function's results carry their name and `batch_major`; the train
 /// step's also a `role`. Both mark loss terms (`loss_weight`) and metrics.
 static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
@@ -77,11 +79,11 @@ static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
         getArgumentRole(function, index);
     if (failed(entry) || failed(role))
       return failure();
-    (*entry)["name"] = role->first;
-    (*entry)["role"] = role->second;
-    if (role->second == "parameter") {
+    (*entry)[SMXRT_TENSOR_NAME] = role->first;
+    (*entry)[SMXRT_TENSOR_ROLE] = role->second;
+    if (role->second == SMXRT_ROLE_PARAMETER) {
       auto init = function.getArgAttrOfType<StringAttr>(index, kInitAttrName);
-      (*entry)["init"] = init ? init.getValue() : "normal";
+      (*entry)[SMXRT_TENSOR_INIT] = init ? init.getValue() : SMXRT_INIT_NORMAL;
     }
     arguments.push_back(std::move(*entry));
   }
@@ -93,31 +95,31 @@ static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
     StringRef role;
     StringRef name;
     for (auto [attrName, roleName] :
-         {std::pair<StringRef, StringRef>{kParameterAttrName, "parameter"},
-          {kFirstMomentAttrName, "first_moment"},
-          {kSecondMomentAttrName, "second_moment"},
-          {kOutputAttrName, "output"}})
+         {std::pair<StringRef, StringRef>{kParameterAttrName, SMXRT_ROLE_PARAMETER},
+          {kFirstMomentAttrName, SMXRT_ROLE_FIRST_MOMENT},
+          {kSecondMomentAttrName, SMXRT_ROLE_SECOND_MOMENT},
+          {kOutputAttrName, SMXRT_ROLE_OUTPUT}})
       if (auto attr = function.getResultAttrOfType<StringAttr>(index,
                                                                attrName)) {
         name = attr.getValue();
         role = roleName;
         break;
       }
-    if (role.empty() || (!withResultRoles && role != "output"))
+    if (role.empty() || (!withResultRoles && role != SMXRT_ROLE_OUTPUT))
       return function.emitError()
              << "result " << index << " of @" << function.getName()
              << " has no " << kOutputAttrName;
-    (*entry)["name"] = name;
+    (*entry)[SMXRT_TENSOR_NAME] = name;
     if (withResultRoles)
-      (*entry)["role"] = role;
-    if (role == "output")
-      (*entry)["batch_major"] =
+      (*entry)[SMXRT_TENSOR_ROLE] = role;
+    if (role == SMXRT_ROLE_OUTPUT)
+      (*entry)[SMXRT_TENSOR_BATCH_MAJOR] =
           static_cast<bool>(function.getResultAttr(index, kBatchMajorAttrName));
     if (auto weight =
             function.getResultAttrOfType<FloatAttr>(index, kLossAttrName))
-      (*entry)["loss_weight"] = weight.getValueAsDouble();
+      (*entry)[SMXRT_TENSOR_LOSS_WEIGHT] = weight.getValueAsDouble();
     if (function.getResultAttr(index, kMetricAttrName))
-      (*entry)["metric"] = true;
+      (*entry)[SMXRT_TENSOR_METRIC] = true;
     results.push_back(std::move(*entry));
   }
   // Bufferization appends the results as arguments (carrying the results'
@@ -125,8 +127,8 @@ static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
   function->setAttr(kEntryArgumentsAttrName,
                     Builder(function.getContext())
                         .getI64IntegerAttr(type.getNumInputs()));
-  return json::Object{{"arguments", std::move(arguments)},
-                      {"results", std::move(results)}};
+  return json::Object{{SMXRT_ENTRY_ARGUMENTS, std::move(arguments)},
+                      {SMXRT_ENTRY_RESULTS, std::move(results)}};
 }
 
 namespace {
@@ -145,14 +147,14 @@ struct SmxBuildManifestPass
         describeEntryPoint(forward, /*withResultRoles=*/false);
     if (failed(forwardEntry))
       return signalPassFailure();
-    entryPoints["forward"] = std::move(*forwardEntry);
+    entryPoints[SMXRT_ENTRY_FORWARD] = std::move(*forwardEntry);
     if (auto trainStep =
             module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName)) {
       FailureOr<json::Object> trainEntry =
           describeEntryPoint(trainStep, /*withResultRoles=*/true);
       if (failed(trainEntry))
         return signalPassFailure();
-      entryPoints["train_step"] = std::move(*trainEntry);
+      entryPoints[SMXRT_ENTRY_TRAIN_STEP] = std::move(*trainEntry);
     }
 
     // The routes of the forward function: what `info` and `eval` report.
@@ -162,13 +164,13 @@ struct SmxBuildManifestPass
       int64_t tokens = route.getProbs().getType().getDimSize(0);
       auto layer = route->getAttrOfType<IntegerAttr>(kLayerAttrName);
       moeLayers.push_back(json::Object{
-          {"layer", layer ? layer.getInt() : -1},
-          {"experts", slots.getDimSize(1)},
-          {"policy", route.getPolicy().getPolicyName()},
-          {"capacity_factor", route.getCapacityFactor().convertToDouble()},
-          {"groups", slots.getDimSize(0)},
-          {"tokens_per_group", tokens / slots.getDimSize(0)},
-          {"capacity", slots.getDimSize(2)}});
+          {SMXRT_MOE_LAYER, layer ? layer.getInt() : -1},
+          {SMXRT_MOE_EXPERTS, slots.getDimSize(1)},
+          {SMXRT_MOE_POLICY, route.getPolicy().getPolicyName()},
+          {SMXRT_MOE_CAPACITY_FACTOR, route.getCapacityFactor().convertToDouble()},
+          {SMXRT_MOE_GROUPS, slots.getDimSize(0)},
+          {SMXRT_MOE_TOKENS_PER_GROUP, tokens / slots.getDimSize(0)},
+          {SMXRT_MOE_CAPACITY, slots.getDimSize(2)}});
     });
 
     auto idsType = dyn_cast<RankedTensorType>(
@@ -177,15 +179,15 @@ struct SmxBuildManifestPass
             : forward.getFunctionType().getInput(0));
     auto modelName = module->getAttrOfType<StringAttr>(kModelAttrName);
     json::Object manifest{
-        {"abi_version", 1},
-        {"model", modelName ? modelName.getValue() : "model"},
-        {"batch", idsType && idsType.getRank() == 2 ? idsType.getDimSize(0) : 0},
-        {"sequence",
+        {SMXRT_MANIFEST_ABI_VERSION, SMXRT_ABI_VERSION},
+        {SMXRT_MANIFEST_MODEL, modelName ? modelName.getValue() : SMXRT_MANIFEST_MODEL},
+        {SMXRT_MANIFEST_BATCH, idsType && idsType.getRank() == 2 ? idsType.getDimSize(0) : 0},
+        {SMXRT_MANIFEST_SEQUENCE,
          idsType && idsType.getRank() == 2 ? idsType.getDimSize(1) : 0},
-        {"entry_points", std::move(entryPoints)},
-        {"moe_layers", std::move(moeLayers)}};
+        {SMXRT_MANIFEST_ENTRY_POINTS, std::move(entryPoints)},
+        {SMXRT_MANIFEST_MOE_LAYERS, std::move(moeLayers)}};
     if (auto task = module->getAttrOfType<StringAttr>(kTaskAttrName))
-      manifest["task"] = task.getValue();
+      manifest[SMXRT_MANIFEST_TASK] = task.getValue();
     std::string text;
     llvm::raw_string_ostream os(text);
     os << json::Value(std::move(manifest));

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "smx/Dialect/Smx/IR/ModelInterface.h"
+#include "smx_runtime/model_abi.h"
 
 namespace mlir::smx {
 #define GEN_PASS_DEF_SMXEMITENTRYPOINTSPASS
@@ -142,11 +143,14 @@ struct SmxEmitEntryPointsPass
                          << "smx-build-manifest";
       return signalPassFailure();
     }
-    if (failed(emitEntryPoint(module, forward, "smx_model_forward")))
+    if (failed(emitEntryPoint(module, forward,
+                              SMXRT_SYMBOL_STRING(SMXRT_MODEL_FORWARD))))
       return signalPassFailure();
     if (auto trainStep =
             module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName))
-      if (failed(emitEntryPoint(module, trainStep, "smx_model_train_step")))
+      if (failed(emitEntryPoint(
+              module, trainStep,
+              SMXRT_SYMBOL_STRING(SMXRT_MODEL_TRAIN_STEP))))
         return signalPassFailure();
 
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
@@ -162,7 +166,7 @@ struct SmxEmitEntryPointsPass
                            LLVM::Linkage::Internal, "smx_manifest_text",
                            builder.getStringAttr(text));
     auto accessor = func::FuncOp::create(
-        builder, loc, "smx_model_manifest",
+        builder, loc, SMXRT_SYMBOL_STRING(SMXRT_MODEL_MANIFEST),
         builder.getFunctionType({}, {pointerType}));
     builder.setInsertionPointToStart(accessor.addEntryBlock());
     Value address = LLVM::AddressOfOp::create(builder, loc, pointerType,

@@ -5,7 +5,11 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "smx/Dialect/Moe/IR/MoeDialect.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -14,6 +18,48 @@ using namespace mlir::moe;
 
 #define GET_ATTRDEF_CLASSES
 #include "smx/Dialect/Moe/IR/MoeAttributes.cpp.inc"
+
+namespace {
+/// One RoutingPolicyInfo per policy attribute class.
+template <typename... Policies> struct RoutingPolicyTable {
+  static llvm::ArrayRef<RoutingPolicyInfo> get() {
+    static const RoutingPolicyInfo policies[] = {
+        {Policies::getMnemonic(), Policies::getSpecOptions(),
+         &Policies::buildFromSpec}...};
+    return policies;
+  }
+};
+} // namespace
+
+llvm::ArrayRef<RoutingPolicyInfo> mlir::moe::getRoutingPolicies() {
+  // Every attribute of the dialect is a routing policy (the interface's
+  // static methods make each one define buildFromSpec and getSpecOptions).
+  return RoutingPolicyTable<
+#define GET_ATTRDEF_LIST
+#include "smx/Dialect/Moe/IR/MoeAttributes.cpp.inc"
+      >::get();
+}
+
+const RoutingPolicyInfo *mlir::moe::lookupRoutingPolicy(StringRef name) {
+  for (const RoutingPolicyInfo &policy : getRoutingPolicies())
+    if (policy.name == name)
+      return &policy;
+  return nullptr;
+}
+
+int64_t mlir::moe::computeDefaultExpertCapacity(int64_t tokensPerGroup,
+                                                int64_t numExperts,
+                                                double capacityFactor) {
+  if (ShapedType::isDynamic(tokensPerGroup) ||
+      ShapedType::isDynamic(numExperts) || numExperts == 0)
+    return ShapedType::kDynamic;
+  // std::nearbyint rounds half to even in the default rounding mode, as the
+  // released code's round() does.
+  auto rounded = static_cast<int64_t>(
+      std::nearbyint(capacityFactor * static_cast<double>(tokensPerGroup) /
+                     static_cast<double>(numExperts)));
+  return std::min(std::max<int64_t>(rounded, 4), tokensPerGroup);
+}
 
 void MoeDialect::registerAttributes() {
   addAttributes<

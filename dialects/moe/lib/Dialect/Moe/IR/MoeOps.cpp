@@ -122,21 +122,6 @@ int64_t RouteOp::computeGroupCount(int64_t numTokens, int64_t groupSize) {
   return groups;
 }
 
-int64_t RouteOp::computeExpertCapacity(int64_t tokensPerGroup,
-                                       int64_t numExperts,
-                                       double capacityFactor) {
-  if (ShapedType::isDynamic(tokensPerGroup) ||
-      ShapedType::isDynamic(numExperts) || numExperts == 0)
-    return kDynamic;
-  // std::nearbyint rounds half to even in the default rounding mode, as the
-  // released code's round() does. An expert never has more slots than its
-  // group has tokens.
-  auto rounded = static_cast<int64_t>(
-      std::nearbyint(capacityFactor * static_cast<double>(tokensPerGroup) /
-                     static_cast<double>(numExperts)));
-  return std::min(std::max<int64_t>(rounded, 4), tokensPerGroup);
-}
-
 LogicalResult
 RouteOp::inferReturnTypes(MLIRContext *context,
                           std::optional<Location>, Adaptor adaptor,
@@ -155,8 +140,11 @@ RouteOp::inferReturnTypes(MLIRContext *context,
   int64_t numTokens = probsType.getDimSize(0);
   int64_t numExperts = probsType.getDimSize(1);
   int64_t numGroups = computeGroupCount(numTokens, groupSize);
-  int64_t capacity = computeExpertCapacity(
-      divideSizes(numTokens, numGroups), numExperts, capacityFactor);
+  // The policy's capacity rule sets the static slot count.
+  int64_t capacity =
+      cast<RoutingPolicyAttrInterface>(adaptor.getPolicy())
+          .computeExpertCapacity(divideSizes(numTokens, numGroups), numExperts,
+                                 capacityFactor);
   SmallVector<int64_t> slotShape = {numGroups, numExperts, capacity};
   inferredReturnTypes.assign(
       {RankedTensorType::get(slotShape, IntegerType::get(context, 32)),

@@ -55,22 +55,26 @@ enum class ModelTask {
 /// `moe.i.tokens_per_expert`, `moe.i.dropped_fraction`,
 /// `moe.i.router_z_loss`, and `moe.i.load_balance_loss` for tokens-choose).
 ///
-/// Training tasks return only loss terms (marked `smx.loss = weight`) and
-/// metrics (marked `smx.metric`), and build only the heads their objective
-/// uses:
+/// Training tasks return loss terms (marked `smx.loss = weight`) and
+/// metrics (marked `smx.metric`), plus Finetune's `classifier_logits`, and
+/// build only the heads their objective uses:
 /// - Pretrain: inputs `mlm_positions`, `mlm_labels` [B, P] i32,
 ///   `mlm_weights` [B, P] f32 (P = `shape.predictionSlots()`) and, with the
 ///   sentence-order head, `order_labels` [B] i32; results `mlm_loss` and
 ///   `sentence_order_loss` (weight 1).
-/// - Finetune: input `labels` [B] i32; result `classifier_loss` (weight 1).
+/// - Finetune: input `labels` [B], i32 class indices or, for a regression
+///   head, f32 targets; results `classifier_loss` (weight 1): the
+///   cross-entropy of the classifier logits, or for a regression head the
+///   mean squared error of its one output; and `classifier_logits` [B, C]
+///   (batch-major) for evaluation, which the train step drops.
 /// Both then add per MoE layer `i` `moe.i.router_z_loss` (weight
 /// `moe.z_loss`), `moe.i.load_balance_loss` for tokens-choose (weight
 /// `moe.load_balance_loss`; a zero factor makes either a metric), and the
 /// metrics `moe.i.tokens_per_expert` and `moe.i.dropped_fraction`.
 ///
 /// Returns null, after reporting an error at `location`, when `spec` lacks
-/// what `task` needs: the MLM head for Pretrain, a classification head for
-/// Finetune (regression fine-tuning is not supported yet).
+/// what `task` needs: the MLM head for Pretrain, a classifier head
+/// (`heads.classifier`, with classes or a regression) for Finetune.
 OwningOpRef<ModuleOp> buildModel(MLIRContext *context, const ModelSpec &spec,
                                  CompileShape shape, Location location,
                                  ModelTask task = ModelTask::Inference);

@@ -18,24 +18,24 @@
 namespace mlir::smx::spec {
 
 enum class MixingKind { Linear, Fourier, Hartley, Circulant, Toeplitz, Attention };
-enum class RoutingPolicy { ExpertsChoose, TokensChoose, CappedExpertsChoose, Hash };
 enum class Placement { Bottom, Middle, Mixed, Top };
 
 StringRef stringifyMixingKind(MixingKind kind);
 std::optional<MixingKind> parseMixingKind(StringRef text);
-StringRef stringifyRoutingPolicy(RoutingPolicy policy);
-std::optional<RoutingPolicy> parseRoutingPolicy(StringRef text);
 std::optional<Placement> parsePlacement(StringRef text);
 
 /// Whether layer `layer` of `numLayers` is one of the `count` layers that
-/// `placement` chooses (DESIGN.md's BOTTOM/MIDDLE/MIXED/TOP rules).
+/// `placement` chooses (docs/spec.md's BOTTOM/MIDDLE/MIXED/TOP rules).
 bool isPlacedLayer(Placement placement, int64_t count, int64_t layer,
                    int64_t numLayers);
 
 struct RouterSpec {
-  RoutingPolicy policy = RoutingPolicy::ExpertsChoose;
-  /// Experts per token (tokens_choose, capped_experts_choose).
+  /// The mnemonic of a moe routing-policy attribute (every policy the moe
+  /// dialect defines is accepted: moe::getRoutingPolicies()).
+  std::string policy = "experts_choose";
+  /// Experts per token, for policies whose spec options include `k`.
   int64_t k = 1;
+  /// For policies whose spec options include `batch_prioritized`.
   bool batchPrioritized = true;
   double jitter = 0.0;
 };

@@ -6,7 +6,51 @@
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/ArrayRef.h"
 #include <optional>
+
+// The policy codes of the runtime's route kernel (the compiler-runtime
+// contract).
+#include "smx_runtime/model_abi.h"
+
+namespace mlir::moe {
+
+/// The options a spec's `moe.router` section may set on a policy
+/// (docs/spec.md); each policy reads the ones its getSpecOptions() names.
+struct RoutingPolicyOptions {
+  int64_t k = 1;
+  bool batchPrioritized = false;
+};
+
+/// Which RoutingPolicyOptions a policy reads.
+struct RoutingPolicyOptionSet {
+  bool k = false;
+  bool batchPrioritized = false;
+};
+
+/// `min(max(round_half_even(CF * T / E), 4), T)`: the capacity rule of the
+/// released code, with an expert never holding more slots than its group
+/// has tokens. Dynamic when T or E is.
+int64_t computeDefaultExpertCapacity(int64_t tokensPerGroup,
+                                     int64_t numExperts,
+                                     double capacityFactor);
+
+/// A routing policy of the dialect, as the spec frontend sees it: its
+/// mnemonic, the options it reads and how to build it.
+struct RoutingPolicyInfo {
+  llvm::StringRef name;
+  RoutingPolicyOptionSet specOptions;
+  Attribute (*buildFromSpec)(MLIRContext *context,
+                             const RoutingPolicyOptions &options);
+};
+
+/// Every routing policy attribute of the moe dialect, in declaration order.
+llvm::ArrayRef<RoutingPolicyInfo> getRoutingPolicies();
+
+/// The policy whose mnemonic is `name`, or nullptr.
+const RoutingPolicyInfo *lookupRoutingPolicy(llvm::StringRef name);
+
+} // namespace mlir::moe
 
 #include "smx/Dialect/Moe/IR/MoeAttrInterfaces.h.inc"
 

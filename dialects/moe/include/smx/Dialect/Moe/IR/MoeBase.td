@@ -41,7 +41,10 @@ def Moe_RoutingPolicyAttrInterface
   let cppNamespace = "::mlir::moe";
   let description = [{
     A routing policy: how `moe.route` fills the expert slots of a group from
-    the router probabilities.
+    the router probabilities. The interface answers every question the
+    compiler asks of a policy, so that the spec frontend, the verifiers, the
+    training objective and the lowering never switch over policy kinds
+    (docs/adding-a-routing-policy.md).
   }];
   let methods = [
     InterfaceMethod<[{
@@ -51,16 +54,49 @@ def Moe_RoutingPolicyAttrInterface
         return ConcreteAttr::getMnemonic();
       }]>,
     InterfaceMethod<[{
+        The policy's code in the runtime's route kernel: an
+        `smxrt_routing_policy_t` of the compiler-runtime contract
+        (runtime/include/smx_runtime/model_abi.h).
+      }], "smxrt_routing_policy_t", "getAbiCode">,
+    InterfaceMethod<[{
         The most experts one token can be dispatched to, or `std::nullopt`
         when the policy sets no bound (experts choose freely).
       }], "std::optional<int64_t>", "getExpertsPerTokenLimit">,
+    InterfaceMethod<[{
+        True when slots are filled in order of each token's top-1
+        probability (Batch Prioritized Routing) rather than by position.
+      }], "bool", "isBatchPrioritized", (ins), [{}], [{
+        return false;
+      }]>,
     InterfaceMethod<[{
         True when the policy routes by token id rather than by probability,
         so `moe.route` needs the token ids.
       }], "bool", "routesByTokenId">,
     InterfaceMethod<[{
         True when training adds the load-balance loss for this policy.
-      }], "bool", "usesLoadBalanceLoss">
+      }], "bool", "usesLoadBalanceLoss">,
+    InterfaceMethod<[{
+        The slots per expert of a group of `tokensPerGroup` tokens over
+        `numExperts` experts at `capacityFactor` (static: it sets the shape
+        of `moe.route`'s results). By default the released code's rule
+        `min(max(round_half_even(CF * T / E), 4), T)`.
+      }], "int64_t", "computeExpertCapacity",
+      (ins "int64_t":$tokensPerGroup, "int64_t":$numExperts,
+           "double":$capacityFactor), [{}], [{
+        return ::mlir::moe::computeDefaultExpertCapacity(
+            tokensPerGroup, numExperts, capacityFactor);
+      }]>,
+    StaticInterfaceMethod<[{
+        Builds the policy from the options of a spec's `moe.router`
+        section; the spec frontend finds the policy by its mnemonic
+        (`lookupRoutingPolicy`) and calls this.
+      }], "::mlir::Attribute", "buildFromSpec",
+      (ins "::mlir::MLIRContext *":$context,
+           "const ::mlir::moe::RoutingPolicyOptions &":$options)>,
+    StaticInterfaceMethod<[{
+        The options of a spec's `moe.router` section this policy reads; the
+        spec frontend rejects the others with the policy named.
+      }], "::mlir::moe::RoutingPolicyOptionSet", "getSpecOptions">
   ];
 }
 
@@ -79,11 +115,19 @@ def Moe_ExpertsChooseAttr : Moe_PolicyAttr<"ExpertsChoose", "experts_choose"> {
     renormalized. This is Sparse Mixer's policy.
   }];
   let extraClassDeclaration = [{
+    smxrt_routing_policy_t getAbiCode() const {
+      return SMXRT_ROUTING_EXPERTS_CHOOSE;
+    }
     std::optional<int64_t> getExpertsPerTokenLimit() const {
       return std::nullopt;
     }
     bool routesByTokenId() const { return false; }
     bool usesLoadBalanceLoss() const { return false; }
+    static ::mlir::Attribute buildFromSpec(::mlir::MLIRContext *context,
+                                           const RoutingPolicyOptions &) {
+      return get(context);
+    }
+    static RoutingPolicyOptionSet getSpecOptions() { return {}; }
   }];
 }
 
@@ -106,9 +150,20 @@ def Moe_TokensChooseAttr : Moe_PolicyAttr<"TokensChoose", "tokens_choose"> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    smxrt_routing_policy_t getAbiCode() const {
+      return SMXRT_ROUTING_TOKENS_CHOOSE;
+    }
     std::optional<int64_t> getExpertsPerTokenLimit() const { return getK(); }
+    bool isBatchPrioritized() const { return getBatchPrioritized(); }
     bool routesByTokenId() const { return false; }
     bool usesLoadBalanceLoss() const { return true; }
+    static ::mlir::Attribute buildFromSpec(::mlir::MLIRContext *context,
+                                           const RoutingPolicyOptions &options) {
+      return get(context, options.k, options.batchPrioritized);
+    }
+    static RoutingPolicyOptionSet getSpecOptions() {
+      return {/*k=*/true, /*batchPrioritized=*/true};
+    }
   }];
 }
 
@@ -126,9 +181,19 @@ def Moe_CappedExpertsChooseAttr
   let assemblyFormat = "`<` `k` `=` $k `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    smxrt_routing_policy_t getAbiCode() const {
+      return SMXRT_ROUTING_CAPPED_EXPERTS_CHOOSE;
+    }
     std::optional<int64_t> getExpertsPerTokenLimit() const { return getK(); }
     bool routesByTokenId() const { return false; }
     bool usesLoadBalanceLoss() const { return false; }
+    static ::mlir::Attribute buildFromSpec(::mlir::MLIRContext *context,
+                                           const RoutingPolicyOptions &options) {
+      return get(context, options.k);
+    }
+    static RoutingPolicyOptionSet getSpecOptions() {
+      return {/*k=*/true, /*batchPrioritized=*/false};
+    }
   }];
 }
 
@@ -141,9 +206,15 @@ def Moe_HashAttr : Moe_PolicyAttr<"Hash", "hash"> {
     scales the expert output and learns. smx's own addition.
   }];
   let extraClassDeclaration = [{
+    smxrt_routing_policy_t getAbiCode() const { return SMXRT_ROUTING_HASH; }
     std::optional<int64_t> getExpertsPerTokenLimit() const { return 1; }
     bool routesByTokenId() const { return true; }
     bool usesLoadBalanceLoss() const { return false; }
+    static ::mlir::Attribute buildFromSpec(::mlir::MLIRContext *context,
+                                           const RoutingPolicyOptions &) {
+      return get(context);
+    }
+    static RoutingPolicyOptionSet getSpecOptions() { return {}; }
   }];
 }
 

@@ -102,11 +102,6 @@ def Moe_RouteOp : Moe_Op<"route", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceM
     /// The number of groups `G` for `numTokens` tokens (dynamic when
     /// `numTokens` is).
     static int64_t computeGroupCount(int64_t numTokens, int64_t groupSize);
-
-    /// The slots per expert `C` for a group of `tokensPerGroup` tokens.
-    static int64_t computeExpertCapacity(int64_t tokensPerGroup,
-                                         int64_t numExperts,
-                                         double capacityFactor);
   }];
 }
 

@@ -9,10 +9,12 @@ def MoeSetCapacityFactorPass : Pass<"moe-set-capacity-factor"> {
   let summary = "Sets the capacity factor of every route and retypes its users";
   let description = [{
     Training and evaluation use different capacity factors (ST-MoE: 1.25 to
-    train, 2.0 to evaluate; `finetune --eval-cf`). This pass sets
-    `capacity_factor` on every `moe.route` and re-infers the result types of
-    the ops downstream of the route's `[G, E, C]` results (dispatch, expert
-    FFN, ...) so the IR keeps static shapes with the new capacity.
+    train, 2.0 to evaluate). smx takes both from the spec's
+    `moe.capacity_factor`; `smxc --eval-capacity-factor` overrides the
+    evaluation one, at compile time. This pass sets `capacity_factor` on
+    every `moe.route` and re-infers the result types of the ops downstream
+    of the route's `[G, E, C]` results (dispatch, expert FFN, ...) so the IR
+    keeps static shapes with the new capacity.
 
     A route result that a `func.func` returns retypes the function's results
     (unless the function is called: its callers would no longer match).

@@ -11,6 +11,8 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include "smx_runtime/model_abi.h"
+
 namespace mlir::smx {
 
 /// On a function argument: the weight name of a parameter (docs/weights.md).
@@ -43,10 +45,13 @@ inline constexpr llvm::StringLiteral kFirstMomentAttrName =
     "smx.first_moment";
 inline constexpr llvm::StringLiteral kSecondMomentAttrName =
     "smx.second_moment";
-/// The model's forward function.
-inline constexpr llvm::StringLiteral kForwardFunctionName = "forward";
-/// The function `smx-build-train-step` adds.
-inline constexpr llvm::StringLiteral kTrainStepFunctionName = "train_step";
+/// The model's forward function; the manifest's entry point of that name.
+inline constexpr llvm::StringLiteral kForwardFunctionName =
+    SMXRT_ENTRY_FORWARD;
+/// The function `smx-build-train-step` adds; the manifest's entry point of
+/// that name.
+inline constexpr llvm::StringLiteral kTrainStepFunctionName =
+    SMXRT_ENTRY_TRAIN_STEP;
 
 } // namespace mlir::smx
 
