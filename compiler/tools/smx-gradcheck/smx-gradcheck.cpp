@@ -305,11 +305,11 @@ int main(int argc, char **argv) {
   for (auto function : module->getOps<func::FuncOp>())
     function->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
   PassManager lowering(&context);
-  smx::CpuPipelineOptions pipelineOptions;
-  pipelineOptions.evaluation = false;
-  pipelineOptions.entryPoints = false;
-  pipelineOptions.threads = openmpLoops;
-  smx::buildCpuPipeline(lowering, pipelineOptions);
+  // The functions as they are (training noise included), for the JIT.
+  smx::TargetOptions targetOptions;
+  targetOptions.entryPoints = false;
+  targetOptions.threads = openmpLoops;
+  smx::addCpuLoweringPasses(lowering, targetOptions);
   if (failed(lowering.run(*module)))
     return 1;
 

@@ -3,13 +3,14 @@
 // smxc SPEC.yaml [-o OUT] [--emit=exe|obj|llvm|mlir] [--batch N] [--seq N]
 //      [--task=inference|pretrain|finetune] [--max-predictions N]
 //
-// Reads a model spec, builds its smx/mix/moe IR, lowers it with the CPU
-// pipeline and writes the stage that --emit names: the model's IR, LLVM IR,
-// an object file, or (the default) an executable linked with
-// libsmx_runtime. --task picks what the forward function returns: the
-// model's outputs, or the loss terms of a training objective that
-// `smx-opt --smx-build-train-step` builds a train step from. Spec errors are
-// reported as file:line:col and exit 1.
+// parse -> run a pipeline -> emit -> link. Reads a model spec, builds its
+// smx/mix/moe IR (the frontend), runs the inference or the training
+// pipeline on it (smx/Pipelines/Pipelines.h; smx-opt runs the same ones),
+// and writes the stage that --emit names: the frontend's IR, the lowered
+// MLIR, LLVM IR, an object file, or (the default) an executable linked with
+// the runtime. --task picks the executable: inference, or training for an
+// objective (a train step next to the evaluation-form forward function).
+// Spec errors are reported as file:line:col and exit 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,16 +21,11 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "smx/Dialect/Moe/Transforms/Passes.h"
-#include "smx/Dialect/Smx/IR/ModelInterface.h"
-#include "smx/Dialect/Smx/Transforms/Passes.h"
 #include "smx/Frontend/Spec/ModelBuilder.h"
 #include "smx/Frontend/Spec/SpecParser.h"
 #include "smx/InitAll.h"
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/ObjectEmitter.h"
-#include "smx/Training/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
@@ -39,12 +35,13 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+#include <functional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Mlir, Llvm, Object, Executable };
+enum class EmitKind { Frontend, Mlir, Llvm, Object, Executable };
 
 cl::OptionCategory smxcCategory("smxc options");
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<model spec .yaml>"),
@@ -56,8 +53,11 @@ cl::opt<std::string> outputPath(
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to produce"), cl::init(EmitKind::Executable),
     cl::values(
+        clEnumValN(EmitKind::Frontend, "smx",
+                   "the frontend's smx/mix/moe IR (the training form of "
+                   "@forward), before any pipeline"),
         clEnumValN(EmitKind::Mlir, "mlir",
-                   "the model's smx/mix/moe IR (training-mode forward)"),
+                   "the module after the pipeline (LLVM dialect)"),
         clEnumValN(EmitKind::Llvm, "llvm", "optimized LLVM IR"),
         clEnumValN(EmitKind::Object, "obj", "an object file"),
         clEnumValN(EmitKind::Executable, "exe",
@@ -175,42 +175,33 @@ double evaluationCapacityFactor(const smx::spec::ModelSpec &spec) {
                                                 : spec.moe->evalCapacityFactor;
 }
 
-/// Turns the training-form module of a training task into the module of a
-/// training executable (docs/abi.md): `@train_step`, built from the
-/// training form (dropout, the training capacity factor), next to
-/// `@forward` in evaluation form (no noise, the evaluation capacity factor).
-LogicalResult buildTrainingModule(OwningOpRef<ModuleOp> &module,
-                                  const smx::spec::ModelSpec &spec) {
-  MLIRContext *context = module->getContext();
-  OwningOpRef<ModuleOp> evaluation = module->clone();
+/// Writes `module` as smx-opt does, so that the two tools' outputs compare
+/// equal.
+std::function<LogicalResult(llvm::raw_pwrite_stream &)>
+printModule(ModuleOp module) {
+  return [module](llvm::raw_pwrite_stream &os) mutable {
+    module->print(os);
+    os << "\n";
+    return success();
+  };
+}
 
-  PassManager training(context);
-  smx::SmxBuildTrainStepPassOptions trainOptions;
-  trainOptions.maxGradNorm = maxGradNorm;
-  training.addPass(smx::createSmxBuildTrainStepPass(trainOptions));
-  if (failed(training.run(*module)))
-    return failure();
-
-  PassManager evaluating(context);
-  evaluating.addPass(smx::createSmxStripTrainingNoisePass());
-  if (spec.moe) {
-    moe::MoeSetCapacityFactorPassOptions capacity;
-    capacity.capacityFactor = evaluationCapacityFactor(spec);
-    evaluating.addPass(moe::createMoeSetCapacityFactorPass(capacity));
+/// Runs the executable's pipeline for --task on the frontend's module.
+LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
+  PassManager pm(module.getContext());
+  if (task == smx::spec::ModelTask::Inference) {
+    smx::InferencePipelineOptions options;
+    if (spec.moe)
+      options.capacityFactor = evaluationCapacityFactor(spec);
+    smx::buildInferencePipeline(pm, options);
+  } else {
+    smx::TrainingPipelineOptions options;
+    options.maxGradNorm = maxGradNorm;
+    if (spec.moe)
+      options.evalCapacityFactor = evaluationCapacityFactor(spec);
+    smx::buildTrainingPipeline(pm, options);
   }
-  if (failed(evaluating.run(*evaluation)))
-    return failure();
-
-  auto trainStep =
-      module->lookupSymbol<func::FuncOp>(smx::kTrainStepFunctionName);
-  trainStep->moveBefore(evaluation->getBody(),
-                        evaluation->getBody()->end());
-  StringRef taskName =
-      task == smx::spec::ModelTask::Pretrain ? "pretrain" : "finetune";
-  (*evaluation)->setAttr(smx::kTaskAttrName,
-                         StringAttr::get(context, taskName));
-  module = std::move(evaluation);
-  return success();
+  return pm.run(module);
 }
 } // namespace
 
@@ -281,26 +272,13 @@ int main(int argc, char **argv) {
   std::string output = outputPath;
   if (output.empty())
     output = emitKind == EmitKind::Executable ? spec->name : "-";
-  if (emitKind == EmitKind::Mlir)
-    return writeOutput(output, [&](llvm::raw_pwrite_stream &os) {
-      module->print(os);
-      return success();
-    });
+  if (emitKind == EmitKind::Frontend)
+    return writeOutput(output, printModule(*module));
 
-  smx::CpuPipelineOptions pipelineOptions;
-  if (task != smx::spec::ModelTask::Inference) {
-    if (failed(buildTrainingModule(module, *spec)))
-      return fail("building the train step of '" + specPath + "' failed");
-    // The forward function is already in evaluation form; the train step
-    // keeps its noise and training capacity factor.
-    pipelineOptions.evaluation = false;
-  } else if (spec->moe) {
-    pipelineOptions.capacityFactor = evaluationCapacityFactor(*spec);
-  }
-  PassManager pm(&context);
-  smx::buildCpuPipeline(pm, pipelineOptions);
-  if (failed(pm.run(*module)))
+  if (failed(runPipeline(*module, *spec)))
     return fail("lowering '" + specPath + "' failed");
+  if (emitKind == EmitKind::Mlir)
+    return writeOutput(output, printModule(*module));
 
   smx::ObjectOptions objectOptions;
   objectOptions.cpu = targetCpu;

@@ -533,6 +533,13 @@ OwningOpRef<ModuleOp> ModelBuilder::build(Location location) {
   function.setAllResultAttrs(outputAttrs);
   module->getOperation()->setAttr(kModelAttrName,
                                   builder.getStringAttr(spec.name));
+  // The objective a training pipeline builds the train step for (the
+  // manifest's `task`).
+  if (task != ModelTask::Inference)
+    module->getOperation()->setAttr(
+        kTaskAttrName, builder.getStringAttr(task == ModelTask::Pretrain
+                                                 ? SMXRT_TASK_PRETRAIN
+                                                 : SMXRT_TASK_FINETUNE));
   return module;
 }
 

@@ -1,4 +1,20 @@
 //===- Pipelines.h - smx compilation pipelines ------------------*- C++ -*-===//
+//
+// The pipelines smxc runs and smx-opt registers, built from typed addPass
+// calls. A model goes through three stages (docs/architecture.md):
+//
+//   1. model forms   what the executable computes: the train step built from
+//                    the frontend's training form, @forward in evaluation
+//                    form (no training noise, the evaluation capacity factor)
+//   2. partitioning  (next: smx-shard-experts over a dp x ep grid)
+//   3. target        lowering for one target: to linalg and runtime calls,
+//                    bufferization, then code for the CPU (next: CUDA)
+//
+// `smxc --task=inference` runs the inference pipeline, `--task=pretrain`
+// and `--task=finetune` the training pipeline; `smx-opt
+// --smx-inference-pipeline` and `--smx-training-pipeline` run the same ones.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef SMX_PIPELINES_PIPELINES_H
 #define SMX_PIPELINES_PIPELINES_H
@@ -8,38 +24,78 @@
 
 namespace mlir::smx {
 
-struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+/// Options shared by every target lowering.
+struct TargetOptions {
+  /// Record the manifest and add the C entry points of docs/abi.md. Off for
+  /// modules run by a JIT (smx-gradcheck).
+  bool entryPoints = true;
+  /// Run parallel loops on OpenMP threads.
+  bool threads = true;
+};
+
+/// Options of the inference executable's pipeline (`smxc
+/// --task=inference`, `smx-opt --smx-inference-pipeline`).
+struct InferencePipelineOptions
+    : public PassPipelineOptions<InferencePipelineOptions> {
   Option<double> capacityFactor{
       *this, "capacity-factor",
-      llvm::cl::desc("Capacity factor for every route (the model's "
+      llvm::cl::desc("Capacity factor of every route (the model's "
                      "evaluation factor); 0 keeps the routes' own"),
       llvm::cl::init(0.0)};
-  Option<bool> evaluation{
-      *this, "evaluation",
-      llvm::cl::desc("Remove training noise (dropout) first: the form of "
-                     "predict and eval. Off for train steps and gradient "
-                     "checks"),
-      llvm::cl::init(true)};
   Option<bool> entryPoints{
       *this, "entry-points",
       llvm::cl::desc("Record the manifest and add the C entry points of "
-                     "docs/abi.md for @forward. Off for modules run by a JIT"),
+                     "docs/abi.md. Off for modules run by a JIT"),
       llvm::cl::init(true)};
-  Option<bool> threads{
-      *this, "threads",
-      llvm::cl::desc("Run parallel loops on OpenMP threads"),
-      llvm::cl::init(true)};
+  Option<bool> threads{*this, "threads",
+                       llvm::cl::desc("Run parallel loops on OpenMP threads"),
+                       llvm::cl::init(true)};
 };
 
-/// A spec-level module to the LLVM dialect: evaluation form (no training
-/// noise, the evaluation capacity factor) unless `evaluation` is off,
-/// lowering to linalg and runtime calls, elementwise fusion, polynomial
-/// math, One-Shot Bufferize, results as out-parameters, deallocation, the C
-/// entry points of docs/abi.md for @forward (with `entry-points`), loops on
-/// OpenMP threads (with `threads`), LLVM.
-void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+/// Options of the training executable's pipeline (`smxc
+/// --task=pretrain|finetune`, `smx-opt --smx-training-pipeline`).
+struct TrainingPipelineOptions
+    : public PassPipelineOptions<TrainingPipelineOptions> {
+  Option<double> maxGradNorm{
+      *this, "max-grad-norm",
+      llvm::cl::desc("Clip gradients to this global norm in the train step "
+                     "(0: no clipping)"),
+      llvm::cl::init(1.0)};
+  Option<double> evalCapacityFactor{
+      *this, "eval-capacity-factor",
+      llvm::cl::desc("Capacity factor of @forward (evaluation); 0 keeps the "
+                     "routes' own. The train step keeps the training factor"),
+      llvm::cl::init(0.0)};
+  Option<bool> threads{*this, "threads",
+                       llvm::cl::desc("Run parallel loops on OpenMP threads"),
+                       llvm::cl::init(true)};
+};
 
-/// Registers `smx-cpu-pipeline` with the pass registry (smx-opt).
+/// Stage 1, inference: the evaluation form of every function (no training
+/// noise; `capacityFactor` on every route unless 0).
+void addEvaluationFormPasses(OpPassManager &pm, double capacityFactor);
+
+/// Stage 1, training: `@train_step` from the frontend's training-form
+/// `@forward`, then `@forward` (alone) in evaluation form.
+void addTrainingFormPasses(OpPassManager &pm,
+                           const TrainingPipelineOptions &options);
+
+/// Stage 3, CPU: a module of smx/mix/moe functions in the form to run, to
+/// the LLVM dialect: fusion, lowering to linalg and runtime calls,
+/// polynomial math, One-Shot Bufferize, results as out-parameters,
+/// deallocation, the C entry points (with `entryPoints`), loops on OpenMP
+/// threads (with `threads`), LLVM.
+void addCpuLoweringPasses(OpPassManager &pm, const TargetOptions &options);
+
+/// The inference executable: stages 1 and 3.
+void buildInferencePipeline(OpPassManager &pm,
+                            const InferencePipelineOptions &options);
+
+/// The training executable: stages 1 and 3.
+void buildTrainingPipeline(OpPassManager &pm,
+                           const TrainingPipelineOptions &options);
+
+/// Registers `smx-inference-pipeline` and `smx-training-pipeline` (smx-opt).
 void registerSmxPipelines();
 
 } // namespace mlir::smx

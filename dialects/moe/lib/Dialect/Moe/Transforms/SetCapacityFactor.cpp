@@ -1,6 +1,7 @@
 //===- SetCapacityFactor.cpp - change the capacity of every route ---------===//
 
 #include "smx/Dialect/Moe/IR/MoeOps.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx/Dialect/Moe/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -112,6 +113,8 @@ struct MoeSetCapacityFactorPass
     Builder builder(&getContext());
     llvm::SetVector<Operation *> worklist;
     getOperation()->walk([&](RouteOp route) {
+      if (smx::isInTrainStep(route))
+        return;
       route.setCapacityFactorAttr(builder.getF64FloatAttr(capacityFactor));
       worklist.insert(route);
     });

@@ -1,5 +1,6 @@
 //===- StripTrainingNoise.cpp - remove dropout and jitter -----------------===//
 
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx/Dialect/Smx/IR/SmxInterfaces.h"
 #include "smx/Dialect/Smx/Transforms/Passes.h"
 
@@ -20,7 +21,7 @@ struct SmxStripTrainingNoisePass
   void runOnOperation() override {
     SmallVector<TrainingNoiseOpInterface> noisyOps;
     getOperation()->walk([&](TrainingNoiseOpInterface op) {
-      if (op.hasTrainingNoise())
+      if (op.hasTrainingNoise() && !isInTrainStep(op))
         noisyOps.push_back(op);
     });
     IRRewriter rewriter(&getContext());

@@ -18,6 +18,8 @@ def MoeSetCapacityFactorPass : Pass<"moe-set-capacity-factor"> {
 
     A route result that a `func.func` returns retypes the function's results
     (unless the function is called: its callers would no longer match).
+    The train step (`@train_step`) keeps the training capacity factor: it is
+    the training form by construction, and this pass leaves it unchanged.
 
     Contract: accepts IR where every transitive user of a route result
     either implements `InferTypeOpInterface`, verifies with the new operand

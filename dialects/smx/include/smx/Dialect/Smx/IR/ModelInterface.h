@@ -9,6 +9,7 @@
 #ifndef SMX_DIALECT_SMX_IR_MODELINTERFACE_H
 #define SMX_DIALECT_SMX_IR_MODELINTERFACE_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringRef.h"
 
 #include "smx_runtime/model_abi.h"
@@ -52,6 +53,15 @@ inline constexpr llvm::StringLiteral kForwardFunctionName =
 /// that name.
 inline constexpr llvm::StringLiteral kTrainStepFunctionName =
     SMXRT_ENTRY_TRAIN_STEP;
+
+/// Whether `op` is in the train step, which is the training form by
+/// construction: passes that make the evaluation form (no training noise,
+/// the evaluation capacity factor) leave it unchanged.
+inline bool isInTrainStep(Operation *op) {
+  auto function = isa<func::FuncOp>(op) ? cast<func::FuncOp>(op)
+                                        : op->getParentOfType<func::FuncOp>();
+  return function && function.getSymName() == kTrainStepFunctionName;
+}
 
 } // namespace mlir::smx
 

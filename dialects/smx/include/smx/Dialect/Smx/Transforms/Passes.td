@@ -13,9 +13,11 @@ def SmxStripTrainingNoisePass : Pass<"smx-strip-training-noise"> {
     `TrainingNoiseOpInterface` (`smx.dropout`, `mix.self_attention`,
     `moe.router`) to drop its noise, so the evaluation and prediction entry
     points that `smxc` builds from a training model carry no randomness.
+    The train step (`@train_step`) is the training form by construction: this
+    pass leaves it unchanged.
 
-    Contract: accepts any IR; guarantees that no op reports
-    `hasTrainingNoise()` afterwards (no `smx.dropout` remains).
+    Contract: accepts any IR; guarantees that no op outside `@train_step`
+    reports `hasTrainingNoise()` afterwards.
   }];
 }
 

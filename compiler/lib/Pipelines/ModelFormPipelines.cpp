@@ -1,0 +1,68 @@
+//===- ModelFormPipelines.cpp - the executables' pipelines ----------------===//
+//
+// Stage 1 (model forms) and the two executable pipelines that chain the
+// stages. A new stage (expert partitioning) goes between the model forms
+// and the target lowering; a new target (CUDA) is another add*LoweringPasses
+// chosen where the CPU one is added.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "smx/Dialect/Moe/Transforms/Passes.h"
+#include "smx/Dialect/Smx/Transforms/Passes.h"
+#include "smx/Training/Passes.h"
+
+using namespace mlir;
+using namespace mlir::smx;
+
+void mlir::smx::addEvaluationFormPasses(OpPassManager &pm,
+                                        double capacityFactor) {
+  // Both leave @train_step alone: it is the training form by construction.
+  pm.addPass(createSmxStripTrainingNoisePass());
+  if (capacityFactor > 0.0) {
+    moe::MoeSetCapacityFactorPassOptions capacity;
+    capacity.capacityFactor = capacityFactor;
+    pm.addPass(moe::createMoeSetCapacityFactorPass(capacity));
+  }
+}
+
+void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
+                                      const TrainingPipelineOptions &options) {
+  // The train step is built from the frontend's training form (dropout, the
+  // training capacity factor) before @forward becomes the evaluation form.
+  SmxBuildTrainStepPassOptions trainStep;
+  trainStep.maxGradNorm = options.maxGradNorm;
+  pm.addPass(createSmxBuildTrainStepPass(trainStep));
+  addEvaluationFormPasses(pm, options.evalCapacityFactor);
+}
+
+void mlir::smx::buildInferencePipeline(
+    OpPassManager &pm, const InferencePipelineOptions &options) {
+  addEvaluationFormPasses(pm, options.capacityFactor);
+  // Stage 2, partitioning, goes here.
+  addCpuLoweringPasses(pm, TargetOptions{options.entryPoints, options.threads});
+}
+
+void mlir::smx::buildTrainingPipeline(OpPassManager &pm,
+                                      const TrainingPipelineOptions &options) {
+  addTrainingFormPasses(pm, options);
+  // Stage 2, partitioning, goes here.
+  addCpuLoweringPasses(pm, TargetOptions{/*entryPoints=*/true,
+                                         options.threads});
+}
+
+void mlir::smx::registerSmxPipelines() {
+  PassPipelineRegistration<InferencePipelineOptions>(
+      "smx-inference-pipeline",
+      "The inference executable: the evaluation form of a model, lowered to "
+      "LLVM for the CPU with its C entry points (smxc --task=inference)",
+      buildInferencePipeline);
+  PassPipelineRegistration<TrainingPipelineOptions>(
+      "smx-training-pipeline",
+      "The training executable: @train_step built from the frontend's "
+      "training form next to @forward in evaluation form, lowered to LLVM "
+      "for the CPU with their C entry points (smxc --task=pretrain|finetune)",
+      buildTrainingPipeline);
+}
