@@ -111,6 +111,14 @@ cl::opt<int64_t> maxPredictions(
              "(default 80, at most the compiled sequence length)"),
     cl::init(80), cl::cat(smxcCategory));
 
+cl::opt<bool> staticRuntime(
+    "static-runtime",
+    cl::desc("Link the model application and the runtime statically: the "
+             "executable then needs only system libraries (BLAS, "
+             "SentencePiece, OpenMP, libc) and can be copied to another "
+             "machine"),
+    cl::init(false), cl::cat(smxcCategory));
+
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "smxc") << message << "\n";
   return 1;
@@ -130,10 +138,14 @@ int writeOutput(StringRef path,
   return 0;
 }
 
-/// Links `objectPath` with libsmx_runtime into `executablePath`. The
-/// runtime libraries are looked up next to smxc: `<prefix>/bin/smxc` uses
-/// `<prefix>/lib`. Parallel loops call LLVM's OpenMP runtime, found where
-/// the build found it.
+/// Links `objectPath` into `executablePath` with the model application and
+/// the runtime found next to smxc (`<prefix>/bin/smxc` uses `<prefix>/lib`,
+/// in the build tree and in an installed tree alike). By default the
+/// executable loads their shared libraries from that directory (an absolute
+/// rpath, so it runs from anywhere while the tree stays); with
+/// --static-runtime it carries them and needs only system libraries.
+/// Parallel loops call LLVM's OpenMP runtime, found where the build found
+/// it.
 int linkExecutable(StringRef objectPath, StringRef executablePath,
                    const char *argv0) {
   std::string smxcPath = llvm::sys::fs::getMainExecutable(
@@ -141,28 +153,52 @@ int linkExecutable(StringRef objectPath, StringRef executablePath,
   SmallString<128> libraryDir(llvm::sys::path::parent_path(
       llvm::sys::path::parent_path(smxcPath)));
   llvm::sys::path::append(libraryDir, "lib");
-  SmallString<128> mainLibrary(libraryDir);
-  llvm::sys::path::append(mainLibrary, "libsmx_runtime_main.a");
-  if (!llvm::sys::fs::exists(mainLibrary))
-    return fail("cannot find the runtime next to smxc: " + mainLibrary +
-                " does not exist");
-  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
+  auto library = [&](StringRef name) {
+    SmallString<128> path(libraryDir);
+    llvm::sys::path::append(path, name);
+    return std::string(path);
+  };
+  std::string mainLibrary = library("libsmx_model_main.a");
+  SmallVector<std::string> required = {mainLibrary};
+  if (staticRuntime)
+    required.append(
+        {library("libsmx_application.a"), library("libsmx_runtime.a")});
+  else
+    required.append(
+        {library("libsmx_application.so"), library("libsmx_runtime.so")});
+  for (const std::string &path : required)
+    if (!llvm::sys::fs::exists(path))
+      return fail("cannot find the runtime next to smxc: " + path +
+                  " does not exist");
+  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("c++");
   if (!driver)
-    return fail("cannot find the system C compiler 'cc' to link with");
+    return fail("cannot find the system C++ compiler 'c++' to link with");
   StringRef openmpRuntime = SMX_OPENMP_RUNTIME;
   if (!llvm::sys::fs::exists(openmpRuntime))
     return fail("cannot find LLVM's OpenMP runtime: " + openmpRuntime +
                 " does not exist (install libomp-22-dev)");
-  std::string rpath = "-Wl,-rpath," + libraryDir.str().str() + ":" +
-                      llvm::sys::path::parent_path(openmpRuntime).str();
-  std::string libraryFlag = "-L" + libraryDir.str().str();
-  SmallVector<StringRef> arguments = {
-      *driver,       "-o",        executablePath,  objectPath,
-      mainLibrary,   libraryFlag, "-lsmx_runtime", openmpRuntime,
-      rpath,         "-lm"};
+  std::string openmpDir = llvm::sys::path::parent_path(openmpRuntime).str();
+
+  SmallVector<std::string> arguments = {*driver, "-o", executablePath.str(),
+                                        objectPath.str()};
+  arguments.append(required.begin(), required.end());
+  if (staticRuntime) {
+    // The system libraries the archives need, as the build found them.
+    SmallVector<StringRef> systemLibraries;
+    StringRef(SMX_STATIC_RUNTIME_SYSTEM_LIBRARIES)
+        .split(systemLibraries, ',', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+    for (StringRef systemLibrary : systemLibraries)
+      arguments.push_back(systemLibrary.str());
+    arguments.push_back("-Wl,-rpath," + openmpDir);
+  } else {
+    arguments.push_back("-Wl,-rpath," + libraryDir.str().str() + ":" +
+                        openmpDir);
+  }
+  arguments.append({openmpRuntime.str(), "-lm"});
+  SmallVector<StringRef> argumentRefs(arguments.begin(), arguments.end());
   std::string errorMessage;
-  int status = llvm::sys::ExecuteAndWait(*driver, arguments, std::nullopt, {},
-                                         0, 0, &errorMessage);
+  int status = llvm::sys::ExecuteAndWait(*driver, argumentRefs, std::nullopt,
+                                         {}, 0, 0, &errorMessage);
   if (status != 0)
     return fail("linking '" + executablePath + "' failed" +
                 (errorMessage.empty() ? "" : ": " + errorMessage));

@@ -17,6 +17,11 @@
 #define SMXRT_API
 #endif
 
+/* The runtime's C++ support layer (status helpers, JSON, files, tensor
+ * sizes: src/core), exported from the shared library for the model
+ * application beside it (application/). Not part of the stable C ABI. */
+#define SMXRT_SUPPORT_API SMXRT_API
+
 #ifdef __cplusplus
 #define SMXRT_EXTERN_C_BEGIN extern "C" {
 #define SMXRT_EXTERN_C_END }

@@ -14,7 +14,6 @@
 #include "smx_runtime/cpu_kernels.h"
 #include "smx_runtime/memref_abi.h"
 #include "smx_runtime/model_abi.h"
-#include "smx_runtime/model.h"
 #include "smx_runtime/safetensors.h"
 #include "smx_runtime/status.h"
 #include "smx_runtime/tensor.h"

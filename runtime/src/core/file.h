@@ -20,7 +20,7 @@
 namespace smxrt {
 
 /// An owned file descriptor, closed on destruction.
-class FileDescriptor {
+class SMXRT_SUPPORT_API FileDescriptor {
 public:
   FileDescriptor() = default;
   explicit FileDescriptor(int descriptor) : descriptor(descriptor) {}
@@ -48,17 +48,17 @@ private:
 /// Opens a regular file for reading and returns its size. Fails with
 /// NOT_FOUND if it does not exist, INVALID_ARGUMENT if it is not a regular
 /// file and IO_ERROR otherwise.
-smxrt_status_t openForReading(const std::string &path, FileDescriptor &file,
+SMXRT_SUPPORT_API smxrt_status_t openForReading(const std::string &path, FileDescriptor &file,
                               uint64_t &fileSize);
 
 /// Reads exactly `size` bytes at `offset`. Fails with DATA_LOSS if the file
 /// ends first (it shrank after it was opened) and IO_ERROR on a read error.
-smxrt_status_t readExactlyAt(const FileDescriptor &file,
+SMXRT_SUPPORT_API smxrt_status_t readExactlyAt(const FileDescriptor &file,
                              const std::string &path, uint64_t offset,
                              void *buffer, size_t size);
 
 /// Sequential output to the temporary file of writeFileAtomically.
-class FileSink {
+class SMXRT_SUPPORT_API FileSink {
 public:
   FileSink(int descriptor, const std::string &path)
       : descriptor(descriptor), path(path) {}
@@ -72,13 +72,13 @@ private:
 
 /// The temporary file writeFileAtomically uses for `path`:
 /// "<path>.tmp.<pid>", in the same directory so that rename is atomic.
-std::string temporaryPathFor(const std::string &path);
+SMXRT_SUPPORT_API std::string temporaryPathFor(const std::string &path);
 
 /// Writes `path` atomically: `writeContents` fills a temporary file, which is
 /// fsync'ed and renamed over `path`, and then the directory is fsync'ed. If
 /// anything fails before the rename, the temporary file is removed and an
 /// existing `path` is untouched.
-smxrt_status_t writeFileAtomically(
+SMXRT_SUPPORT_API smxrt_status_t writeFileAtomically(
     const std::string &path,
     const std::function<smxrt_status_t(FileSink &)> &writeContents);
 

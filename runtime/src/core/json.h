@@ -10,6 +10,8 @@
 #ifndef SMX_RUNTIME_CORE_JSON_H
 #define SMX_RUNTIME_CORE_JSON_H
 
+#include "smx_runtime/api.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -30,7 +32,7 @@ using Object = std::vector<std::pair<std::string, Value>>;
 
 /// A JSON value. Numbers written without a fraction or exponent that fit in
 /// int64 are Integers; every other number is a Double.
-class Value {
+class SMXRT_SUPPORT_API Value {
 public:
   enum class Kind { Null, Bool, Integer, Double, String, Array, Object };
 
@@ -108,19 +110,19 @@ constexpr size_t maxNestingDepth = 512;
 /// Parses `text`, which must hold exactly one JSON value, optionally
 /// surrounded by whitespace. On failure returns std::nullopt and fills
 /// `error`.
-std::optional<Value> parse(std::string_view text, ParseError &error);
+SMXRT_SUPPORT_API std::optional<Value> parse(std::string_view text, ParseError &error);
 
 /// Whether `text` is well-formed UTF-8 (no overlongs, surrogates or code
 /// points beyond U+10FFFF), as every JSON string must be.
-bool isValidUtf8(std::string_view text);
+SMXRT_SUPPORT_API bool isValidUtf8(std::string_view text);
 
 /// Serializes compactly (no spaces), object members in order. Non-finite
 /// doubles, which JSON cannot represent, become null.
-std::string serialize(const Value &value);
+SMXRT_SUPPORT_API std::string serialize(const Value &value);
 /// Appends the serialization of `value` to `out`.
-void serializeTo(const Value &value, std::string &out);
+SMXRT_SUPPORT_API void serializeTo(const Value &value, std::string &out);
 /// Appends `text` as a quoted, escaped JSON string.
-void appendQuoted(std::string_view text, std::string &out);
+SMXRT_SUPPORT_API void appendQuoted(std::string_view text, std::string &out);
 
 } // namespace json
 } // namespace smxrt

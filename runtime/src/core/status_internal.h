@@ -18,20 +18,23 @@
 namespace smxrt {
 
 /// Returns an error status owning `message`; NULL for SMXRT_STATUS_OK.
-smxrt_status_t makeStatus(smxrt_status_code_t code, std::string message);
+SMXRT_SUPPORT_API smxrt_status_t makeStatus(smxrt_status_code_t code,
+                                            std::string message);
 
 /// printf-style variant of makeStatus.
-smxrt_status_t makeStatusf(smxrt_status_code_t code, const char *format, ...)
+SMXRT_SUPPORT_API smxrt_status_t makeStatusf(smxrt_status_code_t code,
+                                             const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 /// Adds context to an error: prefixes its message with `prefix` and, unless
 /// `newCode` is SMXRT_STATUS_OK, replaces its code. Returns `status` (NULL
 /// stays NULL).
-smxrt_status_t annotateStatus(smxrt_status_t status, const std::string &prefix,
-                              smxrt_status_code_t newCode = SMXRT_STATUS_OK);
+SMXRT_SUPPORT_API smxrt_status_t
+annotateStatus(smxrt_status_t status, const std::string &prefix,
+               smxrt_status_code_t newCode = SMXRT_STATUS_OK);
 
 /// printf into a std::string.
-std::string formatString(const char *format, ...)
+SMXRT_SUPPORT_API std::string formatString(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 
 /// Runs `body` (returning smxrt_status_t) and turns an escaping exception

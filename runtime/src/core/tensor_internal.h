@@ -35,11 +35,13 @@ struct ArraySize {
 /// RESOURCE_EXHAUSTED when a size does not fit in int64; the message is a
 /// phrase such as "negative dimension -1 in shape [2, -1]" that callers
 /// prefix with their context.
-smxrt_status_t computeArraySize(smxrt_dtype_t dtype, const int64_t *shape,
-                                size_t rank, ArraySize &result);
+SMXRT_SUPPORT_API smxrt_status_t computeArraySize(smxrt_dtype_t dtype,
+                                                  const int64_t *shape,
+                                                  size_t rank,
+                                                  ArraySize &result);
 
 /// "[2, 3]"; "[]" for a scalar.
-std::string formatShape(const int64_t *shape, size_t rank);
+SMXRT_SUPPORT_API std::string formatShape(const int64_t *shape, size_t rank);
 
 } // namespace smxrt
 

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "RuntimeTestSupport.h"
+#include "TestSupport.h"
 
 #include <cmath>
 #include <random>

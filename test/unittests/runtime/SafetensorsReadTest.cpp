@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "RuntimeTestSupport.h"
+#include "TestSupport.h"
 
 #include <cstring>
 #include <filesystem>

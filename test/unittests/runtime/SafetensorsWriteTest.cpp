@@ -1,6 +1,6 @@
 //===- SafetensorsWriteTest.cpp - Writing safetensors files --------------===//
 
-#include "RuntimeTestSupport.h"
+#include "TestSupport.h"
 
 #include <csignal>
 #include <cstring>

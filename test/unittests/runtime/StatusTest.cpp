@@ -1,6 +1,6 @@
 //===- StatusTest.cpp - The status C ABI ---------------------------------===//
 
-#include "RuntimeTestSupport.h"
+#include "TestSupport.h"
 
 using namespace smxrt_test;
 

@@ -1,6 +1,6 @@
 //===- TensorTest.cpp - Element types and host tensors -------------------===//
 
-#include "RuntimeTestSupport.h"
+#include "TestSupport.h"
 
 using namespace smxrt_test;
 

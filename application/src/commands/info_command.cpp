@@ -1,0 +1,101 @@
+//===- info_command.cpp - `model info` ------------------------------------===//
+
+#include "commands/commands.h"
+
+#include "status_internal.h"
+#include "tensor_internal.h"
+
+#include <algorithm>
+
+namespace smxrt {
+
+std::string formatTable(const std::vector<std::vector<std::string>> &rows) {
+  std::vector<size_t> widths;
+  for (const auto &row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t column = 0; column < row.size(); ++column)
+      widths[column] = std::max(widths[column], row[column].size());
+  }
+  std::string text;
+  for (const auto &row : rows) {
+    std::string line = "  ";
+    for (size_t column = 0; column < row.size(); ++column) {
+      line += row[column];
+      if (column + 1 < row.size())
+        line += std::string(widths[column] - row[column].size() + 2, ' ');
+    }
+    text += line + "\n";
+  }
+  return text;
+}
+
+smxrt_status_t runInfoCommand(const ModelManifest &manifest,
+                              const CommandLine &commandLine, std::FILE *out) {
+  int64_t parameterElements = 0;
+  size_t parameterTensors = 0;
+  std::vector<std::vector<std::string>> parameterRows = {
+      {"name", "shape", "dtype", "init"}};
+  for (const ArgumentSpec &argument : manifest.arguments) {
+    if (argument.role != ArgumentRole::Parameter)
+      continue;
+    ++parameterTensors;
+    if (__builtin_add_overflow(parameterElements, argument.elementCount,
+                               &parameterElements))
+      return makeStatus(SMXRT_STATUS_RESOURCE_EXHAUSTED,
+                        "the parameter count does not fit in 64 bits");
+    parameterRows.push_back(
+        {argument.name,
+         formatShape(argument.shape.data(), argument.shape.size()),
+         smxrt_dtype_name(argument.dtype), parameterInitName(argument.init)});
+  }
+
+  std::string text = formatString(
+      "model: %s\nbatch x sequence: %lld x %lld\nparameters: %lld elements in "
+      "%zu tensors\n",
+      manifest.model.c_str(), static_cast<long long>(manifest.batch),
+      static_cast<long long>(manifest.sequence),
+      static_cast<long long>(parameterElements), parameterTensors);
+  if (!manifest.task.empty()) {
+    text += "task: " + manifest.task;
+    if (!manifest.hasTrainStep) {
+      text += " (no train step)\n";
+    } else {
+      const TrainStepSpec &step = manifest.trainStep;
+      std::string terms, metrics;
+      for (size_t index : step.reported) {
+        const ResultSpec &result = step.results[index];
+        if (result.isLossTerm)
+          terms += formatString("%s%s (weight %g)", terms.empty() ? "" : ", ",
+                                result.name.c_str(), result.lossWeight);
+        else
+          metrics += (metrics.empty() ? "" : ", ") + result.name;
+      }
+      text += formatString(" (train step: %zu parameters with their Adam "
+                           "moments)\nloss terms: %s\nmetrics: %s\n",
+                           step.parameters.size(),
+                           terms.empty() ? "none" : terms.c_str(),
+                           metrics.empty() ? "none" : metrics.c_str());
+    }
+  }
+  if (!commandLine.brief && parameterTensors > 0)
+    text += "\n" + formatTable(parameterRows);
+
+  if (manifest.moeLayers.empty()) {
+    text += "\nMoE layers: none\n";
+  } else {
+    std::vector<std::vector<std::string>> moeRows = {
+        {"layer", "experts", "policy", "capacity factor", "groups",
+         "tokens per group", "capacity"}};
+    for (const MoeLayerSpec &layer : manifest.moeLayers)
+      moeRows.push_back(
+          {std::to_string(layer.layer), std::to_string(layer.experts),
+           layer.policy, formatString("%g", layer.capacityFactor),
+           std::to_string(layer.groups), std::to_string(layer.tokensPerGroup),
+           std::to_string(layer.capacity)});
+    text += "\nMoE layers:\n" + formatTable(moeRows);
+  }
+  std::fputs(text.c_str(), out);
+  return nullptr;
+}
+
+} // namespace smxrt

@@ -1,0 +1,111 @@
+//===- model_main.cpp - smxrt_model_main, the driver's entry point --------===//
+//
+// Parses the command line and the manifest, runs one command, and turns any
+// error into one line on stderr and exit status 1. Nothing escapes: C++
+// exceptions become statuses, and statuses become that line.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx_application/model_main.h"
+
+#include "commands/command_line.h"
+#include "commands/commands.h"
+#include "model/manifest.h"
+
+#include "handles.h"
+#include "status_internal.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace smxrt {
+namespace {
+
+std::string programName(int argc, char **argv) {
+  if (argc < 1 || !argv[0] || !*argv[0])
+    return "model";
+  const char *slash = std::strrchr(argv[0], '/');
+  return slash ? slash + 1 : argv[0];
+}
+
+/// `eval --input IN` runs on the rows of IN; a training object without
+/// --input is evaluated on the held-out split of its data.
+smxrt_status_t runEvalDispatch(const ModelManifest &manifest,
+                               smxrt_model_forward_fn_t forward,
+                               const CommandLine &commandLine) {
+  if (commandLine.has("--input")) {
+    for (const char *option :
+         {"--data", "--task", "--eval-task", "--tokenizer", "--eval-batches",
+          "--label-column", "--text-columns"})
+      if (commandLine.has(option))
+        return makeStatusf(SMXRT_STATUS_INVALID_ARGUMENT,
+                           "%s is not an option of 'eval --input' (it selects "
+                           "the held-out data of 'eval' without --input)",
+                           option);
+    return runEvalCommand(manifest, forward, commandLine, stdout);
+  }
+  if (manifest.task.empty())
+    return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, "'eval' needs --input");
+  return runTrainingEvalCommand(manifest, forward, commandLine, stdout);
+}
+
+smxrt_status_t runModelMain(int argc, char **argv,
+                            smxrt_model_manifest_fn_t manifestFunction,
+                            smxrt_model_forward_fn_t forward,
+                            smxrt_model_train_step_fn_t trainStep,
+                            const std::string &program) {
+  CommandLine commandLine;
+  SMXRT_RETURN_IF_ERROR(parseCommandLine(argc, argv, commandLine));
+  if (commandLine.command == Command::Help) {
+    std::fputs(usageText(program).c_str(), stdout);
+    return nullptr;
+  }
+  const char *manifestText = manifestFunction ? manifestFunction() : nullptr;
+  if (!manifestText || !forward)
+    return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT,
+                      "the model object provides no manifest or no forward "
+                      "function");
+  ModelManifest manifest;
+  SMXRT_RETURN_IF_ERROR(parseModelManifest(manifestText, manifest));
+  switch (commandLine.command) {
+  case Command::Info:
+    return runInfoCommand(manifest, commandLine, stdout);
+  case Command::Predict:
+    return runPredictCommand(manifest, forward, commandLine, stdout);
+  case Command::Eval:
+    return runEvalDispatch(manifest, forward, commandLine);
+  case Command::Train:
+    return runTrainCommand(manifest, trainStep, commandLine, stdout);
+  case Command::Finetune:
+    return runFinetuneCommand(manifest, forward, trainStep, commandLine,
+                              stdout);
+  case Command::Help:
+    break;
+  }
+  return nullptr;
+}
+
+} // namespace
+} // namespace smxrt
+
+using namespace smxrt;
+
+extern "C" int smxrt_model_main(int argc, char **argv,
+                                smxrt_model_manifest_fn_t manifest,
+                                smxrt_model_forward_fn_t forward,
+                                smxrt_model_train_step_fn_t trainStep) {
+  std::string program;
+  StatusPtr status(catchExceptions([&]() -> smxrt_status_t {
+    program = programName(argc, argv);
+    return runModelMain(argc, argv, manifest, forward, trainStep, program);
+  }));
+  if (std::fflush(stdout) != 0 && !status)
+    status.reset(
+        makeStatus(SMXRT_STATUS_IO_ERROR, "cannot write to standard output"));
+  if (!status)
+    return 0;
+  std::fprintf(stderr, "%s: error: %s\n",
+               program.empty() ? "model" : program.c_str(),
+               smxrt_status_message(status.get()));
+  return 1;
+}

@@ -1,0 +1,142 @@
+//===- parameters.cpp - Loading or initializing model parameters ----------===//
+
+#include "model/parameters.h"
+
+#include "status_internal.h"
+#include "tensor_internal.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace smxrt {
+namespace {
+
+uint64_t fnv1a64(std::string_view text) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char byte : text) {
+    hash ^= byte;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+/// Steele, Lea and Flood's splitmix64: tiny, fast, and easy to reproduce.
+class SplitMix64 {
+public:
+  explicit SplitMix64(uint64_t state) : state(state) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform on (0, 1], so that log never sees 0.
+  double nextUniform() {
+    return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53;
+  }
+
+private:
+  uint64_t state;
+};
+
+std::string describeParameter(const ArgumentSpec &parameter) {
+  return formatString(
+      "%s %s", smxrt_dtype_name(parameter.dtype),
+      formatShape(parameter.shape.data(), parameter.shape.size()).c_str());
+}
+
+} // namespace
+
+void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
+                float *values, int64_t count) {
+  constexpr double twoPi = 6.283185307179586476925286766559;
+  SplitMix64 generator(seed ^ fnv1a64(name));
+  for (int64_t index = 0; index < count; ++index) {
+    double radius = std::sqrt(-2.0 * std::log(generator.nextUniform()));
+    double angle = twoPi * generator.nextUniform();
+    values[index] =
+        static_cast<float>(standardDeviation * radius * std::cos(angle));
+  }
+}
+
+void initializeParameter(const ArgumentSpec &parameter, uint64_t seed,
+                         smxrt_tensor_t *tensor) {
+  // The manifest reader allows normal and ones only for F32.
+  auto *values = static_cast<float *>(smxrt_tensor_data(tensor));
+  switch (parameter.init) {
+  case ParameterInit::Normal:
+    fillNormal(seed, parameter.name, normalInitStandardDeviation, values,
+               parameter.elementCount);
+    break;
+  case ParameterInit::Ones:
+    std::fill(values, values + parameter.elementCount, 1.0f);
+    break;
+  case ParameterInit::Zeros:
+  case ParameterInit::None:
+    std::fill_n(static_cast<char *>(smxrt_tensor_data(tensor)),
+                parameter.byteSize, 0);
+    break;
+  }
+}
+
+void initializeParameters(const ModelManifest &manifest, uint64_t seed,
+                          std::vector<TensorPtr> &arguments) {
+  for (size_t index = 0; index < manifest.arguments.size(); ++index)
+    if (manifest.arguments[index].role == ArgumentRole::Parameter)
+      initializeParameter(manifest.arguments[index], seed,
+                          arguments[index].get());
+}
+
+smxrt_status_t readParameterTensor(const smxrt_safetensors_t *file,
+                                   const std::string &path,
+                                   const std::string &tensorName,
+                                   const ArgumentSpec &parameter,
+                                   smxrt_tensor_t *tensor, bool required,
+                                   bool &found) {
+  smxrt_dtype_t dtype = SMXRT_DTYPE_INVALID;
+  size_t rank = 0;
+  const int64_t *shape = nullptr;
+  smxrt_status_t status = smxrt_safetensors_tensor_info(
+      file, tensorName.c_str(), &dtype, &rank, &shape);
+  found = smxrt_status_code(status) != SMXRT_STATUS_NOT_FOUND;
+  if (!found) {
+    smxrt_status_free(status);
+    if (!required)
+      return nullptr;
+    return makeStatusf(SMXRT_STATUS_NOT_FOUND,
+                       "%s: no tensor '%s' for the model's parameter '%s' "
+                       "(%s)",
+                       path.c_str(), tensorName.c_str(), parameter.name.c_str(),
+                       describeParameter(parameter).c_str());
+  }
+  SMXRT_RETURN_IF_ERROR(status);
+  if (dtype != parameter.dtype ||
+      !std::equal(shape, shape + rank, parameter.shape.begin(),
+                  parameter.shape.end()))
+    return makeStatusf(
+        SMXRT_STATUS_INVALID_ARGUMENT,
+        "%s: tensor '%s' is %s %s, but the model's parameter "
+        "is %s",
+        path.c_str(), tensorName.c_str(), smxrt_dtype_name(dtype),
+        formatShape(shape, rank).c_str(), describeParameter(parameter).c_str());
+  return smxrt_safetensors_read_tensor_into(file, tensorName.c_str(), tensor);
+}
+
+smxrt_status_t loadParameters(const ModelManifest &manifest,
+                              const std::string &path,
+                              std::vector<TensorPtr> &arguments) {
+  SafetensorsFilePtr file;
+  SMXRT_RETURN_IF_ERROR(openSafetensors(path, file));
+  for (size_t index = 0; index < manifest.arguments.size(); ++index) {
+    const ArgumentSpec &parameter = manifest.arguments[index];
+    if (parameter.role != ArgumentRole::Parameter)
+      continue;
+    bool found = false;
+    SMXRT_RETURN_IF_ERROR(readParameterTensor(file.get(), path, parameter.name,
+                                              parameter, arguments[index].get(),
+                                              /*required=*/true, found));
+  }
+  return nullptr;
+}
+
+} // namespace smxrt

@@ -1,0 +1,135 @@
+//===- train_state.cpp - Buffers of the train step ------------------------===//
+
+#include "training/train_state.h"
+
+#include "model/parameters.h"
+
+#include "status_internal.h"
+
+#include <cstring>
+
+namespace smxrt {
+
+smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
+  trainStep = &manifest.trainStep;
+  const TrainStepSpec &spec = manifest.trainStep;
+  inputs.clear();
+  inputs.resize(spec.arguments.size());
+  for (auto &copy : copies) {
+    copy.clear();
+    copy.resize(spec.arguments.size());
+  }
+  outputs.clear();
+  outputs.resize(spec.results.size());
+  for (size_t index = 0; index < spec.arguments.size(); ++index) {
+    const ArgumentSpec &argument = spec.arguments[index];
+    if (argument.role == ArgumentRole::Input) {
+      SMXRT_RETURN_IF_ERROR(
+          createTensor(argument.dtype, argument.shape, inputs[index]));
+      continue;
+    }
+    for (auto &copy : copies)
+      SMXRT_RETURN_IF_ERROR(annotateStatus(
+          createTensor(argument.dtype, argument.shape, copy[index]),
+          formatString("%s '%s': ", argumentRoleName(argument.role),
+                       argument.name.c_str())));
+  }
+  for (size_t index = 0; index < spec.results.size(); ++index) {
+    const ResultSpec &result = spec.results[index];
+    if (result.role == ResultRole::Output)
+      SMXRT_RETURN_IF_ERROR(
+          createTensor(result.dtype, result.shape, outputs[index]));
+  }
+  current = 0;
+  frozen.assign(spec.parameters.size(), false);
+  return nullptr;
+}
+
+smxrt_tensor_t *TrainState::parameter(size_t parameter) const {
+  return copies[current][trainStep->parameters[parameter]].get();
+}
+
+smxrt_tensor_t *TrainState::firstMoment(size_t parameter) const {
+  return copies[current][trainStep->firstMoments[parameter]].get();
+}
+
+smxrt_tensor_t *TrainState::secondMoment(size_t parameter) const {
+  return copies[current][trainStep->secondMoments[parameter]].get();
+}
+
+long TrainState::findParameter(std::string_view name) const {
+  for (size_t index = 0; index < trainStep->parameters.size(); ++index)
+    if (parameterSpec(index).name == name)
+      return static_cast<long>(index);
+  return -1;
+}
+
+smxrt_tensor_t *TrainState::input(std::string_view name) const {
+  const ArgumentSpec *argument = trainStep->findArgument(name);
+  return argument ? inputs[argument - trainStep->arguments.data()].get()
+                  : nullptr;
+}
+
+void TrainState::initializeParameters(uint64_t seed) {
+  for (size_t index = 0; index < parameterCount(); ++index)
+    initializeParameter(parameterSpec(index), seed, parameter(index));
+}
+
+void TrainState::run(smxrt_model_train_step_fn_t function, int64_t step,
+                     float peakLearningRate, int64_t warmupSteps,
+                     int64_t totalSteps) {
+  const TrainStepSpec &spec = *trainStep;
+  *static_cast<int64_t *>(smxrt_tensor_data(input(stepInputName))) = step;
+  *static_cast<float *>(smxrt_tensor_data(input(peakLearningRateInputName))) =
+      peakLearningRate;
+  *static_cast<int64_t *>(smxrt_tensor_data(input(warmupStepsInputName))) =
+      warmupSteps;
+  *static_cast<int64_t *>(smxrt_tensor_data(input(totalStepsInputName))) =
+      totalSteps;
+  std::vector<void *> arguments(spec.arguments.size());
+  for (size_t index = 0; index < arguments.size(); ++index)
+    arguments[index] =
+        smxrt_tensor_data(spec.arguments[index].role == ArgumentRole::Input
+                              ? inputs[index].get()
+                              : copies[current][index].get());
+  // Each result goes to the other copy of its argument namesake.
+  std::vector<void *> results(spec.results.size());
+  const int next = 1 - current;
+  auto bind = [&](const std::vector<size_t> &resultRun,
+                  const std::vector<size_t> &argumentRun) {
+    for (size_t index = 0; index < resultRun.size(); ++index)
+      results[resultRun[index]] =
+          smxrt_tensor_data(copies[next][argumentRun[index]].get());
+  };
+  bind(spec.parameterResults, spec.parameters);
+  bind(spec.firstMomentResults, spec.firstMoments);
+  bind(spec.secondMomentResults, spec.secondMoments);
+  for (size_t index = 0; index < results.size(); ++index)
+    if (spec.results[index].role == ResultRole::Output)
+      results[index] = smxrt_tensor_data(outputs[index].get());
+  function(arguments.data(), results.data());
+}
+
+void TrainState::commit() {
+  const int next = 1 - current;
+  for (size_t index = 0; index < frozen.size(); ++index) {
+    if (!frozen[index])
+      continue;
+    for (const std::vector<size_t> *run :
+         {&trainStep->parameters, &trainStep->firstMoments,
+          &trainStep->secondMoments}) {
+      size_t argument = (*run)[index];
+      std::memcpy(smxrt_tensor_data(copies[next][argument].get()),
+                  smxrt_tensor_const_data(copies[current][argument].get()),
+                  trainStep->arguments[argument].byteSize);
+    }
+  }
+  current = next;
+}
+
+float TrainState::scalarOutput(size_t result) const {
+  return *static_cast<const float *>(
+      smxrt_tensor_const_data(outputs[result].get()));
+}
+
+} // namespace smxrt

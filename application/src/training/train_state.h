@@ -1,0 +1,86 @@
+//===- train_state.h - Buffers of the train step ----------------*- C++ -*-===//
+//
+// The runtime owns every buffer of smx_model_train_step (docs/abi.md): the
+// batch and schedule inputs, two copies of the parameters and both Adam
+// moments (the step reads one copy and writes the other, which then becomes
+// current), and the outputs. Frozen parameters are kept unchanged by
+// copying them (and their moments) back after each step: the train step
+// still computes their gradients, and the runtime discards the update.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_RUNTIME_MODEL_TRAIN_STATE_H
+#define SMX_RUNTIME_MODEL_TRAIN_STATE_H
+
+#include "model/manifest.h"
+
+#include "smx_application/model_main.h"
+
+#include "handles.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smxrt {
+
+class TrainState {
+public:
+  /// Allocates every buffer (zero-filled: the moments start at 0).
+  smxrt_status_t allocate(const ModelManifest &manifest);
+
+  const TrainStepSpec &spec() const { return *trainStep; }
+  size_t parameterCount() const { return trainStep->parameters.size(); }
+  const ArgumentSpec &parameterSpec(size_t parameter) const {
+    return trainStep->arguments[trainStep->parameters[parameter]];
+  }
+  /// The current value and moments of parameter `parameter` (an index into
+  /// spec().parameters).
+  smxrt_tensor_t *parameter(size_t parameter) const;
+  smxrt_tensor_t *firstMoment(size_t parameter) const;
+  smxrt_tensor_t *secondMoment(size_t parameter) const;
+  /// The index of the parameter named `name`; -1 if none.
+  long findParameter(std::string_view name) const;
+
+  /// The buffer of the train step's input `name`; nullptr if it has none.
+  smxrt_tensor_t *input(std::string_view name) const;
+
+  /// Fills the current parameters by their inits.
+  void initializeParameters(uint64_t seed);
+
+  /// Parameters whose updates are discarded (indices into spec().parameters).
+  void setFrozen(std::vector<bool> frozen) { this->frozen = std::move(frozen); }
+  const std::vector<bool> &getFrozen() const { return frozen; }
+
+  /// Runs one step on the batch already in the input buffers: sets the
+  /// schedule scalars and calls the train step, which writes the next copy
+  /// of the parameters and the outputs. The current copy is unchanged until
+  /// commit().
+  void run(smxrt_model_train_step_fn_t trainStep, int64_t step,
+           float peakLearningRate, int64_t warmupSteps, int64_t totalSteps);
+  /// Makes the step's parameters and moments current, frozen ones excepted.
+  void commit();
+
+  /// The scalar F32 output at `result` (an index into spec().results).
+  float scalarOutput(size_t result) const;
+  const smxrt_tensor_t *output(size_t result) const {
+    return outputs[result].get();
+  }
+
+private:
+  const TrainStepSpec *trainStep = nullptr;
+  /// Indexed by argument: the inputs' buffers (null for the others).
+  std::vector<TensorPtr> inputs;
+  /// Indexed by argument: two copies of every parameter and moment (null
+  /// for inputs).
+  std::vector<TensorPtr> copies[2];
+  /// Indexed by result: the outputs' buffers (null for the others).
+  std::vector<TensorPtr> outputs;
+  int current = 0;
+  std::vector<bool> frozen;
+};
+
+} // namespace smxrt
+
+#endif // SMX_RUNTIME_MODEL_TRAIN_STATE_H
