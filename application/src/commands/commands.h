@@ -35,6 +35,7 @@ smxrt_status_t runTrainingEvalCommand(const ModelManifest &manifest,
                                       const CommandLine &commandLine,
                                       std::FILE *out);
 smxrt_status_t runTrainCommand(const ModelManifest &manifest,
+                               smxrt_model_forward_fn_t forward,
                                smxrt_model_train_step_fn_t trainStep,
                                const CommandLine &commandLine, std::FILE *out);
 smxrt_status_t runFinetuneCommand(const ModelManifest &manifest,

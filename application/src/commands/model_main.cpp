@@ -75,7 +75,7 @@ smxrt_status_t runModelMain(int argc, char **argv,
   case Command::Eval:
     return runEvalDispatch(manifest, forward, commandLine);
   case Command::Train:
-    return runTrainCommand(manifest, trainStep, commandLine, stdout);
+    return runTrainCommand(manifest, forward, trainStep, commandLine, stdout);
   case Command::Finetune:
     return runFinetuneCommand(manifest, forward, trainStep, commandLine,
                               stdout);
