@@ -15,7 +15,8 @@
 
 #include "training/held_out_eval.h"
 #include "training/run_settings.h"
-#include "training/training_setup.h"
+#include "training/training_data.h"
+#include "training/training_loop.h"
 
 #include "data/tokenizer.h"
 

@@ -3,7 +3,9 @@
 #include "training/train_state.h"
 
 #include "model/parameters.h"
+#include "training/checkpoint.h"
 
+#include "handles.h"
 #include "status_internal.h"
 
 #include <cstring>
@@ -130,6 +132,56 @@ void TrainState::commit() {
 float TrainState::scalarOutput(size_t result) const {
   return *static_cast<const float *>(
       smxrt_tensor_const_data(outputs[result].get()));
+}
+
+/// The parameters of a fresh run: --weights (every parameter), --init (by
+/// name), or the seeded init.
+smxrt_status_t initializeTrainState(TrainState &state, uint64_t seed,
+                                   const std::string &weightsPath,
+                                   bool partial, std::string &report) {
+  state.initializeParameters(seed);
+  if (weightsPath.empty()) {
+    report = formatString("parameters: %zu, initialized from --seed %llu",
+                          state.parameterCount(),
+                          static_cast<unsigned long long>(seed));
+    return nullptr;
+  }
+  WeightsSource source;
+  SMXRT_RETURN_IF_ERROR(resolveWeightsSource(weightsPath, source));
+  SafetensorsFilePtr file;
+  SMXRT_RETURN_IF_ERROR(openSafetensors(source.weightsFile, file));
+  std::vector<std::string> missing;
+  size_t loaded = 0;
+  for (size_t index = 0; index < state.parameterCount(); ++index) {
+    const ArgumentSpec &parameter = state.parameterSpec(index);
+    bool found = false;
+    SMXRT_RETURN_IF_ERROR(readParameterTensor(
+        file.get(), source.weightsFile, parameter.name, parameter,
+        state.parameter(index), /*required=*/!partial, found));
+    if (found)
+      ++loaded;
+    else
+      missing.push_back(parameter.name);
+  }
+  if (loaded == 0)
+    return makeStatusf(SMXRT_STATUS_NOT_FOUND,
+                       "%s holds none of the model's %zu parameters",
+                       source.weightsFile.c_str(), state.parameterCount());
+  size_t unused = smxrt_safetensors_tensor_count(file.get()) - loaded;
+  report = formatString("parameters: %zu of %zu loaded from %s", loaded,
+                        state.parameterCount(), source.weightsFile.c_str());
+  if (unused > 0)
+    report += formatString(" (%zu of its tensors are not parameters of this "
+                           "model)",
+                           unused);
+  if (!missing.empty()) {
+    report +=
+        formatString("; %zu keep their init from --seed %llu:", missing.size(),
+                     static_cast<unsigned long long>(seed));
+    for (const std::string &name : missing)
+      report += " " + name;
+  }
+  return nullptr;
 }
 
 } // namespace smxrt

@@ -81,6 +81,20 @@ private:
   std::vector<bool> frozen;
 };
 
+/// The parameters of a fresh run: the seeded init, then `weightsPath`
+/// (every parameter, or with `partial` those it holds) when given; `report`
+/// says which.
+smxrt_status_t initializeTrainState(TrainState &state, uint64_t seed,
+                                   const std::string &weightsPath,
+                                   bool partial, std::string &report);
+
+/// Resolves --freeze (groups and name patterns, freeze.cpp) to one flag per
+/// parameter; `report` lists what was frozen, `notes` groups that match
+/// nothing.
+smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
+                             std::vector<bool> &frozen, std::string &report,
+                             std::vector<std::string> &notes);
+
 } // namespace smxrt
 
 #endif // SMX_RUNTIME_MODEL_TRAIN_STATE_H

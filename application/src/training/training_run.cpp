@@ -60,56 +60,6 @@ smxrt_status_t checkTrainingObject(const ModelManifest &manifest,
   return nullptr;
 }
 
-/// The parameters of a fresh run: --weights (every parameter), --init (by
-/// name), or the seeded init.
-smxrt_status_t initializeState(TrainState &state, uint64_t seed,
-                               const std::string &weightsPath, bool partial,
-                               std::string &report) {
-  state.initializeParameters(seed);
-  if (weightsPath.empty()) {
-    report = formatString("parameters: %zu, initialized from --seed %llu",
-                          state.parameterCount(),
-                          static_cast<unsigned long long>(seed));
-    return nullptr;
-  }
-  WeightsSource source;
-  SMXRT_RETURN_IF_ERROR(resolveWeightsSource(weightsPath, source));
-  SafetensorsFilePtr file;
-  SMXRT_RETURN_IF_ERROR(openSafetensors(source.weightsFile, file));
-  std::vector<std::string> missing;
-  size_t loaded = 0;
-  for (size_t index = 0; index < state.parameterCount(); ++index) {
-    const ArgumentSpec &parameter = state.parameterSpec(index);
-    bool found = false;
-    SMXRT_RETURN_IF_ERROR(readParameterTensor(
-        file.get(), source.weightsFile, parameter.name, parameter,
-        state.parameter(index), /*required=*/!partial, found));
-    if (found)
-      ++loaded;
-    else
-      missing.push_back(parameter.name);
-  }
-  if (loaded == 0)
-    return makeStatusf(SMXRT_STATUS_NOT_FOUND,
-                       "%s holds none of the model's %zu parameters",
-                       source.weightsFile.c_str(), state.parameterCount());
-  size_t unused = smxrt_safetensors_tensor_count(file.get()) - loaded;
-  report = formatString("parameters: %zu of %zu loaded from %s", loaded,
-                        state.parameterCount(), source.weightsFile.c_str());
-  if (unused > 0)
-    report += formatString(" (%zu of its tensors are not parameters of this "
-                           "model)",
-                           unused);
-  if (!missing.empty()) {
-    report +=
-        formatString("; %zu keep their init from --seed %llu:", missing.size(),
-                     static_cast<unsigned long long>(seed));
-    for (const std::string &name : missing)
-      report += " " + name;
-  }
-  return nullptr;
-}
-
 /// The tokenizer of the checkpoint that --init or --weights names, if any.
 std::string sourceTokenizer(const std::string &weightsPath) {
   if (weightsPath.empty())
@@ -357,7 +307,7 @@ smxrt_status_t setUpParameters(TrainingRun &run,
     run.parametersReport = "resumed from " + run.point.stepDirectory +
                            " (step " + std::to_string(run.point.step) + ")";
   } else {
-    SMXRT_RETURN_IF_ERROR(initializeState(
+    SMXRT_RETURN_IF_ERROR(initializeTrainState(
         state, run.seed, run.objective.startingWeights(),
         run.objective.allowsPartialWeights(), run.parametersReport));
     run.parametersReport =
@@ -456,73 +406,6 @@ smxrt_status_t runTraining(const char *command, const ModelManifest &manifest,
       openMetrics(commandLine, run.point, metricsFile, metrics));
   printReport(run, metricsFile);
   return runLoop(run, trainStep, metrics);
-}
-
-smxrt_status_t runHeldOutEvaluation(const ModelManifest &manifest,
-                                    smxrt_model_forward_fn_t forward,
-                                    const CommandLine &commandLine,
-                                    std::FILE *out) {
-  std::unique_ptr<TrainingObjective> objective;
-  SMXRT_RETURN_IF_ERROR(createTrainingObjective(manifest, objective));
-  // A checkpoint supplies the settings of its run.
-  WeightsSource source;
-  ResumePoint point;
-  if (!commandLine.weights.empty()) {
-    SMXRT_RETURN_IF_ERROR(resolveWeightsSource(commandLine.weights, source));
-    if (!source.stepDirectory.empty()) {
-      SMXRT_RETURN_IF_ERROR(
-          readCheckpointMeta(source.stepDirectory, point.meta));
-      point.resuming = true; // Only to read the settings.
-    }
-  }
-  SettingChooser choose(commandLine, point);
-  const auto seed = static_cast<uint64_t>(
-      choose.integer("--seed", commandLine.seed, "seed", 0));
-  const std::string dataPath = choose.string("--data", commandLine.data, "data",
-                                             data::defaultCorpusPath, true);
-  choose.notes.clear(); // Evaluating other data than the run's is the point.
-
-  HeldOutEvaluator evaluator;
-  SMXRT_RETURN_IF_ERROR(
-      evaluator.prepare(manifest, forward, /*ownParameters=*/true));
-  std::string parametersReport;
-  if (source.weightsFile.empty()) {
-    initializeParameters(manifest, seed, evaluator.ownArguments());
-    parametersReport = formatString("parameters: initialized from --seed %llu",
-                                    static_cast<unsigned long long>(seed));
-  } else {
-    SMXRT_RETURN_IF_ERROR(
-        loadParameters(manifest, source.weightsFile, evaluator.ownArguments()));
-    parametersReport = "parameters: " + source.weightsFile;
-  }
-
-  int32_t vocabulary = 0;
-  SMXRT_RETURN_IF_ERROR(vocabularyLimit(manifest, vocabulary));
-  TokenizerRequest request;
-  request.explicitPath = commandLine.tokenizer;
-  request.sourcePath = source.checkpointRoot.empty()
-                           ? ""
-                           : joinPath(source.checkpointRoot, tokenizerFileName);
-  request.vocabularyLimit = vocabulary;
-  request.mayTrain = false;
-  std::unique_ptr<data::Tokenizer> tokenizer;
-  std::string tokenizerReport;
-  SMXRT_RETURN_IF_ERROR(setUpTokenizer(request, tokenizer, tokenizerReport));
-
-  std::string text = formatString(
-      "model: %s (%s)\n%s\n%s\n", manifest.model.c_str(), manifest.task.c_str(),
-      parametersReport.c_str(), tokenizerReport.c_str());
-  EvalSummary summary;
-  EvaluationRequest evaluation{commandLine, choose, *tokenizer, dataPath, seed};
-  SMXRT_RETURN_IF_ERROR(
-      objective->evaluate(evaluation, evaluator, text, summary));
-  text += formatString("rows: %lld in %lld batches\n",
-                       static_cast<long long>(summary.rows),
-                       static_cast<long long>(summary.batches));
-  for (const std::string &line : describeEvalSummary(summary))
-    text += line + "\n";
-  std::fputs(text.c_str(), out);
-  return nullptr;
 }
 
 } // namespace smxrt

@@ -1,22 +1,15 @@
-//===- training_setup.h - What train, finetune and eval share ---*- C++ -*-===//
+//===- training_data.h - Data, tokenizer and inputs of a run ------*- C++ -*-===//
 //
-// The pieces of a training run around the train step: the tokenizer
-// (loaded, or trained on the corpus and kept with the checkpoints), the
-// corpus split, the task, the checks that the model's inputs are ones the
-// data pipeline fills, parameter freezing, and the step loop with its
-// checkpoints, metrics and progress.
+// What a training run reads: the tokenizer (loaded, or trained on the
+// corpus and kept with the checkpoints), the corpus split, the task, and
+// the checks that the model's inputs are ones the data pipeline fills.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SMX_RUNTIME_MODEL_TRAINING_SETUP_H
-#define SMX_RUNTIME_MODEL_TRAINING_SETUP_H
+#ifndef SMX_APPLICATION_TRAINING_TRAINING_DATA_H
+#define SMX_APPLICATION_TRAINING_TRAINING_DATA_H
 
-#include "training/checkpoint.h"
-#include "commands/command_line.h"
-#include "training/held_out_eval.h"
 #include "model/manifest.h"
-#include "training/train_progress.h"
-#include "training/train_state.h"
 
 #include "data/corpus.h"
 #include "data/pretrain_batches.h"
@@ -116,53 +109,6 @@ smxrt_status_t loadTask(const TaskSource &source, data::LabelKind labelKind,
 /// The classifier's outputs; 0 when the manifest does not say.
 int64_t classifierOutputs(const ModelManifest &manifest);
 
-/// Resolves --freeze (groups and name patterns) to one flag per parameter;
-/// `report` lists what was frozen, `notes` groups that match nothing.
-smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
-                             std::vector<bool> &frozen, std::string &report,
-                             std::vector<std::string> &notes);
-
-/// The step loop (docs/runtime.md, "Training").
-struct LoopSettings {
-  int64_t firstStep = 0; ///< Steps already done.
-  int64_t totalSteps = 0;
-  int64_t warmupSteps = 0;
-  float peakLearningRate = 0;
-  int64_t stopAt = 0; ///< 0: run to totalSteps.
-  int64_t every = 1;
-  uint64_t keep = 3;
-  int64_t logEvery = 0;
-  int64_t tokensPerStep = 0;
-  std::string checkpointDirectory;
-  /// The last good checkpoint: the one resumed from, then each one written.
-  std::string lastCheckpoint;
-};
-struct LoopHooks {
-  /// Fills the train step's batch inputs for step index `step` (0-based).
-  std::function<smxrt_status_t(int64_t step)> fillBatch;
-  /// Adds fields (the epoch) to the metrics line of `stepsDone`.
-  std::function<void(int64_t stepsDone, json::Object &line)> annotate;
-  /// Runs after each good step (evaluation at the end of an epoch).
-  std::function<smxrt_status_t(int64_t stepsDone, float loss, Progress &)>
-      afterStep;
-  /// meta.json of the checkpoint after `stepsDone` steps.
-  std::function<json::Object(int64_t stepsDone, float loss)> checkpointMeta;
-};
-struct LoopResult {
-  int64_t stepsDone = 0;
-  float lastLoss = 0;
-  double seconds = 0;
-  bool stoppedEarly = false;
-};
-smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
-                               smxrt_model_train_step_fn_t trainStep,
-                               TrainState &state, LoopSettings &settings,
-                               const LoopHooks &hooks, MetricsFile *metrics,
-                               std::FILE *out, LoopResult &result);
-
-/// A tensor as nested JSON arrays (a number for a scalar).
-json::Value tensorToJson(const smxrt_tensor_t *tensor);
-
 } // namespace smxrt
 
-#endif // SMX_RUNTIME_MODEL_TRAINING_SETUP_H
+#endif // SMX_APPLICATION_TRAINING_TRAINING_DATA_H

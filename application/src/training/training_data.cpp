@@ -1,6 +1,8 @@
-//===- training_setup.cpp - What train, finetune and eval share -----------===//
+//===- training_data.cpp - Data, tokenizer and inputs of a training run ---===//
 
-#include "training/training_setup.h"
+#include "training/training_data.h"
+
+#include "training/checkpoint.h"
 
 #include "data/text.h"
 
@@ -9,15 +11,10 @@
 #include "tensor_internal.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fnmatch.h>
 #include <set>
-#include <type_traits>
 #include <unistd.h>
 
 namespace smxrt {
@@ -97,38 +94,6 @@ smxrt_status_t makeTemporaryDirectory(std::string &path) {
                        pattern.c_str(), std::strerror(errno));
   path = buffer.data();
   return nullptr;
-}
-
-/// SIGINT or SIGTERM received during the loop; 0 if none.
-volatile std::sig_atomic_t interruptSignal = 0;
-
-extern "C" void onInterrupt(int signal) { interruptSignal = signal; }
-
-/// Catches SIGINT and SIGTERM once (a second one acts as usual) while a
-/// training loop runs, so that it can checkpoint and stop between steps.
-class InterruptGuard {
-public:
-  InterruptGuard() {
-    interruptSignal = 0;
-    struct sigaction action;
-    std::memset(&action, 0, sizeof(action));
-    action.sa_handler = onInterrupt;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
-    ::sigaction(SIGINT, &action, &previousInterrupt);
-    ::sigaction(SIGTERM, &action, &previousTerminate);
-  }
-  ~InterruptGuard() {
-    ::sigaction(SIGINT, &previousInterrupt, nullptr);
-    ::sigaction(SIGTERM, &previousTerminate, nullptr);
-  }
-
-private:
-  struct sigaction previousInterrupt, previousTerminate;
-};
-
-const char *describeNonFinite(float value) {
-  return std::isnan(value) ? "NaN" : value > 0 ? "inf" : "-inf";
 }
 
 } // namespace
@@ -406,247 +371,6 @@ int64_t classifierOutputs(const ModelManifest &manifest) {
   if (bias && bias->shape.size() == 1)
     return bias->shape[0];
   return 0;
-}
-
-smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
-                             std::vector<bool> &frozen, std::string &report,
-                             std::vector<std::string> &notes) {
-  frozen.assign(state.parameterCount(), false);
-  report.clear();
-  if (list.empty())
-    return nullptr;
-  auto contains = [](const std::string &name, const char *part) {
-    return name.find(part) != std::string::npos;
-  };
-  auto isRouter = [&](const std::string &name) {
-    return contains(name, ".router.");
-  };
-  auto isExpert = [&](const std::string &name) {
-    return contains(name, ".experts.");
-  };
-  struct Group {
-    const char *name;
-    std::function<bool(const std::string &)> matches;
-  };
-  const Group groups[] = {
-      {"router", isRouter},
-      {"experts", isExpert},
-      {"attention",
-       [&](const std::string &name) {
-         return contains(name, ".mixing.query.") ||
-                contains(name, ".mixing.key.") ||
-                contains(name, ".mixing.value.") ||
-                contains(name, ".mixing.output.");
-       }},
-      {"mixing",
-       [&](const std::string &name) { return contains(name, ".mixing."); }},
-      {"embeddings",
-       [&](const std::string &name) {
-         return name.compare(0, 11, "embeddings.") == 0;
-       }},
-      {"heads",
-       [&](const std::string &name) {
-         return name.compare(0, 6, "heads.") == 0;
-       }},
-      {"non-moe",
-       [&](const std::string &name) {
-         return !isRouter(name) && !isExpert(name);
-       }},
-  };
-  std::set<std::string> seen;
-  size_t begin = 0;
-  while (begin <= list.size()) {
-    size_t end = std::min(list.find(',', begin), list.size());
-    std::string item = list.substr(begin, end - begin);
-    begin = end + 1;
-    while (!item.empty() && item.front() == ' ')
-      item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ')
-      item.pop_back();
-    if (item.empty())
-      return invalid("--freeze: empty item in '" + list + "'");
-    if (!seen.insert(item).second)
-      continue;
-    const Group *group = nullptr;
-    for (const Group &candidate : groups)
-      if (item == candidate.name)
-        group = &candidate;
-    bool isPattern = item.find_first_of("*?[") != std::string::npos ||
-                     item.find('.') != std::string::npos;
-    if (!group && !isPattern)
-      return invalid("--freeze: unknown group '" + item +
-                     "' (expected router, experts, attention, mixing, "
-                     "embeddings, heads, non-moe, or a parameter name pattern "
-                     "such as 'layers.0.*')");
-    size_t matched = 0;
-    for (size_t index = 0; index < state.parameterCount(); ++index) {
-      const std::string &name = state.parameterSpec(index).name;
-      bool hit = group ? group->matches(name)
-                       : ::fnmatch(item.c_str(), name.c_str(), 0) == 0;
-      if (hit) {
-        frozen[index] = true;
-        ++matched;
-      }
-    }
-    if (matched == 0 && group)
-      notes.push_back("note: --freeze " + item +
-                      ": the model has no such parameters");
-    else if (matched == 0)
-      return invalid("--freeze: the pattern '" + item +
-                     "' matches no parameter of the model");
-  }
-  size_t count = 0;
-  int64_t elements = 0;
-  for (size_t index = 0; index < frozen.size(); ++index)
-    if (frozen[index]) {
-      ++count;
-      elements += state.parameterSpec(index).elementCount;
-    }
-  report = formatString("frozen (%s): %zu of %zu parameters, %lld elements; "
-                        "their updates are discarded after every step",
-                        list.c_str(), count, frozen.size(),
-                        static_cast<long long>(elements));
-  return nullptr;
-}
-
-json::Value tensorToJson(const smxrt_tensor_t *tensor) {
-  const size_t rank = smxrt_tensor_rank(tensor);
-  const int64_t *shape = smxrt_tensor_shape(tensor);
-  const void *data = smxrt_tensor_const_data(tensor);
-  smxrt_dtype_t dtype = smxrt_tensor_dtype(tensor);
-  auto element = [&](int64_t index) -> json::Value {
-    switch (dtype) {
-    case SMXRT_DTYPE_F32:
-      return jsonFloat(static_cast<const float *>(data)[index]);
-    case SMXRT_DTYPE_F64: {
-      double value = static_cast<const double *>(data)[index];
-      return std::isfinite(value) ? json::Value(value) : json::Value(nullptr);
-    }
-    case SMXRT_DTYPE_I32:
-      return json::Value(static_cast<const int32_t *>(data)[index]);
-    case SMXRT_DTYPE_I64:
-      return json::Value(static_cast<const int64_t *>(data)[index]);
-    default:
-      return json::Value(nullptr);
-    }
-  };
-  // Builds dimension `axis` of the block starting at element `offset`.
-  std::function<json::Value(size_t, int64_t)> build =
-      [&](size_t axis, int64_t offset) -> json::Value {
-    if (axis == rank)
-      return element(offset);
-    int64_t stride = 1;
-    for (size_t inner = axis + 1; inner < rank; ++inner)
-      stride *= shape[inner];
-    json::Array array;
-    for (int64_t index = 0; index < shape[axis]; ++index)
-      array.push_back(build(axis + 1, offset + index * stride));
-    return json::Value(std::move(array));
-  };
-  return build(0, 0);
-}
-
-smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
-                               smxrt_model_train_step_fn_t trainStep,
-                               TrainState &state, LoopSettings &settings,
-                               const LoopHooks &hooks, MetricsFile *metrics,
-                               std::FILE *out, LoopResult &result) {
-  const TrainStepSpec &spec = manifest.trainStep;
-  const int64_t end = settings.stopAt > 0
-                          ? std::min(settings.stopAt, settings.totalSteps)
-                          : settings.totalSteps;
-  Progress progress(settings.firstStep, settings.totalSteps, settings.logEvery,
-                    settings.tokensPerStep, out);
-  InterruptGuard interrupts;
-  auto loopStart = std::chrono::steady_clock::now();
-  result = LoopResult();
-  result.stepsDone = settings.firstStep;
-
-  for (int64_t step = settings.firstStep; step < end; ++step) {
-    auto start = std::chrono::steady_clock::now();
-    SMXRT_RETURN_IF_ERROR(hooks.fillBatch(step));
-    state.run(trainStep, step, settings.peakLearningRate, settings.warmupSteps,
-              settings.totalSteps);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    const int64_t done = step + 1;
-    const float loss = state.scalarOutput(spec.loss);
-    const float gradNorm = state.scalarOutput(spec.gradNorm);
-    const float learningRate = state.scalarOutput(spec.learningRate);
-
-    if (metrics && metrics->isOpen()) {
-      json::Object line;
-      line.emplace_back("step", done);
-      if (hooks.annotate)
-        hooks.annotate(done, line);
-      line.emplace_back("loss", jsonFloat(loss));
-      for (size_t index : spec.reported)
-        line.emplace_back(spec.results[index].name,
-                          tensorToJson(state.output(index)));
-      line.emplace_back("learning_rate", jsonFloat(learningRate));
-      line.emplace_back("grad_norm", jsonFloat(gradNorm));
-      line.emplace_back("step_time_s", seconds);
-      line.emplace_back("tokens_per_s",
-                        seconds > 0 ? settings.tokensPerStep / seconds : 0.0);
-      SMXRT_RETURN_IF_ERROR(metrics->write(line));
-    }
-
-    if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
-      std::string last =
-          settings.checkpointDirectory.empty() ? "nothing was saved (no --ckpt)"
-          : settings.lastCheckpoint.empty()
-              ? "no checkpoint was written before it"
-              : "the last good checkpoint is " + settings.lastCheckpoint;
-      return makeStatusf(
-          SMXRT_STATUS_OUT_OF_RANGE, "%s is %s at step %lld; %s",
-          std::isfinite(loss) ? "the gradient norm" : "loss",
-          describeNonFinite(std::isfinite(loss) ? gradNorm : loss),
-          static_cast<long long>(done), last.c_str());
-    }
-
-    state.commit();
-    result.stepsDone = done;
-    result.lastLoss = loss;
-    progress.update(done, loss, learningRate, seconds);
-    if (hooks.afterStep)
-      SMXRT_RETURN_IF_ERROR(hooks.afterStep(done, loss, progress));
-
-    const bool stopping = done == end || interruptSignal != 0;
-    if (!settings.checkpointDirectory.empty() &&
-        (done % settings.every == 0 || stopping)) {
-      std::string written, note;
-      SMXRT_RETURN_IF_ERROR(writeCheckpoint(
-          settings.checkpointDirectory, done, manifest, state,
-          hooks.checkpointMeta(done, loss), settings.keep, written, note));
-      settings.lastCheckpoint = written;
-      if (metrics && metrics->isOpen())
-        SMXRT_RETURN_IF_ERROR(metrics->sync());
-      progress.report(formatString("checkpoint: %s (step %lld, loss %.6f)",
-                                   written.c_str(),
-                                   static_cast<long long>(done), loss));
-      if (!note.empty())
-        progress.report("note: " + note);
-    }
-    if (interruptSignal != 0) {
-      int signal = interruptSignal;
-      progress.finish();
-      return makeStatusf(
-          SMXRT_STATUS_INTERNAL, "interrupted by %s after step %lld; %s",
-          signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(done),
-          settings.checkpointDirectory.empty()
-              ? "nothing was saved (no --ckpt)"
-              : ("the checkpoint " + settings.lastCheckpoint +
-                 " holds it (continue with --resume)")
-                    .c_str());
-    }
-  }
-  progress.finish();
-  result.seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - loopStart)
-                       .count();
-  result.stoppedEarly = result.stepsDone < settings.totalSteps;
-  return nullptr;
 }
 
 } // namespace smxrt
