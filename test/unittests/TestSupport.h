@@ -143,6 +143,13 @@ inline std::string fixturesDirectory() {
   return SMXRT_TEST_DEFAULT_FIXTURES_DIR;
 }
 
+#ifdef SMXRT_TEST_DATA_DIR
+/// A text fixture of the application's tests (test/unittests/application/data).
+inline std::string dataPath(const std::string &name) {
+  return std::string(SMXRT_TEST_DATA_DIR) + "/" + name;
+}
+#endif
+
 inline std::string fixturePath(const std::string &name) {
   return fixturesDirectory() + "/" + name + ".safetensors";
 }

@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SMX_RUNTIME_DATA_COUNTER_RNG_H
-#define SMX_RUNTIME_DATA_COUNTER_RNG_H
+#ifndef SMX_APPLICATION_DATA_COUNTER_RNG_H
+#define SMX_APPLICATION_DATA_COUNTER_RNG_H
 
 #include <cstdint>
 
@@ -28,6 +28,30 @@ inline uint64_t mix64(uint64_t value) {
   return value ^ (value >> 31);
 }
 
+/// A SplitMix64 stream from a given state: the golden-ratio increment, then
+/// the mixer. Parameter initialization seeds one per parameter; CounterRng
+/// derives its state from a key.
+class SplitMix64 {
+public:
+  static constexpr uint64_t increment = 0x9E3779B97F4A7C15ull;
+
+  explicit SplitMix64(uint64_t state) : state(state) {}
+
+  /// The next 64 random bits.
+  uint64_t next() {
+    state += increment;
+    return mix64(state);
+  }
+
+  /// Uniform on (0, 1], so that a logarithm never sees 0.
+  double nextUniform() {
+    return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53;
+  }
+
+private:
+  uint64_t state;
+};
+
 /// What a stream is for, so that two uses of the same (seed, a, b) differ.
 enum class RngPurpose : uint64_t {
   PretrainRow = 1,
@@ -36,20 +60,11 @@ enum class RngPurpose : uint64_t {
 
 class CounterRng {
 public:
-  static constexpr uint64_t increment = 0x9E3779B97F4A7C15ull;
-
-  CounterRng(uint64_t seed, RngPurpose purpose, uint64_t a, uint64_t b) {
-    uint64_t key = mix64(seed + increment);
-    key = mix64(key ^ static_cast<uint64_t>(purpose));
-    key = mix64(key ^ a);
-    state = mix64(key ^ b);
-  }
+  CounterRng(uint64_t seed, RngPurpose purpose, uint64_t a, uint64_t b)
+      : stream(keyState(seed, purpose, a, b)) {}
 
   /// The next 64 random bits.
-  uint64_t next() {
-    state += increment;
-    return mix64(state);
-  }
+  uint64_t next() { return stream.next(); }
 
   /// Uniform in [0, bound) for bound >= 1, without modulo bias (Lemire's
   /// multiply-and-reject).
@@ -67,10 +82,18 @@ public:
   }
 
 private:
-  uint64_t state;
+  static uint64_t keyState(uint64_t seed, RngPurpose purpose, uint64_t a,
+                           uint64_t b) {
+    uint64_t key = mix64(seed + SplitMix64::increment);
+    key = mix64(key ^ static_cast<uint64_t>(purpose));
+    key = mix64(key ^ a);
+    return mix64(key ^ b);
+  }
+
+  SplitMix64 stream;
 };
 
 } // namespace data
 } // namespace smxrt
 
-#endif // SMX_RUNTIME_DATA_COUNTER_RNG_H
+#endif // SMX_APPLICATION_DATA_COUNTER_RNG_H

@@ -2,6 +2,9 @@
 
 #include "model/parameters.h"
 
+#include "data/counter_rng.h"
+#include "data/text.h"
+
 #include "status_internal.h"
 #include "tensor_internal.h"
 
@@ -10,34 +13,6 @@
 
 namespace smxrt {
 namespace {
-
-uint64_t fnv1a64(std::string_view text) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char byte : text) {
-    hash ^= byte;
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
-/// Steele, Lea and Flood's splitmix64: tiny, fast, and easy to reproduce.
-class SplitMix64 {
-public:
-  explicit SplitMix64(uint64_t state) : state(state) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform on (0, 1], so that log never sees 0.
-  double nextUniform() {
-    return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53;
-  }
-
-private:
-  uint64_t state;
-};
 
 std::string describeParameter(const ArgumentSpec &parameter) {
   return formatString(
@@ -50,7 +25,7 @@ std::string describeParameter(const ArgumentSpec &parameter) {
 void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
                 float *values, int64_t count) {
   constexpr double twoPi = 6.283185307179586476925286766559;
-  SplitMix64 generator(seed ^ fnv1a64(name));
+  data::SplitMix64 generator(seed ^ data::fnv1a64(name));
   for (int64_t index = 0; index < count; ++index) {
     double radius = std::sqrt(-2.0 * std::log(generator.nextUniform()));
     double angle = twoPi * generator.nextUniform();

@@ -12,14 +12,11 @@
 #include <set>
 
 using namespace smxrt::data;
+using smxrt_test::dataPath;
 using smxrt_test::ScratchDirectory;
 using smxrt_test::StatusPtr;
 
 namespace {
-
-std::string dataPath(const std::string &name) {
-  return std::string(SMXRT_TEST_DATA_DIR) + "/" + name;
-}
 
 class DataTask : public ::testing::Test {
 protected:

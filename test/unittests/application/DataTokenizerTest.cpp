@@ -8,14 +8,11 @@
 #include <sentencepiece_trainer.h>
 
 using namespace smxrt::data;
+using smxrt_test::dataPath;
 using smxrt_test::ScratchDirectory;
 using smxrt_test::StatusPtr;
 
 namespace {
-
-std::string dataPath(const std::string &name) {
-  return std::string(SMXRT_TEST_DATA_DIR) + "/" + name;
-}
 
 std::vector<std::string_view> textsOf(const Corpus &corpus) {
   std::vector<std::string_view> texts;
