@@ -251,6 +251,37 @@ def mixture_of_experts(x, params, prefix, spec, token_ids, capacity_factor, out,
 # Forward
 # --------------------------------------------------------------------------
 
+def check_inputs(spec, input_ids, type_ids=None, padding_mask=None):
+    """The forward pass's inputs, checked against the spec (also torch_train_step's):
+    input_ids and type_ids [B, S] (type_ids default 0) as int64 arrays, padding_mask
+    [B, S] as a bool array (True for real tokens; default input_ids != 0, pad id 0)."""
+    input_ids = np.asarray(input_ids, dtype=np.int64)
+    assert input_ids.ndim == 2, "input_ids must be [B, S]"
+    s = input_ids.shape[1]
+    assert 1 <= s <= spec.max_length, f"sequence length {s} not in [1, {spec.max_length}]"
+    if spec.needs_full_length:
+        assert s == spec.max_length, "non-attention mixing needs inputs padded to max_length"
+    type_ids = (np.zeros_like(input_ids) if type_ids is None
+                else np.asarray(type_ids, dtype=np.int64))
+    assert type_ids.shape == input_ids.shape, "type_ids must have the shape of input_ids"
+    assert input_ids.min() >= 0 and input_ids.max() < spec.vocab_size, "input id out of range"
+    assert type_ids.min() >= 0 and type_ids.max() < spec.type_vocab_size, "type id out of range"
+    padding_mask = (input_ids != 0) if padding_mask is None else np.asarray(padding_mask, bool)
+    assert padding_mask.shape == input_ids.shape, "padding_mask must have the shape of input_ids"
+    return input_ids, type_ids, padding_mask
+
+
+def pooled_heads(spec):
+    """(parameter prefix, output name) of the heads on the pooled output that the
+    spec has (docs/weights.md), in output order."""
+    heads = []
+    if spec.sentence_order:
+        heads.append(("heads.sentence_order", "sentence_order_logits"))
+    if spec.has_classifier:
+        heads.append(("heads.classifier", "classifier_logits"))
+    return heads
+
+
 def forward(spec, params, input_ids, type_ids=None, capacity_factor="eval",
             padding_mask=None, debug=False):
     """Eval-mode forward pass in float64.
@@ -267,19 +298,8 @@ def forward(spec, params, input_ids, type_ids=None, capacity_factor="eval",
     for name, shape in shapes.items():
         assert name in p, f"missing parameter {name}"
         assert p[name].shape == tuple(shape), f"{name}: shape {p[name].shape} != {shape}"
-    input_ids = np.asarray(input_ids, dtype=np.int64)
-    assert input_ids.ndim == 2, "input_ids must be [B, S]"
+    input_ids, type_ids, padding_mask = check_inputs(spec, input_ids, type_ids, padding_mask)
     b, s = input_ids.shape
-    assert 1 <= s <= spec.max_length, f"sequence length {s} not in [1, {spec.max_length}]"
-    if spec.needs_full_length:
-        assert s == spec.max_length, "non-attention mixing needs inputs padded to max_length"
-    type_ids = (np.zeros_like(input_ids) if type_ids is None
-                else np.asarray(type_ids, dtype=np.int64))
-    assert type_ids.shape == input_ids.shape
-    assert input_ids.min() >= 0 and input_ids.max() < spec.vocab_size, "input id out of range"
-    assert type_ids.min() >= 0 and type_ids.max() < spec.type_vocab_size, "type id out of range"
-    padding_mask = (input_ids != 0) if padding_mask is None else np.asarray(padding_mask, bool)
-    assert padding_mask.shape == input_ids.shape
     cf = spec.capacity_factor(capacity_factor)
     eps = spec.layer_norm_epsilon
     out = {}
@@ -320,10 +340,6 @@ def forward(spec, params, input_ids, type_ids=None, capacity_factor="eval",
     if spec.needs_pooler:
         pooled = np.tanh(dense(h[:, 0], p["heads.pooler.weight"], p["heads.pooler.bias"]))
         out["pooled"] = pooled
-        if spec.sentence_order:
-            out["sentence_order_logits"] = dense(pooled, p["heads.sentence_order.weight"],
-                                                 p["heads.sentence_order.bias"])
-        if spec.has_classifier:
-            out["classifier_logits"] = dense(pooled, p["heads.classifier.weight"],
-                                             p["heads.classifier.bias"])
+        for pre, name in pooled_heads(spec):
+            out[name] = dense(pooled, p[pre + ".weight"], p[pre + ".bias"])
     return out

@@ -7,8 +7,10 @@ the loss of a pre-training or fine-tuning objective, every parameter's
 gradient by torch autograd (float64 by default), optional global-norm
 clipping and one AdamW step (`smx.lr_schedule` linear_warmup_linear_decay,
 `smx.adamw_update`). It imports nothing from the compiler: the spec parser,
-parameter names, routing and safetensors helpers come from this directory
-(the NumPy reference); the layers are written here.
+parameter names, input checks, routing and safetensors helpers come from this
+directory (the NumPy reference), the differentiable model from smx_torch.py
+(which the PyTorch benchmarks also run); the MoE losses, the objectives and
+the optimizer are written here.
 
   torch_train_step.py --spec S --weights W.safetensors --batch BATCH.safetensors
                       --task pretrain|finetune --step S --peak-lr X --warmup N
@@ -23,7 +25,6 @@ the MoE metrics, and for every parameter NAME `grad.NAME`, `param.NAME`
 """
 
 import argparse
-import math
 import os
 import sys
 
@@ -32,12 +33,13 @@ sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 import smx_routing as routing  # noqa: E402
 import smx_safetensors as safetensors  # noqa: E402
-from smx_model import parameter_shapes  # noqa: E402
+import smx_torch  # noqa: E402
+from smx_model import check_inputs, parameter_shapes  # noqa: E402
 from smx_spec import load_spec  # noqa: E402
+from smx_torch import mlm_head  # noqa: E402
 
 # smx.adamw_update / smx-build-train-step defaults.
 BETA1 = 0.9
@@ -46,7 +48,6 @@ EPSILON = 1e-6
 WEIGHT_DECAY = 0.01
 CLIP_TINY = 1e-6          # scale = min(1, c / (norm + 1e-6))
 IGNORE_INDEX = -100       # smx.cross_entropy's default
-MASK_VALUE = -1e30        # attention score of a pad key (as the NumPy reference)
 
 TASKS = ("pretrain", "finetune")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -73,87 +74,8 @@ def decays(name):
 
 
 # --------------------------------------------------------------------------
-# Layers (differentiable; float64 or float32)
+# Forward: smx_torch's model, reference routing, MoE metrics and losses
 # --------------------------------------------------------------------------
-
-def activation(kind, x):
-    if kind == "gelu_tanh":
-        return F.gelu(x, approximate="tanh")
-    if kind == "gelu":
-        return F.gelu(x)
-    if kind == "relu":
-        return torch.relu(x)
-    if kind == "tanh":
-        return torch.tanh(x)
-    raise ValueError(f"unknown activation {kind!r}")
-
-
-def dense(x, weight, bias=None):
-    """y = x . weight + bias with weight [in, out]."""
-    y = torch.matmul(x, weight)
-    return y if bias is None else y + bias
-
-
-def layer_norm(x, p, name, eps):
-    return F.layer_norm(x, (x.shape[-1],), p[name + ".scale"], p[name + ".bias"], eps)
-
-
-def circulant_matrix(v):
-    """C(v)[r, c] = v[(r - c) mod N]."""
-    n = v.shape[0]
-    r = torch.arange(n).unsqueeze(1)
-    c = torch.arange(n).unsqueeze(0)
-    return v[(r - c) % n]
-
-
-def toeplitz_matrix(t):
-    """T(t)[r, c] = t[N - 1 + c - r] for t of length 2N - 1."""
-    n = (t.shape[0] + 1) // 2
-    r = torch.arange(n).unsqueeze(1)
-    c = torch.arange(n).unsqueeze(0)
-    return t[n - 1 + c - r]
-
-
-def self_attention(h, p, pre, num_heads, padding_mask):
-    b, s, d = h.shape
-    dh = d // num_heads
-
-    def heads(name):
-        y = dense(h, p[pre + name + ".weight"], p[pre + name + ".bias"])
-        return y.reshape(b, s, num_heads, dh).transpose(1, 2)         # [B, H, S, dh]
-
-    q, k, v = heads("query"), heads("key"), heads("value")
-    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(dh)
-    key_bias = torch.zeros(padding_mask.shape, dtype=h.dtype)
-    key_bias = key_bias.masked_fill(~padding_mask, MASK_VALUE)
-    probs = torch.softmax(scores + key_bias[:, None, None, :], dim=-1)
-    out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, d)
-    return dense(out, p[pre + "output.weight"], p[pre + "output.bias"])
-
-
-def mixing(kind, h, p, pre, spec, padding_mask):
-    if kind == "linear":
-        return torch.matmul(torch.matmul(p[pre + "seq_weight"], h), p[pre + "hidden_weight"])
-    if kind == "fourier":
-        return torch.fft.fft2(h, dim=(-2, -1)).real
-    if kind == "hartley":
-        z = torch.fft.fft2(h, dim=(-2, -1))
-        return z.real - z.imag
-    if kind == "circulant":
-        seq, hid = circulant_matrix(p[pre + "seq_params"]), circulant_matrix(p[pre + "hidden_params"])
-        return torch.matmul(torch.matmul(seq, h), hid.t())
-    if kind == "toeplitz":
-        seq, hid = toeplitz_matrix(p[pre + "seq_params"]), toeplitz_matrix(p[pre + "hidden_params"])
-        return torch.matmul(torch.matmul(seq, h), hid.t())
-    if kind == "attention":
-        return self_attention(h, p, pre, spec.num_heads, padding_mask)
-    raise ValueError(f"unknown mixing kind {kind!r}")
-
-
-def feed_forward(x, p, pre, act):
-    hidden = activation(act, dense(x, p[pre + "input.weight"], p[pre + "input.bias"]))
-    return dense(hidden, p[pre + "output.weight"], p[pre + "output.bias"])
-
 
 def router_z_loss(logits):
     """mean_t(logsumexp_e(logits[t, e])^2)."""
@@ -175,57 +97,6 @@ def load_balance_loss(probs, k, groups):
     return torch.stack(losses).mean()
 
 
-def mixture_of_experts(x, p, pre, spec, token_ids, capacity_factor, out, tag):
-    """MoE sublayer on x [B, S, d]. The routing decision (dispatch indices) comes from
-    the NumPy reference's policies on the detached router probabilities; the combine
-    weights are the router probabilities at the chosen slots (not renormalized), so the
-    gradient flows through them, not through the discrete choices."""
-    b, s, d = x.shape
-    flat = x.reshape(b * s, d)
-    t = flat.shape[0]
-    logits = dense(flat, p[pre + "router.weight"], p[pre + "router.bias"])
-    probs = torch.softmax(logits, dim=-1)
-    indices_np, _ = routing.route(
-        probs.detach().double().numpy(), spec.router_policy, capacity_factor,
-        spec.group_size, k=spec.router_k, batch_prioritized=spec.batch_prioritized,
-        token_ids=token_ids)
-    g, num_experts, cap = indices_np.shape
-    tg = t // g
-    indices = torch.from_numpy(indices_np.astype(np.int64))                 # [G, E, C]
-    filled = indices >= 0
-    rows = indices.clamp(min=0) + (torch.arange(g) * tg).view(g, 1, 1)     # global token
-    experts = torch.arange(num_experts).view(1, num_experts, 1).expand(g, num_experts, cap)
-    weights = torch.where(filled, probs[rows, experts], torch.zeros((), dtype=probs.dtype))
-    # Slots by expert: [E, G*C]; an empty slot runs token 0 of its group with weight 0.
-    rows_e = rows.permute(1, 0, 2).reshape(num_experts, g * cap)
-    hidden = torch.baddbmm(p[pre + "experts.input.bias"].unsqueeze(1), flat[rows_e],
-                           p[pre + "experts.input.weight"])
-    hidden = activation(spec.activation, hidden)
-    expert_out = torch.baddbmm(p[pre + "experts.output.bias"].unsqueeze(1), hidden,
-                               p[pre + "experts.output.weight"])           # [E, G*C, d]
-    expert_out = expert_out * weights.permute(1, 0, 2).reshape(num_experts, g * cap, 1)
-    y = torch.zeros_like(flat).index_add(0, rows_e.reshape(-1), expert_out.reshape(-1, d))
-
-    tokens_per_expert, dropped = routing.expert_load(indices_np, t)
-    out[f"{tag}.dispatch_indices"] = indices_np
-    out[f"{tag}.combine_weights"] = weights
-    out[f"{tag}.tokens_per_expert"] = tokens_per_expert
-    out[f"{tag}.dropped_fraction"] = torch.tensor(dropped, dtype=probs.dtype)
-    out[f"{tag}.router_probs"] = probs
-    out[f"{tag}.router_z_loss"] = router_z_loss(logits)
-    if spec.router_policy == "tokens_choose":
-        out[f"{tag}.load_balance_loss"] = load_balance_loss(probs, spec.router_k, g)
-    return y.reshape(b, s, d)
-
-
-def mlm_head(h, p, eps):
-    """LN(gelu_tanh(h . W + b)) . word^T + output_bias on h [..., d]."""
-    m = F.gelu(dense(h, p["heads.mlm.dense.weight"], p["heads.mlm.dense.bias"]),
-               approximate="tanh")
-    m = layer_norm(m, p, "heads.mlm.layer_norm", eps)
-    return torch.matmul(m, p["embeddings.word"].t()) + p["heads.mlm.output_bias"]
-
-
 def forward(spec, p, input_ids, type_ids=None, padding_mask=None, capacity_factor="train",
             mlm_logits=False):
     """Forward pass with training's routing capacity by default and no noise.
@@ -233,56 +104,30 @@ def forward(spec, p, input_ids, type_ids=None, padding_mask=None, capacity_facto
     p: {name: tensor} (float64 or float32, any may require grad). input_ids,
     type_ids: [B, S] integer arrays/tensors; padding_mask default input_ids != 0.
     Returns {name: tensor}: sequence_output, pooled_output, sentence_order_logits,
-    classifier_logits, the MoE outputs (moe.i.*), and mlm_logits [B, S, V] only with
-    mlm_logits=True (the train step runs the MLM head on the masked positions only).
+    classifier_logits, the MoE outputs (moe.i.*: dispatch_indices as an array,
+    combine_weights, router_logits, router_probs, tokens_per_expert,
+    dropped_fraction, router_z_loss, load_balance_loss for tokens_choose), and
+    mlm_logits [B, S, V] only with mlm_logits=True (the train step runs the MLM
+    head on the masked positions only). The routing decisions are
+    smx_routing's (smx_torch.route_reference).
     """
-    input_ids = torch.as_tensor(np.asarray(input_ids), dtype=torch.int64)
-    assert input_ids.ndim == 2, "input_ids must be [B, S]"
-    b, s = input_ids.shape
-    assert 1 <= s <= spec.max_length, f"sequence length {s} not in [1, {spec.max_length}]"
-    if spec.needs_full_length:
-        assert s == spec.max_length, "non-attention mixing needs inputs padded to max_length"
-    type_ids = (torch.zeros_like(input_ids) if type_ids is None
-                else torch.as_tensor(np.asarray(type_ids), dtype=torch.int64))
-    assert type_ids.shape == input_ids.shape, "type_ids must have the shape of input_ids"
-    assert 0 <= int(input_ids.min()) and int(input_ids.max()) < spec.vocab_size, \
-        "input id out of range"
-    assert 0 <= int(type_ids.min()) and int(type_ids.max()) < spec.type_vocab_size, \
-        "type id out of range"
-    padding_mask = (input_ids != 0) if padding_mask is None else \
-        torch.as_tensor(np.asarray(padding_mask, dtype=bool))
-    assert padding_mask.shape == input_ids.shape
-    cf = spec.capacity_factor(capacity_factor)
-    eps = spec.layer_norm_epsilon
-    out = {}
-
-    emb = (F.embedding(input_ids, p["embeddings.word"])
-           + p["embeddings.position"][:s].unsqueeze(0)
-           + F.embedding(type_ids, p["embeddings.type"]))
-    emb = layer_norm(emb, p, "embeddings.layer_norm", eps)
-    h = dense(emb, p["embeddings.projection.weight"], p["embeddings.projection.bias"])
-    token_ids = input_ids.reshape(-1).numpy()
+    input_ids, type_ids, padding_mask = check_inputs(spec, input_ids, type_ids, padding_mask)
+    out = smx_torch.forward(spec, p, torch.from_numpy(input_ids), torch.from_numpy(type_ids),
+                            torch.from_numpy(padding_mask), spec.capacity_factor(capacity_factor),
+                            mlm=spec.mlm and mlm_logits)
     for i in range(spec.num_layers):
-        pre = f"layers.{i}."
-        mixed = mixing(spec.mixing[i], h, p, pre + "mixing.", spec, padding_mask)
-        x = layer_norm(h + mixed, p, pre + "mixing_layer_norm", eps)
         if spec.moe_layers[i]:
-            y = mixture_of_experts(x, p, pre + "moe.", spec, token_ids, cf, out, f"moe.{i}")
-        else:
-            y = feed_forward(x, p, pre + "ffn.", spec.activation)
-        h = layer_norm(x + y, p, pre + "output_layer_norm", eps)
-    out["sequence_output"] = h
-    if spec.mlm and mlm_logits:
-        out["mlm_logits"] = mlm_head(h, p, eps)
-    if spec.needs_pooler:
-        pooled = torch.tanh(dense(h[:, 0], p["heads.pooler.weight"], p["heads.pooler.bias"]))
-        out["pooled_output"] = pooled
-        if spec.sentence_order:
-            out["sentence_order_logits"] = dense(pooled, p["heads.sentence_order.weight"],
-                                                 p["heads.sentence_order.bias"])
-        if spec.has_classifier:
-            out["classifier_logits"] = dense(pooled, p["heads.classifier.weight"],
-                                             p["heads.classifier.bias"])
+            tag = f"moe.{i}."
+            indices = out[tag + "dispatch_indices"].numpy()
+            probs = out[tag + "router_probs"]
+            tokens_per_expert, dropped = routing.expert_load(indices, probs.shape[0])
+            out[tag + "dispatch_indices"] = indices
+            out[tag + "tokens_per_expert"] = tokens_per_expert
+            out[tag + "dropped_fraction"] = torch.tensor(dropped, dtype=probs.dtype)
+            out[tag + "router_z_loss"] = router_z_loss(out[tag + "router_logits"])
+            if spec.router_policy == "tokens_choose":
+                out[tag + "load_balance_loss"] = load_balance_loss(probs, spec.router_k,
+                                                                   indices.shape[0])
     return out
 
 

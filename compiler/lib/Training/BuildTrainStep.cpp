@@ -53,6 +53,8 @@ Value createClipScale(OpBuilder &builder, Location loc, Value norm,
   return arith::MinimumFOp::create(builder, loc, ratio, one);
 }
 
+struct ForwardInterface;
+
 struct SmxBuildTrainStepPass
     : smx::impl::SmxBuildTrainStepPassBase<SmxBuildTrainStepPass> {
   using Base::Base;
@@ -63,9 +65,183 @@ struct SmxBuildTrainStepPass
   }
 
   LogicalResult buildTrainStep();
+  void buildOptimizerUpdate(OpBuilder &builder, Location loc,
+                            func::FuncOp forward,
+                            const ForwardInterface &interface,
+                            ArrayRef<Value> parameterArguments,
+                            MutableArrayRef<Value> gradients, Value norm,
+                            Value learningRate, Value adamStep,
+                            SmallVectorImpl<Value> &updated);
 };
 
 } // namespace
+
+namespace {
+
+/// The roles of the forward function's arguments and results.
+struct ForwardInterface {
+  SmallVector<unsigned> inputs, parameters;
+  unsigned step = 0;
+  /// Results marked smx.loss with their weights.
+  SmallVector<std::pair<unsigned, double>> losses;
+  /// Loss terms and metrics, which the train step returns too.
+  SmallVector<unsigned> reported;
+};
+
+/// Classifies the forward function's arguments and results (docs/training.md)
+/// and checks that it has something to train.
+FailureOr<ForwardInterface> classifyForward(func::FuncOp forward,
+                                            Type scalarF32) {
+  ForwardInterface interface;
+  FunctionType type = forward.getFunctionType();
+  std::optional<unsigned> step;
+  for (unsigned i = 0, e = type.getNumInputs(); i < e; ++i) {
+    if (forward.getArgAttr(i, kParameterAttrName)) {
+      interface.parameters.push_back(i);
+      continue;
+    }
+    interface.inputs.push_back(i);
+    auto name = forward.getArgAttrOfType<StringAttr>(i, kInputAttrName);
+    if (name && name.getValue() == SMXRT_INPUT_STEP &&
+        type.getInput(i).isInteger(64))
+      step = i;
+  }
+  if (!step)
+    return forward.emitOpError() << "has no i64 argument with "
+                                 << kInputAttrName
+                                 << " = \"step\", which dropout and the "
+                                    "optimizer count with";
+  interface.step = *step;
+  if (interface.parameters.empty())
+    return forward.emitOpError() << "has no " << kParameterAttrName
+                                 << " arguments to train";
+  for (unsigned i = 0, e = type.getNumResults(); i < e; ++i) {
+    if (auto weight = forward.getResultAttrOfType<FloatAttr>(i, kLossAttrName)) {
+      if (type.getResult(i) != scalarF32)
+        return forward.emitOpError()
+               << "result " << i << " is marked " << kLossAttrName
+               << " but has type " << type.getResult(i) << ", expected "
+               << scalarF32;
+      interface.losses.push_back({i, weight.getValueAsDouble()});
+      interface.reported.push_back(i);
+    } else if (forward.getResultAttr(i, kMetricAttrName)) {
+      interface.reported.push_back(i);
+    }
+  }
+  if (interface.losses.empty())
+    return forward.emitOpError() << "has no result marked " << kLossAttrName;
+  return interface;
+}
+
+/// Creates the empty `@train_step` after `forward` with the signature of the
+/// pass description: inputs, schedule scalars, parameters and both moments;
+/// new parameters and moments, loss, gradient norm, learning rate, reported
+/// results.
+func::FuncOp createTrainStepFunction(func::FuncOp forward,
+                                     const ForwardInterface &interface,
+                                     Type scalarF32) {
+  Builder b(forward.getContext());
+  FunctionType forwardType = forward.getFunctionType();
+  SmallVector<Type> argumentTypes, resultTypes;
+  SmallVector<DictionaryAttr> argumentAttrs, resultAttrs;
+  auto named = [&](StringRef attrName, Attribute value) {
+    return b.getDictionaryAttr(b.getNamedAttr(attrName, value));
+  };
+  for (unsigned i : interface.inputs) {
+    argumentTypes.push_back(forwardType.getInput(i));
+    argumentAttrs.push_back(forward.getArgAttrDict(i));
+  }
+  for (auto [name, type] :
+       {std::pair<StringRef, Type>{SMXRT_INPUT_PEAK_LEARNING_RATE,
+                                   b.getF32Type()},
+        {SMXRT_INPUT_WARMUP_STEPS, b.getI64Type()},
+        {SMXRT_INPUT_TOTAL_STEPS, b.getI64Type()}}) {
+    argumentTypes.push_back(type);
+    argumentAttrs.push_back(named(kInputAttrName, b.getStringAttr(name)));
+  }
+  for (StringLiteral role :
+       {kParameterAttrName, kFirstMomentAttrName, kSecondMomentAttrName}) {
+    for (unsigned i : interface.parameters) {
+      argumentTypes.push_back(forwardType.getInput(i));
+      resultTypes.push_back(forwardType.getInput(i));
+      Attribute name = forward.getArgAttr(i, kParameterAttrName);
+      argumentAttrs.push_back(role == kParameterAttrName
+                                  ? forward.getArgAttrDict(i)
+                                  : named(role, name));
+      resultAttrs.push_back(named(role, name));
+    }
+  }
+  for (StringRef name : {SMXRT_OUTPUT_LOSS, SMXRT_OUTPUT_GRAD_NORM,
+                         SMXRT_OUTPUT_LEARNING_RATE}) {
+    resultTypes.push_back(scalarF32);
+    resultAttrs.push_back(named(kOutputAttrName, b.getStringAttr(name)));
+  }
+  for (unsigned i : interface.reported) {
+    resultTypes.push_back(forwardType.getResult(i));
+    resultAttrs.push_back(forward.getResultAttrDict(i));
+  }
+  OpBuilder builder(forward.getContext());
+  builder.setInsertionPointAfter(forward);
+  auto trainStep = func::FuncOp::create(
+      builder, forward.getLoc(), kTrainStepFunctionName,
+      builder.getFunctionType(argumentTypes, resultTypes));
+  trainStep.setAllArgAttrs(argumentAttrs);
+  trainStep.setAllResultAttrs(resultAttrs);
+  trainStep.addEntryBlock();
+  return trainStep;
+}
+
+} // namespace
+
+/// Clips the gradients to the global norm and applies AdamW to every
+/// parameter that has one; `updated` receives the new parameters, then the
+/// first and second moments.
+void SmxBuildTrainStepPass::buildOptimizerUpdate(
+    OpBuilder &builder, Location loc, func::FuncOp forward,
+    const ForwardInterface &interface, ArrayRef<Value> parameterArguments,
+    MutableArrayRef<Value> gradients, Value norm, Value learningRate,
+    Value adamStep, SmallVectorImpl<Value> &updated) {
+  if (maxGradNorm > 0.0) {
+    Value scale = createClipScale(builder, loc, norm, maxGradNorm);
+    for (Value &gradient : gradients) {
+      if (!gradient)
+        continue;
+      Value splat =
+          tensor::SplatOp::create(builder, loc, gradient.getType(), scale);
+      gradient = arith::MulFOp::create(builder, loc, gradient, splat);
+    }
+  }
+  size_t count = interface.parameters.size();
+  SmallVector<Value> parameters, firstMoments, secondMoments;
+  for (size_t p = 0; p < count; ++p) {
+    Value parameter = parameterArguments[p];
+    Value firstMoment = parameterArguments[count + p];
+    Value secondMoment = parameterArguments[2 * count + p];
+    if (!gradients[p]) {
+      // No gradient: the parameter and its moments keep their values.
+      parameters.push_back(parameter);
+      firstMoments.push_back(firstMoment);
+      secondMoments.push_back(secondMoment);
+      continue;
+    }
+    // Weight decay applies to matrices and embeddings (the `normal` init).
+    auto init = forward.getArgAttrOfType<StringAttr>(interface.parameters[p],
+                                                     kInitAttrName);
+    double decay =
+        init && init.getValue() == SMXRT_INIT_NORMAL ? weightDecay : 0.0;
+    auto update = AdamWUpdateOp::create(
+        builder, loc, parameter, gradients[p], firstMoment, secondMoment,
+        learningRate, adamStep, builder.getF64FloatAttr(beta1),
+        builder.getF64FloatAttr(beta2), builder.getF64FloatAttr(epsilon),
+        builder.getF64FloatAttr(decay));
+    parameters.push_back(update.getNewParam());
+    firstMoments.push_back(update.getNewFirstMoment());
+    secondMoments.push_back(update.getNewSecondMoment());
+  }
+  llvm::append_range(updated, parameters);
+  llvm::append_range(updated, firstMoments);
+  llvm::append_range(updated, secondMoments);
+}
 
 LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   ModuleOp module = getOperation();
@@ -84,110 +260,28 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   if (!scheduleKind)
     return module.emitError() << "smx-build-train-step: unknown schedule '"
                               << schedule << "'";
-
-  // Classify the forward function's arguments and results.
-  FunctionType forwardType = forward.getFunctionType();
-  SmallVector<unsigned> inputIndices, parameterIndices;
-  std::optional<unsigned> stepIndex;
-  for (unsigned i = 0, e = forwardType.getNumInputs(); i < e; ++i) {
-    if (forward.getArgAttr(i, kParameterAttrName)) {
-      parameterIndices.push_back(i);
-      continue;
-    }
-    inputIndices.push_back(i);
-    auto name = forward.getArgAttrOfType<StringAttr>(i, kInputAttrName);
-    if (name && name.getValue() == "step" &&
-        forwardType.getInput(i).isInteger(64))
-      stepIndex = i;
-  }
-  if (!stepIndex)
-    return forward.emitOpError() << "has no i64 argument with "
-                                 << kInputAttrName
-                                 << " = \"step\", which dropout and the "
-                                    "optimizer count with";
-  if (parameterIndices.empty())
-    return forward.emitOpError() << "has no " << kParameterAttrName
-                                 << " arguments to train";
-  SmallVector<std::pair<unsigned, double>> losses;
-  SmallVector<unsigned> reportedResults;
   auto scalarF32 = RankedTensorType::get({}, Float32Type::get(context));
-  for (unsigned i = 0, e = forwardType.getNumResults(); i < e; ++i) {
-    if (auto weight = forward.getResultAttrOfType<FloatAttr>(i, kLossAttrName)) {
-      if (forwardType.getResult(i) != scalarF32)
-        return forward.emitOpError()
-               << "result " << i << " is marked " << kLossAttrName
-               << " but has type " << forwardType.getResult(i)
-               << ", expected " << scalarF32;
-      losses.push_back({i, weight.getValueAsDouble()});
-      reportedResults.push_back(i);
-    } else if (forward.getResultAttr(i, kMetricAttrName)) {
-      reportedResults.push_back(i);
-    }
-  }
-  if (losses.empty())
-    return forward.emitOpError() << "has no result marked " << kLossAttrName;
-
-  // The signature (see the pass description).
-  Builder b(context);
-  Type i64 = b.getI64Type(), f32 = b.getF32Type();
-  SmallVector<Type> argumentTypes, resultTypes;
-  SmallVector<DictionaryAttr> argumentAttrs, resultAttrs;
-  auto named = [&](StringRef attrName, Attribute value) {
-    return b.getDictionaryAttr(b.getNamedAttr(attrName, value));
-  };
-  for (unsigned i : inputIndices) {
-    argumentTypes.push_back(forwardType.getInput(i));
-    argumentAttrs.push_back(forward.getArgAttrDict(i));
-  }
-  for (auto [name, type] : {std::pair<StringRef, Type>{"peak_learning_rate", f32},
-                            {"warmup_steps", i64},
-                            {"total_steps", i64}}) {
-    argumentTypes.push_back(type);
-    argumentAttrs.push_back(named(kInputAttrName, b.getStringAttr(name)));
-  }
-  unsigned firstParameterArgument = argumentTypes.size();
-  for (StringLiteral role :
-       {kParameterAttrName, kFirstMomentAttrName, kSecondMomentAttrName}) {
-    for (unsigned i : parameterIndices) {
-      argumentTypes.push_back(forwardType.getInput(i));
-      resultTypes.push_back(forwardType.getInput(i));
-      Attribute name = forward.getArgAttr(i, kParameterAttrName);
-      DictionaryAttr attrs = role == kParameterAttrName
-                                 ? forward.getArgAttrDict(i)
-                                 : named(role, name);
-      argumentAttrs.push_back(attrs);
-      resultAttrs.push_back(named(role, name));
-    }
-  }
-  for (StringRef name : {"loss", "grad_norm", "learning_rate"}) {
-    resultTypes.push_back(scalarF32);
-    resultAttrs.push_back(named(kOutputAttrName, b.getStringAttr(name)));
-  }
-  for (unsigned i : reportedResults) {
-    resultTypes.push_back(forwardType.getResult(i));
-    resultAttrs.push_back(forward.getResultAttrDict(i));
-  }
-
-  OpBuilder builder(context);
-  builder.setInsertionPointAfter(forward);
+  FailureOr<ForwardInterface> interface = classifyForward(forward, scalarF32);
+  if (failed(interface))
+    return failure();
+  func::FuncOp trainStep =
+      createTrainStepFunction(forward, *interface, scalarF32);
+  Block *body = &trainStep.getBody().front();
+  size_t inputCount = interface->inputs.size();
+  size_t parameterCount = interface->parameters.size();
+  // Inputs, then 3 schedule scalars, then parameters and both moments.
+  ArrayRef<BlockArgument> arguments = body->getArguments();
+  ArrayRef<BlockArgument> parameterArguments =
+      arguments.drop_front(inputCount + 3);
   Location loc = forward.getLoc();
-  auto trainStep = func::FuncOp::create(
-      builder, loc, kTrainStepFunctionName,
-      builder.getFunctionType(argumentTypes, resultTypes));
-  trainStep.setAllArgAttrs(argumentAttrs);
-  trainStep.setAllResultAttrs(resultAttrs);
-  Block *body = trainStep.addEntryBlock();
-  auto argument = [&](unsigned index) { return body->getArgument(index); };
-  unsigned parameterCount = parameterIndices.size();
+  OpBuilder builder = OpBuilder::atBlockBegin(body);
 
   // 1. The forward pass.
   IRMapping mapping;
-  for (auto [position, i] : llvm::enumerate(inputIndices))
-    mapping.map(forward.getArgument(i), argument(position));
-  for (auto [position, i] : llvm::enumerate(parameterIndices))
-    mapping.map(forward.getArgument(i),
-                argument(firstParameterArgument + position));
-  builder.setInsertionPointToStart(body);
+  for (auto [position, i] : llvm::enumerate(interface->inputs))
+    mapping.map(forward.getArgument(i), arguments[position]);
+  for (auto [position, i] : llvm::enumerate(interface->parameters))
+    mapping.map(forward.getArgument(i), parameterArguments[position]);
   SmallVector<Operation *> forwardOps;
   Operation *forwardReturn = forward.getBody().front().getTerminator();
   for (Operation &op : forward.getBody().front().without_terminator())
@@ -201,7 +295,7 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   // 2. The total loss, and the gradient seeds d(total)/d(loss_i) = w_i.
   Value totalLoss;
   GradientMap gradients;
-  for (auto [index, weight] : losses) {
+  for (auto [index, weight] : interface->losses) {
     Value term = forwardResults[index];
     Value weightTensor = createScalarTensor(builder, loc, weight);
     if (weight != 1.0)
@@ -216,12 +310,10 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   if (failed(backpropagate(forwardOps, returnOp, gradients)))
     return failure();
 
-  // 4. Norm, clipping and AdamW.
-  SmallVector<Value> parameterGradients;
-  SmallVector<Value> presentGradients;
-  for (unsigned p = 0; p < parameterCount; ++p) {
-    parameterGradients.push_back(
-        gradients.lookup(argument(firstParameterArgument + p)));
+  // 4. Norm, schedule, clipping and AdamW.
+  SmallVector<Value> parameterGradients, presentGradients;
+  for (size_t p = 0; p < parameterCount; ++p) {
+    parameterGradients.push_back(gradients.lookup(parameterArguments[p]));
     if (parameterGradients.back())
       presentGradients.push_back(parameterGradients.back());
   }
@@ -229,60 +321,26 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
     return forward.emitOpError() << "has a loss that depends on none of its "
                                     "parameters";
   Value norm = GlobalNormOp::create(builder, loc, scalarF32, presentGradients);
-  if (maxGradNorm > 0.0) {
-    Value scale = createClipScale(builder, loc, norm, maxGradNorm);
-    for (Value &gradient : parameterGradients) {
-      if (!gradient)
-        continue;
-      Value splat = tensor::SplatOp::create(builder, loc, gradient.getType(),
-                                            scale);
-      gradient = arith::MulFOp::create(builder, loc, gradient, splat);
-    }
-  }
-  unsigned scheduleArgument = inputIndices.size();
-  Value step = argument(llvm::find(inputIndices, *stepIndex) -
-                        inputIndices.begin());
+  Value step = arguments[llvm::find(interface->inputs, interface->step) -
+                         interface->inputs.begin()];
   Value learningRate = LRScheduleOp::create(
-      builder, loc, f32, LRScheduleAttr::get(context, *scheduleKind), step,
-      argument(scheduleArgument), argument(scheduleArgument + 1),
-      argument(scheduleArgument + 2));
-  Value one = arith::ConstantOp::create(builder, loc, b.getI64IntegerAttr(1));
+      builder, loc, builder.getF32Type(),
+      LRScheduleAttr::get(context, *scheduleKind), step, arguments[inputCount],
+      arguments[inputCount + 1], arguments[inputCount + 2]);
+  Value one =
+      arith::ConstantOp::create(builder, loc, builder.getI64IntegerAttr(1));
   Value adamStep = arith::AddIOp::create(builder, loc, step, one);
-
-  SmallVector<Value> newParameters, newFirstMoments, newSecondMoments;
-  for (unsigned p = 0; p < parameterCount; ++p) {
-    Value parameter = argument(firstParameterArgument + p);
-    Value firstMoment = argument(firstParameterArgument + parameterCount + p);
-    Value secondMoment =
-        argument(firstParameterArgument + 2 * parameterCount + p);
-    if (!parameterGradients[p]) {
-      newParameters.push_back(parameter);
-      newFirstMoments.push_back(firstMoment);
-      newSecondMoments.push_back(secondMoment);
-      continue;
-    }
-    auto init =
-        forward.getArgAttrOfType<StringAttr>(parameterIndices[p], kInitAttrName);
-    double decay = init && init.getValue() == "normal" ? weightDecay : 0.0;
-    auto update = AdamWUpdateOp::create(
-        builder, loc, parameter, parameterGradients[p], firstMoment,
-        secondMoment, learningRate, adamStep, b.getF64FloatAttr(beta1),
-        b.getF64FloatAttr(beta2), b.getF64FloatAttr(epsilon),
-        b.getF64FloatAttr(decay));
-    newParameters.push_back(update.getNewParam());
-    newFirstMoments.push_back(update.getNewFirstMoment());
-    newSecondMoments.push_back(update.getNewSecondMoment());
-  }
-
   SmallVector<Value> results;
-  llvm::append_range(results, newParameters);
-  llvm::append_range(results, newFirstMoments);
-  llvm::append_range(results, newSecondMoments);
+  buildOptimizerUpdate(builder, loc, forward, *interface,
+                       SmallVector<Value>(parameterArguments.begin(),
+                                          parameterArguments.end()),
+                       parameterGradients, norm, learningRate, adamStep,
+                       results);
   results.push_back(totalLoss);
   results.push_back(norm);
   results.push_back(
       tensor::FromElementsOp::create(builder, loc, scalarF32, learningRate));
-  for (unsigned i : reportedResults)
+  for (unsigned i : interface->reported)
     results.push_back(forwardResults[i]);
   returnOp->setOperands(results);
   return success();
