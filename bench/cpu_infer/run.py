@@ -24,24 +24,19 @@ Usage: /usr/bin/python3 bench/cpu_infer/run.py [--models sm_small,sparse_mixer]
 """
 
 import argparse
-import datetime
 import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from benchenv import (add_common_arguments, git_revision, loadavg, log,  # noqa: E402
-                      openblas_info, sh, smx_blas_library, spec_path)
-REPO = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
-REFERENCE = os.path.join(REPO, "test", "reference")
+import benchenv  # noqa: E402
+from benchenv import REPO, log, spec_path  # noqa: E402
 TORCH_MODEL = os.path.join(HERE, "torch_model.py")
 
 
@@ -56,16 +51,12 @@ def parse_args():
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per side")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    add_common_arguments(parser)
+    benchenv.add_common_arguments(parser)
     return parser.parse_args()
 
 
 ARGS = parse_args()
-# One thread count for everything, set before NumPy / torch load OpenBLAS.
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
-
-sys.path.insert(0, REFERENCE)
+benchenv.set_threads(ARGS.threads)     # before NumPy / torch load OpenBLAS
 sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -76,59 +67,6 @@ import torch_model  # noqa: E402
 from smx_spec import load_spec  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
-
-BLAS_ENV = re.compile(r"^(OPENBLAS_|GOTO|OMP_|MKL_|KMP_|BLIS_|GOMP_|LD_PRELOAD$|LD_LIBRARY_PATH$)")
-
-
-# --------------------------------------------------------------------------
-# Machine, environment, OpenBLAS
-# --------------------------------------------------------------------------
-
-def machine_info():
-    lscpu = {}
-    for line in sh(["lscpu"]).splitlines():
-        key, _, value = line.partition(":")
-        lscpu[key.strip()] = value.strip()
-    flags = set(lscpu.get("Flags", "").split())
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni") if f in flags]
-    return {
-        "cpu": lscpu.get("Model name", platform.processor()),
-        "cpus": lscpu.get("CPU(s)", str(os.cpu_count())),
-        "threads_per_core": lscpu.get("Thread(s) per core", "?"),
-        "l2": lscpu.get("L2 cache", "?"), "l3": lscpu.get("L3 cache", "?"),
-        "simd": " ".join(simd),
-        "kernel": platform.release(),
-    }
-
-
-def sgemm_gflops(n, repeats=5):
-    """Best and median SGEMM GFLOP/s at n³ through NumPy and through torch."""
-    results = {}
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    for name, fn in (("numpy", lambda: a @ b), ("torch", lambda: torch.mm(ta, tb))):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        flops = 2.0 * n ** 3
-        results[name] = (flops / min(times) / 1e9, flops / statistics.median(times) / 1e9)
-    return results
-
-
-def cpu_seconds():
-    """(busy CPU-seconds of the whole machine, CPU-seconds of this process and its
-    children): their difference over a run is what other processes took."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    busy = sum(fields[:3]) + sum(fields[5:8])      # user nice system, irq softirq steal
-    t = os.times()
-    own = t.user + t.system + t.children_user + t.children_system
-    return busy / os.sysconf("SC_CLK_TCK"), own
 
 
 # --------------------------------------------------------------------------
@@ -252,7 +190,8 @@ def bench_model(name, workdir):
     med = {k: statistics.median(v) for k, v in times.items()}
     torch_forward = statistics.median(p["forward"] for p in torch_parts)
     torch_fixed = statistics.median(p["total"] - p["forward"] for p in torch_parts)
-    flops_chunk = torch_model.model_flops(spec, batch, seq, mlm)
+    flops_chunk = benchenv.gemm_flops(spec, batch, seq, spec.capacity_factor_eval,
+                                      batch * seq if mlm else 0)
     # smx's forward time per chunk: the extra chunks' share of the difference.
     smx_chunk = (med["smx"] - med["smx1"]) / (chunks - 1) if chunks > 1 else None
     return {
@@ -321,7 +260,7 @@ def report(ctx, results):
         "`torch.set_num_threads`). PyTorch threads inside OpenBLAS and its own OpenMP pool; "
         "smx runs everything on one LLVM OpenMP pool, with OpenBLAS single-threaded inside "
         "its GEMM panels (docs/rationale.md).",
-        "- BLAS-related environment: " + (", ".join(f"`{k}={v}`" for k, v in ctx["env"])
+        "- BLAS/malloc-related environment: " + (", ".join(f"`{k}={v}`" for k, v in ctx["env"])
                                           or "none set") + ".",
         f"- OpenBLAS: core **{blas['corename']}**, config `{blas['config']}`; library "
         f"`{blas['library']}` (PyTorch and this process), `{ctx['smx_blas']}` (smx runtime).",
@@ -405,52 +344,14 @@ def report(ctx, results):
 
 
 def main():
-    if not os.path.exists(ARGS.smxc):
-        sys.exit(f"run.py: {ARGS.smxc} not found; build smx first (scripts/build.sh)")
-    if ARGS.workdir:
-        workdir = os.path.abspath(ARGS.workdir)
-        os.makedirs(workdir, exist_ok=True)
-    else:
-        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        workdir = tempfile.mkdtemp(prefix="smx-bench-", dir=base)
-    ctx = {
-        "date": datetime.date.today().isoformat(),
-        "machine": machine_info(),
-        "load_start": loadavg(),
-        "env": sorted((k, v) for k, v in os.environ.items() if BLAS_ENV.match(k)),
-        "openblas": openblas_info(),
-        "smx_blas": smx_blas_library(),
-        "smx_rev": git_revision(),
-        "smxc_version": " ".join(sh([ARGS.smxc, "--version"]).split()[:5]),
-        "workdir_kind": ("/dev/shm (tmpfs: no disk I/O in the timings)"
-                         if workdir.startswith("/dev/shm") else workdir),
-    }
-    wall0, (busy0, own0) = time.perf_counter(), cpu_seconds()
-    log(f"OpenBLAS core {ctx['openblas']['corename']}, threads {ctx['openblas']['threads']}; "
-        f"load {ctx['load_start']}; scratch {workdir}")
-    try:
-        ctx["tiny_rel"], ctx["tiny_smx"] = check_tiny(workdir)
-        ctx["gemm"] = sgemm_gflops(ARGS.gemm_size)
-        log("SGEMM: " + ", ".join(f"{k} {v[0]:.0f} GFLOP/s" for k, v in ctx["gemm"].items()))
-        results = [bench_model(name.strip(), workdir)
+    with benchenv.Run(ARGS, "cpu_infer") as run:
+        run.ctx["tiny_rel"], run.ctx["tiny_smx"] = check_tiny(run.workdir)
+        run.sgemm("gemm")
+        results = [bench_model(name.strip(), run.workdir)
                    for name in ARGS.models.split(",") if name.strip()]
-        ctx["gemm_end"] = sgemm_gflops(ARGS.gemm_size)
-        log("SGEMM at the end: " + ", ".join(f"{k} {v[0]:.0f} GFLOP/s"
-                                             for k, v in ctx["gemm_end"].items()))
-        busy1, own1 = cpu_seconds()
-        ctx["wall_s"] = time.perf_counter() - wall0
-        ctx["other_cpu_s"] = max(0.0, (busy1 - busy0) - (own1 - own0))
-    finally:
-        if not ARGS.keep and not ARGS.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-    text = report(ctx, results)
-    print(text)
-    if not ARGS.no_report:
-        os.makedirs(ARGS.report_dir, exist_ok=True)
-        path = os.path.join(ARGS.report_dir, f"cpu_infer-{ctx['date']}.md")
-        with open(path, "w") as f:
-            f.write(text + "\n")
-        log(f"wrote {os.path.relpath(path, REPO)}")
+        run.sgemm("gemm_end")
+        run.finish()
+    run.write_report(report(run.ctx, results))
     return 0
 
 

@@ -28,7 +28,6 @@ Usage: /usr/bin/python3 bench/cpu_train/run.py [--models small_sm_fortunes,sm_sm
 """
 
 import argparse
-import datetime
 import json
 import os
 import platform
@@ -42,13 +41,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from benchenv import (add_common_arguments, git_revision, loadavg, log,  # noqa: E402
-                      openblas_info, sh, smx_blas_library, spec_path)
-REPO = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
-REFERENCE = os.path.join(REPO, "test", "reference")
+import benchenv  # noqa: E402
+from benchenv import REFERENCE, REPO, cpu_seconds, log, spec_path  # noqa: E402
 TORCH_TRAIN = os.path.join(HERE, "torch_train.py")
 SMX_REFERENCE = os.path.join(REFERENCE, "smx_reference.py")
-DEFAULT_DATA = os.path.join(REPO, "test", "unittests", "runtime", "data", "small_corpus.txt")
+DEFAULT_DATA = os.path.join(REPO, "test", "unittests", "application", "data",
+                            "small_corpus.txt")
 # Batch x sequence per model unless --shape says otherwise (else the spec's compile.*).
 DEFAULT_SHAPES = {"sm_small": (8, 512)}
 BIG_MODEL = 20_000_000       # parameters: --steps auto runs fewer steps per round above it
@@ -87,118 +85,21 @@ def parse_args():
                              "don't wait)")
     parser.add_argument("--loss-rtol", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0, help="weights' init seed")
-    add_common_arguments(parser)
+    benchenv.add_common_arguments(parser)
     return parser.parse_args()
 
 
 ARGS = parse_args()
-# One thread count for everything, set before NumPy / torch load OpenBLAS.
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
-
-sys.path.insert(0, REFERENCE)
+benchenv.set_threads(ARGS.threads)     # before NumPy / torch load OpenBLAS
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-import smx_routing  # noqa: E402
 import smx_safetensors  # noqa: E402
 import torch_train_step  # noqa: E402
 from smx_spec import load_spec  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
-
-BLAS_ENV = re.compile(r"^(OPENBLAS_|GOTO|OMP_|MKL_|KMP_|BLIS_|GOMP_|LD_PRELOAD$|"
-                      r"LD_LIBRARY_PATH$|MALLOC_)")
-
-
-# --------------------------------------------------------------------------
-# Machine, environment, OpenBLAS (as bench/cpu_infer/run.py reports them)
-# --------------------------------------------------------------------------
-
-def machine_info():
-    lscpu = {}
-    for line in sh(["lscpu"]).splitlines():
-        key, _, value = line.partition(":")
-        lscpu[key.strip()] = value.strip()
-    flags = set(lscpu.get("Flags", "").split())
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni") if f in flags]
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    mem = f"{int(line.split()[1]) / 2 ** 20:.0f} GiB"
-    except OSError:
-        pass
-    return {
-        "cpu": lscpu.get("Model name", platform.processor()),
-        "cpus": lscpu.get("CPU(s)", str(os.cpu_count())),
-        "threads_per_core": lscpu.get("Thread(s) per core", "?"),
-        "l2": lscpu.get("L2 cache", "?"), "l3": lscpu.get("L3 cache", "?"),
-        "simd": " ".join(simd), "memory": mem,
-        "kernel": platform.release(),
-    }
-
-
-def sgemm_gflops(n, repeats=5):
-    """Best and median SGEMM GFLOP/s at n³ through torch (the OpenBLAS both sides use)."""
-    a = torch.randn(n, n)
-    b = torch.randn(n, n)
-    torch.mm(a, b)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - start)
-    flops = 2.0 * n ** 3
-    return flops / min(times) / 1e9, flops / statistics.median(times) / 1e9
-
-
-def cpu_seconds():
-    """(busy CPU-seconds of the whole machine, CPU-seconds of this process and its
-    waited-for children): their difference over an interval is what other
-    processes took."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    busy = sum(fields[:3]) + sum(fields[5:8])      # user nice system, irq softirq steal
-    t = os.times()
-    own = t.user + t.system + t.children_user + t.children_system
-    return busy / os.sysconf("SC_CLK_TCK"), own
-
-
-def _process_ticks():
-    ticks = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        comm = text[text.find("(") + 1:text.rfind(")")]
-        fields = text[text.rfind(")") + 2:].split()
-        ticks[pid] = (comm, int(fields[11]) + int(fields[12]))     # utime + stime
-    return ticks
-
-
-def top_processes(interval=1.0, limit=4):
-    """The other processes busiest over the next `interval` seconds (from /proc), to
-    name competing work (a compiler, ninja, ...)."""
-    before = _process_ticks()
-    time.sleep(interval)
-    after = _process_ticks()
-    hz = os.sysconf("SC_CLK_TCK")
-    rows = []
-    for pid, (comm, t) in after.items():
-        if pid in before and before[pid][0] == comm:
-            pct = 100.0 * (t - before[pid][1]) / hz / interval
-            if pct >= 5.0:
-                rows.append((pct, comm))
-    rows.sort(reverse=True)
-    return ", ".join(f"{comm} {pct:.0f}%" for pct, comm in rows[:limit]) or "none above 5%"
-
 
 # --------------------------------------------------------------------------
 # Processes
@@ -286,30 +187,10 @@ def parameter_count(model):
 def train_flops(spec, b, s, predictions):
     """Multiply-add FLOPs (2 per MAC) of the GEMMs of one train step: 3 × those of the
     training forward (its input and weight gradients are one GEMM each of the same
-    size; attention's two products have two input gradients): projection, mixing,
-    attention, experts at their training capacity, MLM head on the B×P predicted
-    positions (dense + tied vocabulary projection), pooler. Not softmax/LN/routing."""
-    e, d, f = spec.d_emb, spec.d_model, spec.d_ff
-    t = b * s
-    total = 2 * t * e * d
-    for i in range(spec.num_layers):
-        kind = spec.mixing[i]
-        if kind in ("linear", "circulant", "toeplitz"):
-            total += 2 * b * s * s * d + 2 * t * d * d
-        elif kind == "attention":
-            total += 4 * 2 * t * d * d + 2 * 2 * b * s * s * d
-        if spec.moe_layers[i]:
-            g = smx_routing.num_groups(t, spec.group_size)
-            cap = smx_routing.capacity(t, g, spec.num_experts, spec.capacity_factor_train)
-            total += 2 * t * d * spec.num_experts + 2 * 2 * g * spec.num_experts * cap * d * f
-        else:
-            total += 2 * 2 * t * d * f
-    if spec.mlm:
-        rows = b * predictions
-        total += 2 * rows * d * e + 2 * rows * e * spec.vocab_size
-    if spec.needs_pooler:
-        total += 2 * b * d * d
-    return 3 * total
+    size; attention's two products have two input gradients) with the experts at
+    their training capacity and the MLM head on the B×P predicted positions."""
+    return 3 * benchenv.gemm_flops(spec, b, s, spec.capacity_factor_train,
+                                   b * predictions if spec.mlm else 0)
 
 
 def read_metrics(path):
@@ -462,7 +343,8 @@ def waited(run):
 
 def report(ctx, results):
     m, blas = ctx["machine"], ctx["openblas"]
-    peak = max(ctx["gemm"][0], ctx["gemm_end"][0])
+    gemm, gemm_end = ctx["gemm"]["torch"], ctx["gemm_end"]["torch"]
+    peak = max(gemm[0], gemm_end[0])
     other_pct = 100 * ctx["other_cpu_s"] / ctx["wall_s"] / max(os.cpu_count(), 1)
     busy = other_pct >= 5
     lines = [
@@ -497,8 +379,8 @@ def report(ctx, results):
         f"- OpenBLAS: core **{blas['corename']}**, config `{blas['config']}`; library "
         f"`{blas['library']}` (PyTorch and this process), `{ctx['smx_blas']}` (smx runtime).",
         f"- OpenBLAS SGEMM {ARGS.gemm_size}³ through torch, {ARGS.threads} threads, best "
-        f"(median) of 5, before / after the models: {ctx['gemm'][0]:.0f} ({ctx['gemm'][1]:.0f})"
-        f" / {ctx['gemm_end'][0]:.0f} ({ctx['gemm_end'][1]:.0f}) GFLOP/s.",
+        f"(median) of 5, before / after the models: {gemm[0]:.0f} ({gemm[1]:.0f})"
+        f" / {gemm_end[0]:.0f} ({gemm_end[1]:.0f}) GFLOP/s.",
         f"- Versions: smx {ctx['smx_rev']} (smxc `{ctx['smxc_version']}`, options "
         f"`--task=pretrain --max-grad-norm={ARGS.max_grad_norm:g}"
         f"{' ' + ' '.join(ARGS.smxc_arg) if ARGS.smxc_arg else ''}`), PyTorch "
@@ -615,60 +497,21 @@ def report(ctx, results):
 
 
 def main():
-    if not os.path.exists(ARGS.smxc):
-        sys.exit(f"run.py: {ARGS.smxc} not found; build smx first (scripts/build.sh)")
     if not os.path.exists(ARGS.data):
         sys.exit(f"run.py: corpus {ARGS.data} not found")
     shapes = shapes_from_args()
-    if ARGS.workdir:
-        workdir = os.path.abspath(ARGS.workdir)
-        os.makedirs(workdir, exist_ok=True)
-    else:
-        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        workdir = tempfile.mkdtemp(prefix="smx-train-bench-", dir=base)
-    ctx = {
-        "date": datetime.date.today().isoformat(),
-        "machine": machine_info(),
-        "load_start": loadavg(),
-        "top_start": top_processes(),
-        "env": sorted((k, v) for k, v in os.environ.items() if BLAS_ENV.match(k)),
-        "openblas": openblas_info(),
-        "smx_blas": smx_blas_library(),
-        "smx_rev": git_revision(),
-        "smxc_version": " ".join(sh([ARGS.smxc, "--version"]).split()[:5]),
-        "workdir_kind": ("/dev/shm (tmpfs)" if workdir.startswith("/dev/shm") else workdir),
-    }
-    wall0, (busy0, own0) = time.perf_counter(), cpu_seconds()
-    log(f"OpenBLAS core {ctx['openblas']['corename']}, threads {ctx['openblas']['threads']}; "
-        f"load {ctx['load_start']}; scratch {workdir}")
-    try:
-        ctx["trainer_check"] = check_trainer()
+    with benchenv.Run(ARGS, "cpu_train", gemm_libraries=("torch",), busiest=True) as run:
+        run.ctx["trainer_check"] = check_trainer()
         log(f"Trainer vs train_step on tiny_sm: largest relative difference "
-            f"{ctx['trainer_check']:.1e}")
-        if ctx["trainer_check"] > 1e-6:
+            f"{run.ctx['trainer_check']:.1e}")
+        if run.ctx["trainer_check"] > 1e-6:
             sys.exit("run.py: torch_train_step.Trainer disagrees with train_step; aborting")
-        ctx["gemm"] = sgemm_gflops(ARGS.gemm_size)
-        log(f"SGEMM: {ctx['gemm'][0]:.0f} GFLOP/s")
-        results = [bench_model(name.strip(), workdir, shapes)
+        run.sgemm("gemm")
+        results = [bench_model(name.strip(), run.workdir, shapes)
                    for name in ARGS.models.split(",") if name.strip()]
-        ctx["gemm_end"] = sgemm_gflops(ARGS.gemm_size)
-        log(f"SGEMM at the end: {ctx['gemm_end'][0]:.0f} GFLOP/s")
-        busy1, own1 = cpu_seconds()
-        ctx["wall_s"] = time.perf_counter() - wall0
-        ctx["other_cpu_s"] = max(0.0, (busy1 - busy0) - (own1 - own0))
-        ctx["load_end"] = loadavg()
-        ctx["top_end"] = top_processes()
-    finally:
-        if not ARGS.keep and not ARGS.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-    text = report(ctx, results)
-    print(text)
-    if not ARGS.no_report:
-        os.makedirs(ARGS.report_dir, exist_ok=True)
-        path = os.path.join(ARGS.report_dir, f"cpu_train-{ctx['date']}.md")
-        with open(path, "w") as f:
-            f.write(text + "\n")
-        log(f"wrote {os.path.relpath(path, REPO)}")
+        run.sgemm("gemm_end")
+        run.finish()
+    run.write_report(report(run.ctx, results))
     return 0 if all(r["loss_ok"] for r in results) else 1
 
 

@@ -32,6 +32,26 @@ def _empty(num_experts, cap):
             np.zeros((num_experts, cap), dtype=np.float64))
 
 
+class _Slots:
+    """One group's [E, C] dispatch table, filled in order: an expert's next free
+    slot takes a token (its index and router probability) while the expert has room."""
+
+    def __init__(self, probs, cap):
+        self.probs, self.cap = probs, cap
+        self.idx, self.w = _empty(probs.shape[1], cap)
+        self.fill = np.zeros(probs.shape[1], dtype=np.int64)
+
+    def take(self, t, e):
+        """Puts token t in expert e's next slot; False (and no change) when e is full."""
+        slot = self.fill[e]
+        if slot >= self.cap:
+            return False
+        self.idx[e, slot] = t
+        self.w[e, slot] = self.probs[t, e]
+        self.fill[e] = slot + 1
+        return True
+
+
 def expert_choices(probs):
     """[T, E] expert indices per token by descending probability, ties -> lower expert."""
     return np.argsort(-probs, axis=1, kind="stable")
@@ -50,9 +70,8 @@ def experts_choose(probs, cap):
 
 def tokens_choose(probs, cap, k, batch_prioritized):
     """Top-k token choice; all rank-r choices are placed before any rank r+1."""
-    tokens, experts = probs.shape
-    idx, w = _empty(experts, cap)
-    fill = np.zeros(experts, dtype=np.int64)
+    tokens = probs.shape[0]
+    slots = _Slots(probs, cap)
     choices = expert_choices(probs)
     if batch_prioritized:
         priority = np.argsort(-probs[np.arange(tokens), choices[:, 0]], kind="stable")
@@ -60,43 +79,30 @@ def tokens_choose(probs, cap, k, batch_prioritized):
         priority = np.arange(tokens)
     for r in range(k):
         for t in priority:
-            e = choices[t, r]
-            if fill[e] < cap:
-                idx[e, fill[e]] = t
-                w[e, fill[e]] = probs[t, e]
-                fill[e] += 1
-    return idx, w
+            slots.take(t, choices[t, r])
+    return slots.idx, slots.w
 
 
 def capped_experts_choose(probs, cap, k):
     """Greedy over (token, expert) pairs by descending prob; <= k experts per token."""
     tokens, experts = probs.shape
-    idx, w = _empty(experts, cap)
-    fill = np.zeros(experts, dtype=np.int64)
+    slots = _Slots(probs, cap)
     taken = np.zeros(tokens, dtype=np.int64)
     # Row-major flattening + stable sort: ties -> lower token, then lower expert.
     for flat in np.argsort(-probs.reshape(-1), kind="stable"):
         t, e = divmod(int(flat), experts)
-        if fill[e] < cap and taken[t] < k:
-            idx[e, fill[e]] = t
-            w[e, fill[e]] = probs[t, e]
-            fill[e] += 1
+        if taken[t] < k and slots.take(t, e):
             taken[t] += 1
-    return idx, w
+    return slots.idx, slots.w
 
 
 def hash_route(probs, token_ids, cap):
     """Expert = token_id mod E; tokens fill slots in index order until full."""
     tokens, experts = probs.shape
-    idx, w = _empty(experts, cap)
-    fill = np.zeros(experts, dtype=np.int64)
+    slots = _Slots(probs, cap)
     for t in range(tokens):
-        e = int(token_ids[t]) % experts
-        if fill[e] < cap:
-            idx[e, fill[e]] = t
-            w[e, fill[e]] = probs[t, e]
-            fill[e] += 1
-    return idx, w
+        slots.take(t, int(token_ids[t]) % experts)
+    return slots.idx, slots.w
 
 
 def route_group(probs, policy, cap, k=1, batch_prioritized=True, token_ids=None):

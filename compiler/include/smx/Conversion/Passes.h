@@ -27,6 +27,8 @@ void populateSmxToLinalgPatterns(RewritePatternSet &patterns);
 void populateSmxTrainingToLinalgPatterns(RewritePatternSet &patterns);
 void populateMixToLinalgPatterns(RewritePatternSet &patterns);
 void populateMoeToLinalgPatterns(RewritePatternSet &patterns);
+/// The moe gradient ops' patterns, part of populateMoeToLinalgPatterns.
+void populateMoeGradientsToLinalgPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "smx/Conversion/Passes.h.inc"

@@ -18,6 +18,8 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "smx/Conversion/LoweringUtils.h"
 #include "smx/Dialect/Moe/IR/MoeOps.h"
+
+#include "MoeLowering.h"
 #include <limits>
 
 namespace mlir::smx {
@@ -29,15 +31,13 @@ using namespace mlir;
 using namespace mlir::smx;
 using namespace mlir::moe;
 
-namespace {
+using namespace mlir::smx::moe_lowering;
 
-/// The `[G, E, C]` slot grid of a routing and the tokens it routes.
-struct SlotGrid {
-  int64_t groups, experts, capacity, tokensPerGroup;
-  SlotGrid(RankedTensorType slots, int64_t numTokens)
-      : groups(slots.getDimSize(0)), experts(slots.getDimSize(1)),
-        capacity(slots.getDimSize(2)), tokensPerGroup(numTokens / groups) {}
-};
+//===----------------------------------------------------------------------===//
+// Shared helpers (MoeLowering.h)
+//===----------------------------------------------------------------------===//
+
+namespace mlir::smx::moe_lowering {
 
 /// The global token index of a slot holding in-group index `inGroup`.
 Value globalTokenIndex(OpBuilder &builder, Location loc, Value group,
@@ -87,6 +87,121 @@ Value foldFilledSlots(OpBuilder &builder, Location loc, Value indices,
       });
   return nest.results.front();
 }
+
+/// `[T, E]` as `[groups, T / groups, E]`.
+Value expandToGroups(OpBuilder &builder, Location loc, Value tensor,
+                     int64_t groups) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  int64_t tokens = type.getDimSize(0), experts = type.getDimSize(1);
+  return tensor::ExpandShapeOp::create(
+      builder, loc,
+      RankedTensorType::get({groups, tokens / groups, experts},
+                            type.getElementType()),
+      tensor, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+}
+
+/// Per group of `T / groups` tokens and expert: how many of the group's
+/// tokens have the expert among their `k` most probable (ties go to the
+/// lower expert index), as `[groups, E]` f32.
+Value emitTopKCounts(OpBuilder &rewriter, Location loc, Value probs, int64_t k,
+                   int64_t groups) {
+  MLIRContext *context = rewriter.getContext();
+  auto probsType = cast<RankedTensorType>(probs.getType());
+  int64_t tokens = probsType.getDimSize(0), experts = probsType.getDimSize(1);
+  Type f32 = rewriter.getF32Type();
+  // rank[t, e]: how many experts beat e for token t (ties go to the lower
+  // expert index); e is among the token's top-k when rank < k.
+  AffineExpr t = getAffineDimExpr(0, context), e = getAffineDimExpr(1, context),
+             j = getAffineDimExpr(2, context);
+  auto rankType = RankedTensorType::get({tokens, experts}, f32);
+  auto rankOp = linalg::GenericOp::create(
+      rewriter, loc, rankType, ValueRange{probs, probs},
+      ValueRange{createFilledTensor(rewriter, loc, rankType,
+                                    rewriter.getF32FloatAttr(0.0))},
+      ArrayRef<AffineMap>{AffineMap::get(3, 0, {t, j}, context),
+                          AffineMap::get(3, 0, {t, e}, context),
+                          AffineMap::get(3, 0, {t, e}, context)},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                    utils::IteratorType::parallel,
+                                    utils::IteratorType::reduction},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        Value other = arguments[0], self = arguments[1];
+        Value greater = arith::CmpFOp::create(
+            b, nestedLoc, arith::CmpFPredicate::OGT, other, self);
+        Value equal = arith::CmpFOp::create(
+            b, nestedLoc, arith::CmpFPredicate::OEQ, other, self);
+        Value otherExpert = linalg::IndexOp::create(b, nestedLoc, 2);
+        Value selfExpert = linalg::IndexOp::create(b, nestedLoc, 1);
+        Value lowerIndex =
+            arith::CmpIOp::create(b, nestedLoc, arith::CmpIPredicate::ult,
+                                  otherExpert, selfExpert);
+        Value beats = arith::OrIOp::create(
+            b, nestedLoc, greater,
+            arith::AndIOp::create(b, nestedLoc, equal, lowerIndex));
+        Value one = createF32Constant(b, nestedLoc, 1.0);
+        Value zero = createF32Constant(b, nestedLoc, 0.0);
+        Value increment =
+            arith::SelectOp::create(b, nestedLoc, beats, one, zero);
+        Value count =
+            arith::AddFOp::create(b, nestedLoc, arguments[2], increment);
+        linalg::YieldOp::create(b, nestedLoc, count);
+      });
+  Value chosen = createElementwise(
+      rewriter, loc, rankType, rankOp.getResult(0), {},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        Value inTopK = arith::CmpFOp::create(
+            b, nestedLoc, arith::CmpFPredicate::OLT, arguments[0],
+            createF32Constant(b, nestedLoc, static_cast<double>(k)));
+        Value one = createF32Constant(b, nestedLoc, 1.0);
+        Value zero = createF32Constant(b, nestedLoc, 0.0);
+        return arith::SelectOp::create(b, nestedLoc, inTopK, one, zero);
+      });
+  // Per group and expert: token counts f and probability sums P.
+  Value chosenCounts = createReduction(rewriter, loc, expandToGroups(rewriter, loc, chosen, groups), 1,
+                                       rewriter.getF32FloatAttr(0.0),
+                                       addFloats);
+  return chosenCounts;
+}
+
+
+/// One expert layer: `act(X[g, e] · W[e] + bias[e])` for all (g, e).
+Value emitExpertLayer(OpBuilder &builder, Location loc, Value input,
+                      Value weight, Value bias,
+                      std::optional<smx::Activation> activation) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  int64_t groups = inputType.getDimSize(0), experts = inputType.getDimSize(1);
+  int64_t capacity = inputType.getDimSize(2);
+  int64_t inWidth = weightType.getDimSize(1),
+          outWidth = weightType.getDimSize(2);
+  auto resultType = RankedTensorType::get(
+      {groups, experts, capacity, outWidth}, builder.getF32Type());
+  GemmShape gemm{groups, experts, capacity, outWidth, inWidth};
+  GemmOperand a{input, 0, inWidth, experts * capacity * inWidth,
+                capacity * inWidth, false};
+  GemmOperand b{weight, 0, outWidth, 0, inWidth * outWidth, false};
+  GemmOperand c{Value(), 0, outWidth, experts * capacity * outWidth,
+                capacity * outWidth, false};
+  Value product = emitRuntimeGemm(builder, loc, gemm, a, b, resultType, c);
+  MLIRContext *context = builder.getContext();
+  AffineMap biasMap = AffineMap::get(
+      4, 0, {getAffineDimExpr(1, context), getAffineDimExpr(3, context)},
+      context);
+  return createElementwise(
+      builder, loc, resultType, {product, bias},
+      {AffineMap::getMultiDimIdentityMap(4, context), biasMap},
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange arguments) {
+        Value sum = arith::AddFOp::create(nested, nestedLoc, arguments[0],
+                                          arguments[1]);
+        return activation
+                   ? emitActivation(nested, nestedLoc, *activation, sum)
+                   : sum;
+      });
+}
+
+} // namespace mlir::smx::moe_lowering
+
+namespace {
 
 struct RouterLowering : OpRewritePattern<RouterOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -190,41 +305,6 @@ struct DispatchLowering : OpRewritePattern<DispatchOp> {
 struct ExpertFFNLowering : OpRewritePattern<ExpertFFNOp> {
   using OpRewritePattern::OpRewritePattern;
 
-  /// One expert layer: `act(X[g, e] · W[e] + bias[e])` for all (g, e).
-  static Value emitExpertLayer(OpBuilder &builder, Location loc, Value input,
-                               Value weight, Value bias,
-                               std::optional<smx::Activation> activation) {
-    auto inputType = cast<RankedTensorType>(input.getType());
-    auto weightType = cast<RankedTensorType>(weight.getType());
-    int64_t groups = inputType.getDimSize(0), experts = inputType.getDimSize(1);
-    int64_t capacity = inputType.getDimSize(2);
-    int64_t inWidth = weightType.getDimSize(1),
-            outWidth = weightType.getDimSize(2);
-    auto resultType = RankedTensorType::get(
-        {groups, experts, capacity, outWidth}, builder.getF32Type());
-    GemmShape gemm{groups, experts, capacity, outWidth, inWidth};
-    GemmOperand a{input, 0, inWidth, experts * capacity * inWidth,
-                  capacity * inWidth, false};
-    GemmOperand b{weight, 0, outWidth, 0, inWidth * outWidth, false};
-    GemmOperand c{Value(), 0, outWidth, experts * capacity * outWidth,
-                  capacity * outWidth, false};
-    Value product = emitRuntimeGemm(builder, loc, gemm, a, b, resultType, c);
-    MLIRContext *context = builder.getContext();
-    AffineMap biasMap = AffineMap::get(
-        4, 0, {getAffineDimExpr(1, context), getAffineDimExpr(3, context)},
-        context);
-    return createElementwise(
-        builder, loc, resultType, {product, bias},
-        {AffineMap::getMultiDimIdentityMap(4, context), biasMap},
-        [&](OpBuilder &nested, Location nestedLoc, ValueRange arguments) {
-          Value sum = arith::AddFOp::create(nested, nestedLoc, arguments[0],
-                                            arguments[1]);
-          return activation
-                     ? emitActivation(nested, nestedLoc, *activation, sum)
-                     : sum;
-        });
-  }
-
   LogicalResult matchAndRewrite(ExpertFFNOp op,
                                 PatternRewriter &rewriter) const override {
     if (!isStaticF32Tensor(op.getInput().getType()))
@@ -317,80 +397,6 @@ struct RouterZLossLowering : OpRewritePattern<RouterZLossOp> {
   }
 };
 
-/// `[T, E]` as `[groups, T / groups, E]`.
-Value expandToGroups(OpBuilder &builder, Location loc, Value tensor,
-                     int64_t groups) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  int64_t tokens = type.getDimSize(0), experts = type.getDimSize(1);
-  return tensor::ExpandShapeOp::create(
-      builder, loc,
-      RankedTensorType::get({groups, tokens / groups, experts},
-                            type.getElementType()),
-      tensor, SmallVector<ReassociationIndices>{{0, 1}, {2}});
-}
-
-/// Per group of `T / groups` tokens and expert: how many of the group's
-/// tokens have the expert among their `k` most probable (ties go to the
-/// lower expert index), as `[groups, E]` f32.
-Value emitTopKCounts(OpBuilder &rewriter, Location loc, Value probs, int64_t k,
-                   int64_t groups) {
-  MLIRContext *context = rewriter.getContext();
-  auto probsType = cast<RankedTensorType>(probs.getType());
-  int64_t tokens = probsType.getDimSize(0), experts = probsType.getDimSize(1);
-  Type f32 = rewriter.getF32Type();
-  // rank[t, e]: how many experts beat e for token t (ties go to the lower
-  // expert index); e is among the token's top-k when rank < k.
-  AffineExpr t = getAffineDimExpr(0, context), e = getAffineDimExpr(1, context),
-             j = getAffineDimExpr(2, context);
-  auto rankType = RankedTensorType::get({tokens, experts}, f32);
-  auto rankOp = linalg::GenericOp::create(
-      rewriter, loc, rankType, ValueRange{probs, probs},
-      ValueRange{createFilledTensor(rewriter, loc, rankType,
-                                    rewriter.getF32FloatAttr(0.0))},
-      ArrayRef<AffineMap>{AffineMap::get(3, 0, {t, j}, context),
-                          AffineMap::get(3, 0, {t, e}, context),
-                          AffineMap::get(3, 0, {t, e}, context)},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                    utils::IteratorType::parallel,
-                                    utils::IteratorType::reduction},
-      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        Value other = arguments[0], self = arguments[1];
-        Value greater = arith::CmpFOp::create(
-            b, nestedLoc, arith::CmpFPredicate::OGT, other, self);
-        Value equal = arith::CmpFOp::create(
-            b, nestedLoc, arith::CmpFPredicate::OEQ, other, self);
-        Value otherExpert = linalg::IndexOp::create(b, nestedLoc, 2);
-        Value selfExpert = linalg::IndexOp::create(b, nestedLoc, 1);
-        Value lowerIndex =
-            arith::CmpIOp::create(b, nestedLoc, arith::CmpIPredicate::ult,
-                                  otherExpert, selfExpert);
-        Value beats = arith::OrIOp::create(
-            b, nestedLoc, greater,
-            arith::AndIOp::create(b, nestedLoc, equal, lowerIndex));
-        Value one = createF32Constant(b, nestedLoc, 1.0);
-        Value zero = createF32Constant(b, nestedLoc, 0.0);
-        Value increment =
-            arith::SelectOp::create(b, nestedLoc, beats, one, zero);
-        Value count =
-            arith::AddFOp::create(b, nestedLoc, arguments[2], increment);
-        linalg::YieldOp::create(b, nestedLoc, count);
-      });
-  Value chosen = createElementwise(
-      rewriter, loc, rankType, rankOp.getResult(0), {},
-      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        Value inTopK = arith::CmpFOp::create(
-            b, nestedLoc, arith::CmpFPredicate::OLT, arguments[0],
-            createF32Constant(b, nestedLoc, static_cast<double>(k)));
-        Value one = createF32Constant(b, nestedLoc, 1.0);
-        Value zero = createF32Constant(b, nestedLoc, 0.0);
-        return arith::SelectOp::create(b, nestedLoc, inTopK, one, zero);
-      });
-  // Per group and expert: token counts f and probability sums P.
-  Value chosenCounts = createReduction(rewriter, loc, expandToGroups(rewriter, loc, chosen, groups), 1,
-                                       rewriter.getF32FloatAttr(0.0),
-                                       addFloats);
-  return chosenCounts;
-}
 
 struct LoadBalanceLossLowering : OpRewritePattern<LoadBalanceLossOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -479,286 +485,14 @@ struct ExpertLoadLowering : OpRewritePattern<ExpertLoadOp> {
   }
 };
 
-
-//===----------------------------------------------------------------------===//
-// Gradients
-//===----------------------------------------------------------------------===//
-
-struct RouteGradLowering : OpRewritePattern<RouteGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(RouteGradOp op,
-                                PatternRewriter &rewriter) const override {
-    auto resultType = cast<RankedTensorType>(op.getType());
-    if (!resultType.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "needs static shapes");
-    Location loc = op.getLoc();
-    SlotGrid grid(op.getIndices().getType(), resultType.getDimSize(0));
-    Value zeros = createFilledTensor(rewriter, loc, resultType,
-                                     rewriter.getF32FloatAttr(0.0));
-    Value result = foldFilledSlots(
-        rewriter, loc, op.getIndices(), grid, zeros,
-        [&](OpBuilder &b, Location nestedLoc, ValueRange slot, Value token,
-            Value running) {
-          Value gradient =
-              tensor::ExtractOp::create(b, nestedLoc, op.getWeightsGrad(), slot);
-          Value current = tensor::ExtractOp::create(
-              b, nestedLoc, running, ValueRange{token, slot[1]});
-          Value sum = arith::AddFOp::create(b, nestedLoc, current, gradient);
-          return tensor::InsertOp::create(b, nestedLoc, sum, running,
-                                          ValueRange{token, slot[1]})
-              .getResult();
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
-struct CombineGradLowering : OpRewritePattern<CombineGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(CombineGradOp op,
-                                PatternRewriter &rewriter) const override {
-    auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    if (!isStaticF32Tensor(inputType))
-      return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
-    Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
-    SlotGrid grid(op.getIndices().getType(),
-                  op.getResultGrad().getType().getDimSize(0));
-    // The result-gradient row of a slot's token, and whether it is filled.
-    auto tokenRow = [&](OpBuilder &b, Location nestedLoc, Value inGroup,
-                        Value column) {
-      Value zeroIndex =
-          arith::ConstantIntOp::create(b, nestedLoc, b.getI32Type(), 0);
-      Value filled = arith::CmpIOp::create(
-          b, nestedLoc, arith::CmpIPredicate::sge, inGroup, zeroIndex);
-      Value safeIndex = arith::MaxSIOp::create(b, nestedLoc, inGroup, zeroIndex);
-      Value token = globalTokenIndex(
-          b, nestedLoc, linalg::IndexOp::create(b, nestedLoc, 0), safeIndex,
-          grid.tokensPerGroup);
-      Value element = tensor::ExtractOp::create(
-          b, nestedLoc, op.getResultGrad(), ValueRange{token, column});
-      return std::pair<Value, Value>{filled, element};
-    };
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, context);
-    AffineMap slotMap = getLeadingDimsMap(context, 4, 3);
-    // input_grad = weight · result_grad[token], 0 at empty slots.
-    Value inputGrad = createElementwise(
-        rewriter, loc, inputType, {op.getIndices(), op.getWeights()},
-        {slotMap, slotMap},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          auto [filled, element] =
-              tokenRow(b, nestedLoc, arguments[0],
-                       linalg::IndexOp::create(b, nestedLoc, 3));
-          Value weighted =
-              arith::MulFOp::create(b, nestedLoc, arguments[1], element);
-          return arith::SelectOp::create(b, nestedLoc, filled, weighted,
-                                         createF32Constant(b, nestedLoc, 0.0));
-        });
-    // weights_grad = <result_grad[token], input[slot]>, 0 at empty slots.
-    (void)identity;
-    Value weightsGrad = createReduction(
-        rewriter, loc, op.getInput(), 3, rewriter.getF32FloatAttr(0.0),
-        addFloats, {op.getIndices()},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          auto [filled, element] =
-              tokenRow(b, nestedLoc, arguments[1],
-                       linalg::IndexOp::create(b, nestedLoc, 3));
-          Value product =
-              arith::MulFOp::create(b, nestedLoc, arguments[0], element);
-          return arith::SelectOp::create(b, nestedLoc, filled, product,
-                                         createF32Constant(b, nestedLoc, 0.0));
-        });
-    rewriter.replaceOp(op, {inputGrad, weightsGrad});
-    return success();
-  }
-};
-
-/// `Σ_g A[g, e]ᵀ · B[g, e]` for all experts: `a` is `[G, E, C, m]`, `b`
-/// `[G, E, C, n]`, the result `[E, m, n]` (the weight gradient of one expert
-/// layer).
-Value emitExpertWeightGrad(OpBuilder &builder, Location loc, Value a, Value b,
-                           RankedTensorType resultType) {
-  auto aType = cast<RankedTensorType>(a.getType());
-  auto bType = cast<RankedTensorType>(b.getType());
-  int64_t groups = aType.getDimSize(0), experts = aType.getDimSize(1);
-  int64_t capacity = aType.getDimSize(2);
-  int64_t m = aType.getDimSize(3), n = bType.getDimSize(3);
-  // Grid (outer = expert, inner = group); every group of an expert adds into
-  // the same [m, n] matrix (inner C stride 0).
-  GemmShape gemm{experts, groups, m, n, capacity};
-  GemmOperand lhs{a, 0, m, capacity * m, experts * capacity * m,
-                  /*transpose=*/true};
-  GemmOperand rhs{b, 0, n, capacity * n, experts * capacity * n, false};
-  GemmOperand result{Value(), 0, n, m * n, 0, false};
-  Value zeros = createFilledTensor(builder, loc, resultType,
-                                   builder.getF32FloatAttr(0.0));
-  return emitRuntimeGemm(builder, loc, gemm, lhs, rhs, resultType, result,
-                         zeros);
-}
-
-/// `Σ_{g, c} x[g, e, c, :]` for all experts: `[G, E, C, n]` to `[E, n]`.
-Value emitExpertBiasGrad(OpBuilder &builder, Location loc, Value x) {
-  Value overSlots = createReduction(builder, loc, x, 2,
-                                    builder.getF32FloatAttr(0.0), addFloats);
-  return createReduction(builder, loc, overSlots, 0,
-                         builder.getF32FloatAttr(0.0), addFloats);
-}
-
-/// `x[g, e] · W[e]ᵀ` for all (g, e): `x` `[G, E, C, n]`, `W` `[E, m, n]`,
-/// the result `[G, E, C, m]`.
-Value emitExpertTransposedLayer(OpBuilder &builder, Location loc, Value x,
-                                Value weight) {
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto weightType = cast<RankedTensorType>(weight.getType());
-  int64_t groups = xType.getDimSize(0), experts = xType.getDimSize(1);
-  int64_t capacity = xType.getDimSize(2), n = xType.getDimSize(3);
-  int64_t m = weightType.getDimSize(1);
-  auto resultType = RankedTensorType::get({groups, experts, capacity, m},
-                                          builder.getF32Type());
-  GemmShape gemm{groups, experts, capacity, m, n};
-  GemmOperand a{x, 0, n, experts * capacity * n, capacity * n, false};
-  GemmOperand b{weight, 0, n, 0, m * n, /*transpose=*/true};
-  GemmOperand c{Value(), 0, m, experts * capacity * m, capacity * m, false};
-  return emitRuntimeGemm(builder, loc, gemm, a, b, resultType, c);
-}
-
-struct ExpertFFNGradLowering : OpRewritePattern<ExpertFFNGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ExpertFFNGradOp op,
-                                PatternRewriter &rewriter) const override {
-    auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    if (!isStaticF32Tensor(inputType))
-      return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
-    Location loc = op.getLoc();
-    smx::Activation kind = op.getActivation();
-    // Recompute the hidden layer before and after the activation.
-    Value hidden = ExpertFFNLowering::emitExpertLayer(
-        rewriter, loc, op.getInput(), op.getInWeight(), op.getInBias(),
-        std::nullopt);
-    auto hiddenType = cast<RankedTensorType>(hidden.getType());
-    Value activated = createElementwise(
-        rewriter, loc, hiddenType, hidden, {},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          return emitActivation(b, nestedLoc, kind, arguments[0]);
-        });
-    // Expert dropout: the same mask on the activations and their gradient.
-    double rate = op.getDropoutRate().convertToDouble();
-    auto dropout = [&](Value activations) {
-      return rate > 0.0 ? emitDropout(rewriter, loc, activations, op.getStep(),
-                                      rate, op.getSeed())
-                        : activations;
-    };
-    activated = dropout(activated);
-    Value resultGrad = op.getResultGrad();
-    Value activatedGrad = dropout(emitExpertTransposedLayer(
-        rewriter, loc, resultGrad, op.getOutWeight()));
-    Value hiddenGrad = createElementwise(
-        rewriter, loc, hiddenType, {activatedGrad, hidden}, {},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          Value derivative =
-              emitActivationDerivative(b, nestedLoc, kind, arguments[1]);
-          return arith::MulFOp::create(b, nestedLoc, arguments[0], derivative);
-        });
-    Value inputGrad =
-        emitExpertTransposedLayer(rewriter, loc, hiddenGrad, op.getInWeight());
-    Value inWeightGrad = emitExpertWeightGrad(
-        rewriter, loc, op.getInput(), hiddenGrad,
-        cast<RankedTensorType>(op.getInWeight().getType()));
-    Value outWeightGrad = emitExpertWeightGrad(
-        rewriter, loc, activated, resultGrad,
-        cast<RankedTensorType>(op.getOutWeight().getType()));
-    rewriter.replaceOp(op, {inputGrad, inWeightGrad,
-                            emitExpertBiasGrad(rewriter, loc, hiddenGrad),
-                            outWeightGrad,
-                            emitExpertBiasGrad(rewriter, loc, resultGrad)});
-    return success();
-  }
-};
-
-struct RouterZLossGradLowering : OpRewritePattern<RouterZLossGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(RouterZLossGradOp op,
-                                PatternRewriter &rewriter) const override {
-    auto logitsType = cast<RankedTensorType>(op.getLogits().getType());
-    if (!logitsType.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "needs static shapes");
-    Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
-    Value logits = op.getLogits();
-    auto [maximum, sum] = emitRowLogSumExp(rewriter, loc, logits);
-    double scale = 2.0 / static_cast<double>(logitsType.getDimSize(0));
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, context);
-    AffineMap row = getLeadingDimsMap(context, 2, 1);
-    AffineMap scalar = AffineMap::get(2, 0, {}, context);
-    Value grad = createElementwise(
-        rewriter, loc, logitsType, {logits, maximum, sum, op.getLossGrad()},
-        {identity, row, row, scalar},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          Value shifted = math::ExpOp::create(
-              b, nestedLoc,
-              arith::SubFOp::create(b, nestedLoc, arguments[0], arguments[1]));
-          Value probability =
-              arith::DivFOp::create(b, nestedLoc, shifted, arguments[2]);
-          Value logSumExp = arith::AddFOp::create(
-              b, nestedLoc, arguments[1],
-              math::LogOp::create(b, nestedLoc, arguments[2]));
-          Value factor = arith::MulFOp::create(
-              b, nestedLoc, arguments[3],
-              arith::MulFOp::create(b, nestedLoc, logSumExp,
-                                    createF32Constant(b, nestedLoc, scale)));
-          return arith::MulFOp::create(b, nestedLoc, factor, probability);
-        });
-    rewriter.replaceOp(op, grad);
-    return success();
-  }
-};
-
-struct LoadBalanceLossGradLowering : OpRewritePattern<LoadBalanceLossGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LoadBalanceLossGradOp op,
-                                PatternRewriter &rewriter) const override {
-    auto probsType = cast<RankedTensorType>(op.getProbs().getType());
-    if (!probsType.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "needs static shapes");
-    Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
-    int64_t tokens = probsType.getDimSize(0), experts = probsType.getDimSize(1);
-    int64_t groups = op.getGroups(), tokensPerGroup = tokens / groups;
-    Value counts =
-        emitTopKCounts(rewriter, loc, op.getProbs(), op.getTopK(), groups);
-    // d/dp[t, e] = E · f[g, e] / (G · T/G), f = counts / (T/G).
-    double scale = static_cast<double>(experts) /
-                   (static_cast<double>(groups) * tokensPerGroup *
-                    tokensPerGroup);
-    auto groupedType = RankedTensorType::get(
-        {groups, tokensPerGroup, experts}, rewriter.getF32Type());
-    AffineExpr g = getAffineDimExpr(0, context),
-               e = getAffineDimExpr(2, context);
-    Value grouped = createElementwise(
-        rewriter, loc, groupedType, {counts, op.getLossGrad()},
-        {AffineMap::get(3, 0, {g, e}, context), AffineMap::get(3, 0, {}, context)},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          return arith::MulFOp::create(
-              b, nestedLoc, arguments[1],
-              arith::MulFOp::create(b, nestedLoc, arguments[0],
-                                    createF32Constant(b, nestedLoc, scale)));
-        });
-    rewriter.replaceOp(op, tensor::CollapseShapeOp::create(
-                               rewriter, loc, probsType, grouped,
-                               SmallVector<ReassociationIndices>{{0, 1}, {2}}));
-    return success();
-  }
-};
-
 } // namespace
 
 void mlir::smx::populateMoeToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<RouterLowering, RouteLowering, DispatchLowering,
                ExpertFFNLowering, CombineLowering, RouterZLossLowering,
-               LoadBalanceLossLowering, ExpertLoadLowering, RouteGradLowering,
-               CombineGradLowering, ExpertFFNGradLowering,
-               RouterZLossGradLowering, LoadBalanceLossGradLowering>(
+               LoadBalanceLossLowering, ExpertLoadLowering>(
       patterns.getContext());
+  populateMoeGradientsToLinalgPatterns(patterns);
 }
 
 namespace {
