@@ -1,8 +1,10 @@
 /*===- main.c - The entry point of a compiled model ----------------*- C -*-===*
  *
- * The whole of libsmx_runtime_main.a: links a model object's exported
- * symbols (docs/abi.md) to the runtime's driver. Kept apart from the shared
- * library so that the library itself has no undefined model symbols.
+ * The whole of libsmx_model_main.a: hands a model object's exported symbols
+ * (docs/abi.md) to the model application's smxrt_model_main. A model
+ * executable is `<model object> + libsmx_model_main.a + libsmx_application +
+ * libsmx_runtime` (docs/runtime.md). Kept apart from the libraries so that
+ * they have no undefined model symbols.
  *
  *===----------------------------------------------------------------------===*/
 

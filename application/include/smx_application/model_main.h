@@ -1,9 +1,11 @@
 /*===- smx_application/model_main.h - The model executable ----------*- C -*-===*
  *
- * A compiled model is linked as `<model object> + libsmx_runtime_main.a +
- * libsmx_runtime`: the static library holds only `main`, which hands the
- * object's exported symbols (docs/abi.md) to smxrt_model_main. The commands
- * it runs are described in docs/runtime.md, "The model executable".
+ * A compiled model is linked as `<model object> + libsmx_model_main.a +
+ * libsmx_application + libsmx_runtime` (or the static archives of the last
+ * two, with `smxc --static-runtime`): libsmx_model_main.a holds only `main`,
+ * which hands the object's exported symbols (docs/abi.md) to
+ * smxrt_model_main. The commands it runs are described in docs/runtime.md,
+ * "The model executable".
  *
  *===----------------------------------------------------------------------===*/
 
@@ -16,11 +18,11 @@
 SMXRT_EXTERN_C_BEGIN
 
 /* The symbols a compiled model object exports (docs/abi.md). Declared here
- * so that the object's and the runtime's views of them cannot drift; the
- * runtime itself does not define them. Only objects compiled for training
- * (`smxc --task=pretrain|finetune`) export smx_model_train_step;
- * libsmx_runtime_main.a declares it weak, so that inference objects link
- * without it. */
+ * so that the object's and the application's views of them cannot drift;
+ * neither the application nor the runtime defines them. Only objects
+ * compiled for training (`smxc --task=pretrain|finetune`) export
+ * smx_model_train_step; libsmx_model_main.a declares it weak, so that
+ * inference objects link without it. */
 const char *SMXRT_MODEL_MANIFEST(void);
 void SMXRT_MODEL_FORWARD(void **arguments, void **results);
 void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results);

@@ -1,11 +1,11 @@
 //===- train_state.h - Buffers of the train step ----------------*- C++ -*-===//
 //
-// The runtime owns every buffer of smx_model_train_step (docs/abi.md): the
+// The application owns every buffer of smx_model_train_step (docs/abi.md): the
 // batch and schedule inputs, two copies of the parameters and both Adam
 // moments (the step reads one copy and writes the other, which then becomes
 // current), and the outputs. Frozen parameters are kept unchanged by
 // copying them (and their moments) back after each step: the train step
-// still computes their gradients, and the runtime discards the update.
+// still computes their gradients, and the application discards the update.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,15 +1,19 @@
 //===- smxc.cpp - the smx compiler driver ---------------------------------===//
 //
-// smxc SPEC.yaml [-o OUT] [--emit=exe|obj|llvm|mlir] [--batch N] [--seq N]
+// smxc SPEC.yaml [-o OUT] [--emit=smx|mlir|llvm|obj|exe] [--batch N] [--seq N]
 //      [--task=inference|pretrain|finetune] [--max-predictions N]
+//      [--static-runtime]
 //
 // parse -> run a pipeline -> emit -> link. Reads a model spec, builds its
 // smx/mix/moe IR (the frontend), runs the inference or the training
 // pipeline on it (smx/Pipelines/Pipelines.h; smx-opt runs the same ones),
 // and writes the stage that --emit names: the frontend's IR, the lowered
 // MLIR, LLVM IR, an object file, or (the default) an executable linked with
-// the runtime. --task picks the executable: inference, or training for an
-// objective (a train step next to the evaluation-form forward function).
+// the model application and the runtime (libsmx_model_main.a,
+// libsmx_application, libsmx_runtime; their static archives with
+// --static-runtime). --task picks the executable: inference, or training
+// for an objective (a train step next to the evaluation-form forward
+// function).
 // Spec errors are reported as file:line:col and exit 1.
 //
 //===----------------------------------------------------------------------===//
@@ -61,7 +65,8 @@ cl::opt<EmitKind> emitKind(
         clEnumValN(EmitKind::Llvm, "llvm", "optimized LLVM IR"),
         clEnumValN(EmitKind::Object, "obj", "an object file"),
         clEnumValN(EmitKind::Executable, "exe",
-                   "an executable linked with libsmx_runtime (default)")),
+                   "an executable linked with the model application and "
+                   "the runtime (default)")),
     cl::cat(smxcCategory));
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                            cl::init(3), cl::Prefix, cl::cat(smxcCategory));

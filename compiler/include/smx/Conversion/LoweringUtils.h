@@ -180,6 +180,41 @@ RowLogSumExp emitRowLogSumExp(OpBuilder &builder, Location loc, Value matrix);
 Value emitSoftmax(OpBuilder &builder, Location loc, Value input,
                   int64_t dimension);
 
+//===----------------------------------------------------------------------===//
+// Row and column maps and sums of `[..., D]` tensors
+//===----------------------------------------------------------------------===//
+
+/// The identity map of a `rank`-deep nest.
+inline AffineMap identityMap(MLIRContext *context, int64_t rank) {
+  return AffineMap::getMultiDimIdentityMap(rank, context);
+}
+
+/// The map reading a per-row statistic `[...]` of an `[..., D]` nest.
+inline AffineMap rowMap(MLIRContext *context, int64_t rank) {
+  return getLeadingDimsMap(context, rank, rank - 1);
+}
+
+/// The map reading a `[D]` vector broadcast along `[..., D]`.
+inline AffineMap columnMap(MLIRContext *context, int64_t rank) {
+  return getTrailingDimsMap(context, rank, 1);
+}
+
+/// Sums `input [R..., D]` over its last dimension into `[R...]` (f32),
+/// mapping each element (and `extraInputs` broadcast per row) first.
+inline Value sumRows(OpBuilder &builder, Location loc, Value input,
+                     ValueRange extraInputs, ElementwiseBody prologue) {
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  return createReduction(builder, loc, input, rank - 1,
+                         builder.getF32FloatAttr(0.0), addFloats, extraInputs,
+                         prologue);
+}
+
+/// Sums `matrix [R, D]` over its rows into `[D]` (f32).
+inline Value sumColumns(OpBuilder &builder, Location loc, Value matrix) {
+  return createReduction(builder, loc, matrix, 0, builder.getF32FloatAttr(0.0),
+                         addFloats);
+}
+
 } // namespace mlir::smx
 
 #endif // SMX_CONVERSION_LOWERINGUTILS_H

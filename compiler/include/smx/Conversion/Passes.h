@@ -25,6 +25,9 @@ void populateSmxToLinalgPatterns(RewritePatternSet &patterns);
 /// The training ops of smx (dropout, losses, gradient ops, optimizer); part
 /// of populateSmxToLinalgPatterns.
 void populateSmxTrainingToLinalgPatterns(RewritePatternSet &patterns);
+/// The smx gradient ops' patterns, part of
+/// populateSmxTrainingToLinalgPatterns.
+void populateSmxGradientsToLinalgPatterns(RewritePatternSet &patterns);
 void populateMixToLinalgPatterns(RewritePatternSet &patterns);
 void populateMoeToLinalgPatterns(RewritePatternSet &patterns);
 /// The moe gradient ops' patterns, part of populateMoeToLinalgPatterns.
