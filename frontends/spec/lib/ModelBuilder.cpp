@@ -12,6 +12,8 @@
 
 #include "smx/Frontend/Spec/ModelBuilder.h"
 
+#include "TensorSizes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -580,5 +582,9 @@ OwningOpRef<ModuleOp> mlir::smx::spec::buildModel(MLIRContext *context,
                        moe::MoeDialect>();
   if (failed(verifyTask(spec, shape, task, location)))
     return nullptr;
-  return ModelBuilder(context, spec, shape, task).build(location);
+  OwningOpRef<ModuleOp> module =
+      ModelBuilder(context, spec, shape, task).build(location);
+  if (module && failed(checkTensorSizes(*module, spec, location)))
+    return nullptr;
+  return module;
 }

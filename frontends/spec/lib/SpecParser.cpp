@@ -26,7 +26,8 @@ static bool isProbability(double value) { return value >= 0.0 && value < 1.0; }
 namespace {
 class SpecParser {
 public:
-  SpecParser(llvm::SourceMgr &sourceMgr) : diagnostics(sourceMgr) {}
+  SpecParser(llvm::SourceMgr &sourceMgr)
+      : sourceMgr(sourceMgr), diagnostics(sourceMgr) {}
 
   FailureOr<ModelSpec> parse(const YamlValue &root, StringRef defaultName);
 
@@ -39,6 +40,10 @@ private:
   LogicalResult parseDropout(const YamlValue *section);
   LogicalResult parseHeads(const YamlValue *section);
   LogicalResult parseCompile(const YamlValue *section);
+  /// Records where `section.key` sets the size `value` (ModelSpec's
+  /// sizeSettings), when the spec sets it.
+  void recordSize(const MappingReader &section, StringRef path, StringRef key,
+                  int64_t value);
 
   /// Reads a `layers` value (an explicit list or `{placement, count}`) into
   /// a per-layer mask.
@@ -46,6 +51,7 @@ private:
                                                    StringRef what);
   FailureOr<int64_t> parseLayerIndex(const YamlValue &value, StringRef what);
 
+  llvm::SourceMgr &sourceMgr;
   SpecDiagnostics diagnostics;
   ModelSpec spec;
 };
@@ -87,6 +93,12 @@ LogicalResult SpecParser::parseModel(const MappingReader &model) {
       failed(model.readRequiredInteger("num_layers", spec.numLayers, 1)))
     return failure();
   spec.embeddingWidth = spec.modelWidth;
+  for (auto [key, value] :
+       {std::pair<StringRef, int64_t>{"d_model", spec.modelWidth},
+        {"d_ff", spec.feedForwardWidth},
+        {"vocab_size", spec.vocabSize},
+        {"max_length", spec.maxLength}})
+    recordSize(model, "model", key, value);
   if (failed(model.readInteger("type_vocab_size", spec.typeVocabSize)) ||
       failed(model.checkAtLeast("type_vocab_size", spec.typeVocabSize, 1)) ||
       failed(model.readInteger("d_emb", spec.embeddingWidth)) ||
@@ -95,6 +107,8 @@ LogicalResult SpecParser::parseModel(const MappingReader &model) {
       failed(model.checkFloat("layer_norm_epsilon", spec.layerNormEpsilon,
                               isPositive, "positive")))
     return failure();
+  recordSize(model, "model", "d_emb", spec.embeddingWidth);
+  recordSize(model, "model", "type_vocab_size", spec.typeVocabSize);
   if (spec.modelWidth % spec.numHeads != 0)
     return diagnostics.emitError(
         model.find("num_heads")->getLoc(),
@@ -260,6 +274,7 @@ LogicalResult SpecParser::parseMoe(const YamlValue *section) {
       failed(parseRouter(moe->find("router"), moeSpec)))
     return failure();
   spec.layerIsMoe = std::move(*moeLayers);
+  recordSize(*moe, "moe", "num_experts", moeSpec.numExperts);
   spec.moe = moeSpec;
   return success();
 }
@@ -387,6 +402,16 @@ LogicalResult SpecParser::parseHeads(const YamlValue *section) {
   return success();
 }
 
+void SpecParser::recordSize(const MappingReader &section, StringRef path,
+                            StringRef key, int64_t value) {
+  const YamlValue *node = section.find(key);
+  if (!node)
+    return;
+  auto [line, column] = sourceMgr.getLineAndColumn(node->getLoc());
+  spec.sizeSettings.push_back(
+      {(path + "." + key).str(), value, line, column});
+}
+
 LogicalResult SpecParser::parseCompile(const YamlValue *section) {
   if (section) {
     FailureOr<MappingReader> compile = MappingReader::create(
@@ -397,6 +422,8 @@ LogicalResult SpecParser::parseCompile(const YamlValue *section) {
         failed(compile->readInteger("seq", spec.compileSequence)) ||
         failed(compile->checkAtLeast("seq", spec.compileSequence, 1)))
       return failure();
+    recordSize(*compile, "compile", "batch", spec.compileBatch);
+    recordSize(*compile, "compile", "seq", spec.compileSequence);
     if (spec.compileSequence > spec.maxLength)
       return diagnostics.emitError(
           compile->find("seq")->getLoc(),

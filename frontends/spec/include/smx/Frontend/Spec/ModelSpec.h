@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringRef.h"
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir::smx::spec {
 
@@ -86,6 +87,16 @@ struct ModelSpec {
   /// Default compiled shapes (smxc --batch / --seq override them).
   int64_t compileBatch = 8;
   int64_t compileSequence = 0;
+
+  /// Where the spec sets each size (model.d_model, moe.num_experts, ...), so
+  /// that a tensor too large to allocate is reported at the size that makes
+  /// it so.
+  struct SizeSetting {
+    std::string key;
+    int64_t value = 0;
+    unsigned line = 0, column = 0;
+  };
+  std::vector<SizeSetting> sizeSettings;
 
   /// True when some layer mixes without attention, so inputs must be padded
   /// to `maxLength`.
