@@ -24,8 +24,9 @@ func.func @sparse_mixer_block(
   // Mixture of experts over the 32 tokens of the batch.
   %tokens = tensor.collapse_shape %x [[0, 1], [2]]
       : tensor<2x16x64xf32> into tensor<32x64xf32>
-  %logits, %probs = moe.router %tokens, %router_w, %router_b
-      jitter(0.01, seed = 11, step = %step)
+  %noisy_tokens = moe.jitter %tokens jitter(0.01, seed = 11, step = %step)
+      : tensor<32x64xf32>
+  %logits, %probs = moe.router %noisy_tokens, %router_w, %router_b
       : tensor<32x64xf32>, tensor<64x4xf32>, tensor<4xf32>
       -> tensor<32x4xf32>, tensor<32x4xf32>
   %indices, %weights = moe.route %probs policy = #moe.experts_choose

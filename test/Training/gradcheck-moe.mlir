@@ -73,3 +73,15 @@ func.func @expert_dropout(%x: tensor<1x4x4x6xf32>, %w1: tensor<4x6x5xf32>, %b1: 
   %out = moe.expert_ffn %x, %w1, %b1, %w2, %b2 activation = <gelu_tanh> dropout(0.3, seed = 7, step = %step) : tensor<1x4x4x6xf32>, tensor<4x6x5xf32>, tensor<4x5xf32>, tensor<4x5x6xf32>, tensor<4x6xf32>
   return %out : tensor<1x4x4x6xf32>
 }
+
+// Router jitter: the input times the same counter-based noise in the
+// gradient as in the forward pass.
+// CHECK: @router_jitter argument 0 tensor<8x6xf32>: {{.*}}: ok
+// CHECK: @router_jitter argument 1 tensor<6x4xf32>: {{.*}}: ok
+// CHECK: @router_jitter argument 2 tensor<4xf32>: {{.*}}: ok
+func.func @router_jitter(%x: tensor<8x6xf32>, %w: tensor<6x4xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
+  %step = arith.constant 11 : i64
+  %noisy = moe.jitter %x jitter(0.2, seed = 3, step = %step) : tensor<8x6xf32>
+  %logits, %probs = moe.router %noisy, %w, %b : tensor<8x6xf32>, tensor<6x4xf32>, tensor<4xf32> -> tensor<8x4xf32>, tensor<8x4xf32>
+  return %probs : tensor<8x4xf32>
+}

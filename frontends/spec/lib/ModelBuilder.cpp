@@ -295,13 +295,19 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   SmallVector<ReassociationIndices> flatten = {{0, 1}, {2}};
   Value flat = tensor::CollapseShapeOp::create(builder, loc, hidden, flatten);
 
-  bool hasJitter = moe.router.jitter > 0.0;
   Value routerWeight = parameter(prefix + ".router.weight", {width, experts});
   Value routerBias = parameter(prefix + ".router.bias", {experts});
-  auto router = moe::RouterOp::create(
-      builder, at(prefix + ".router"), flat, routerWeight, routerBias,
-      hasJitter ? step : Value(), builder.getF64FloatAttr(moe.router.jitter),
-      builder.getI64IntegerAttr(hasJitter ? nextSeed() : 0));
+  // Jitter (training only) perturbs what the router sees, not what the
+  // experts get.
+  Value routerInput = flat;
+  if (moe.router.jitter > 0.0)
+    routerInput = moe::JitterOp::create(
+        builder, at(prefix + ".router.jitter"), flat, step,
+        builder.getF64FloatAttr(moe.router.jitter),
+        builder.getI64IntegerAttr(nextSeed()));
+  auto router =
+      moe::RouterOp::create(builder, at(prefix + ".router"), routerInput,
+                            routerWeight, routerBias);
 
   // The policy attribute from its mnemonic; the parser accepted only
   // registered policies and the options they read.

@@ -104,10 +104,14 @@ mlir::smx::spec::parseYamlDocument(llvm::SourceMgr &sourceMgr,
   if (!tree)
     return failure();
   if (++document != stream.end()) {
+    // A second document that does not parse has no root; the stream has
+    // then reported it, or the error points at where the text ends.
+    yaml::Node *second = stream.failed() ? nullptr : document->getRoot();
     if (!stream.failed())
-      sourceMgr.PrintMessage(document->getRoot()->getSourceRange().Start,
-                             llvm::SourceMgr::DK_Error,
-                             "a model spec holds one YAML document");
+      sourceMgr.PrintMessage(
+          second ? second->getSourceRange().Start
+                 : llvm::SMLoc::getFromPointer(buffer->getBufferEnd()),
+          llvm::SourceMgr::DK_Error, "a model spec holds one YAML document");
     return failure();
   }
   return std::move(tree);

@@ -49,17 +49,25 @@ func.func @router_bias_shape(%x: tensor<128x64xf32>, %w: tensor<64x4xf32>, %b: t
 
 // -----
 
-func.func @router_jitter(%x: tensor<128x64xf32>, %w: tensor<64x4xf32>, %b: tensor<4xf32>, %step: i64) {
-  // expected-error @+1 {{'moe.router' op (C4): jitter must be in [0, 1), got 1.5}}
-  %logits, %probs = moe.router %x, %w, %b jitter(1.5, seed = 5, step = %step) : tensor<128x64xf32>, tensor<64x4xf32>, tensor<4xf32> -> tensor<128x4xf32>, tensor<128x4xf32>
+func.func @jitter_range(%x: tensor<128x64xf32>, %step: i64) {
+  // expected-error @+1 {{'moe.jitter' op (C1): jitter must be in [0, 1), got 1.5}}
+  %y = moe.jitter %x jitter(1.5, seed = 5, step = %step) : tensor<128x64xf32>
   return
 }
 
 // -----
 
-func.func @router_jitter_needs_step(%x: tensor<128x64xf32>, %w: tensor<64x4xf32>, %b: tensor<4xf32>) {
-  // expected-error @+1 {{'moe.router' op (C4): jitter 1.000000e-02 needs a step operand to key its random stream}}
-  %logits, %probs = moe.router %x, %w, %b jitter(0.01, seed = 5) : tensor<128x64xf32>, tensor<64x4xf32>, tensor<4xf32> -> tensor<128x4xf32>, tensor<128x4xf32>
+func.func @jitter_zero(%x: tensor<128x64xf32>, %step: i64) {
+  // expected-error @+1 {{'moe.jitter' op (C1): jitter must be in (0, 1), got 0}}
+  %y = moe.jitter %x jitter(0.0, seed = 5, step = %step) : tensor<128x64xf32>
+  return
+}
+
+// -----
+
+func.func @jitter_needs_step(%x: tensor<128x64xf32>) {
+  // expected-error @+1 {{'moe.jitter' op (C1): jitter 1.000000e-02 needs a step operand to key its random stream}}
+  %y = moe.jitter %x jitter(0.01, seed = 5) : tensor<128x64xf32>
   return
 }
 

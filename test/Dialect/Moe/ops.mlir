@@ -9,11 +9,13 @@ func.func @router(%x: tensor<8192x512xbf16>, %w: tensor<512x16xbf16>, %b: tensor
     -> (tensor<8192x16xf32>, tensor<8192x16xf32>, tensor<?x16xf32>) {
   // CHECK: moe.router %{{.*}}, %{{.*}}, %{{.*}} : tensor<8192x512xbf16>, tensor<512x16xbf16>, tensor<16xbf16> -> tensor<8192x16xf32>, tensor<8192x16xf32>
   %logits, %probs = moe.router %x, %w, %b : tensor<8192x512xbf16>, tensor<512x16xbf16>, tensor<16xbf16> -> tensor<8192x16xf32>, tensor<8192x16xf32>
-  // CHECK: moe.router %{{.*}}, %{{.*}}, %{{.*}} jitter(1.000000e-02, seed = 5, step = %{{.*}}) : tensor<8192x512xbf16>, tensor<512x16xbf16>, tensor<16xbf16> -> tensor<8192x16xf32>, tensor<8192x16xf32>
-  %jittered_logits, %jittered_probs = moe.router %x, %w, %b jitter(0.01, seed = 5, step = %step) : tensor<8192x512xbf16>, tensor<512x16xbf16>, tensor<16xbf16> -> tensor<8192x16xf32>, tensor<8192x16xf32>
+  // CHECK: moe.jitter %{{.*}} jitter(1.000000e-02, seed = 5, step = %{{.*}}) : tensor<?x512xf32>
+  %noisy = moe.jitter %dx jitter(0.01, seed = 5, step = %step) : tensor<?x512xf32>
+  // CHECK: moe.router %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x512xf32>, tensor<512x16xf32>, tensor<16xf32> -> tensor<?x16xf32>, tensor<?x16xf32>
+  %jittered_logits, %jittered_probs = moe.router %noisy, %dw, %db : tensor<?x512xf32>, tensor<512x16xf32>, tensor<16xf32> -> tensor<?x16xf32>, tensor<?x16xf32>
   // CHECK: moe.router %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x512xf32>, tensor<512x16xf32>, tensor<16xf32> -> tensor<?x16xf32>, tensor<?x16xf32>
   %dynamic_logits, %dynamic_probs = moe.router %dx, %dw, %db : tensor<?x512xf32>, tensor<512x16xf32>, tensor<16xf32> -> tensor<?x16xf32>, tensor<?x16xf32>
-  return %logits, %jittered_probs, %dynamic_probs : tensor<8192x16xf32>, tensor<8192x16xf32>, tensor<?x16xf32>
+  return %logits, %probs, %jittered_probs : tensor<8192x16xf32>, tensor<8192x16xf32>, tensor<?x16xf32>
 }
 
 // CHECK-LABEL: func @route_policies

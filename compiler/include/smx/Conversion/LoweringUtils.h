@@ -167,6 +167,11 @@ Value emitActivationDerivative(OpBuilder &builder, Location loc,
 Value emitDropout(OpBuilder &builder, Location loc, Value input, Value step,
                   double rate, int64_t seed);
 
+/// `input · n` with `n = 1 − jitter + 2·jitter·u` for the same counter-based
+/// uniform number `u` as emitDropout's (moe.jitter's semantics).
+Value emitMultiplicativeJitter(OpBuilder &builder, Location loc, Value input,
+                               Value step, double jitter, int64_t seed);
+
 /// The pieces of a stable log-sum-exp over the last dimension of a 2-D
 /// `[R, C]` tensor: each row's maximum and the sum of `exp(x − maximum)`,
 /// both `[R]` f32. `logsumexp = maximum + log(sum)`.

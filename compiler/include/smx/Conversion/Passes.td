@@ -60,7 +60,8 @@ def ConvertMixToLinalgPass : Pass<"convert-mix-to-linalg", "ModuleOp"> {
 def ConvertMoeToLinalgPass : Pass<"convert-moe-to-linalg", "ModuleOp"> {
   let summary = "Lowers routing, dispatch, experts and combine";
   let description = [{
-    The router becomes a GEMM and an f32 softmax; `moe.route` calls the
+    Router jitter is a counter-based elementwise product (the stream of
+    `smx.dropout`); the router becomes a GEMM and an f32 softmax; `moe.route` calls the
     runtime's routing kernel (`smxrt_cpu_route_memref`: sorting-based, exact
     tie rules); dispatch is a gather, the expert FFN two GEMMs batched over
     (group, expert) with fused bias and activation, combine a weighted
@@ -68,10 +69,9 @@ def ConvertMoeToLinalgPass : Pass<"convert-moe-to-linalg", "ModuleOp"> {
     statistics are reductions.
 
     Contract: accepts moe ops on f32 tensors with static shapes, the
-    gradient ops that `smx-build-train-step` emits included, except a router
-    with jitter (run `smx-strip-training-noise` first) and `moe.all_to_all`,
-    which smx does not lower: the pass fails on either. Guarantees that no
-    moe op remains.
+    gradient ops that `smx-build-train-step` emits included, except
+    `moe.all_to_all`, which smx does not lower yet: the pass fails on it.
+    Guarantees that no moe op remains.
   }];
   let dependentDialects = loweringDialects;
 }

@@ -481,59 +481,86 @@ static Value mix64(OpBuilder &b, Location loc, Value z) {
   return xorShift(z, 31);
 }
 
-Value mlir::smx::emitDropout(OpBuilder &rewriter, Location loc, Value input,
-                             Value step, double rate, int64_t seed) {
-  {
-    auto type = cast<RankedTensorType>(input.getType());
-    int64_t rank = type.getRank();
-    // The stream key: mix(seed ^ step·φ), computed once per call.
-    Value stepTerm = arith::MulIOp::create(
-        rewriter, loc, step,
-        createI64Constant(rewriter, loc, 0x9E3779B97F4A7C15ull));
-    Value seeded = arith::XOrIOp::create(
-        rewriter, loc, stepTerm,
-        createI64Constant(rewriter, loc, static_cast<uint64_t>(seed)));
-    Value key = mix64(rewriter, loc, seeded);
-    Value result = createElementwise(
-        rewriter, loc, type, input, {},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          // The element's row-major linear index: its counter.
-          Value linear = indexConstant(b, nestedLoc, 0);
-          for (int64_t dim = 0; dim < rank; ++dim) {
-            Value scaled = arith::MulIOp::create(
-                b, nestedLoc, linear,
-                indexConstant(b, nestedLoc, type.getDimSize(dim)));
-            Value index = linalg::IndexOp::create(b, nestedLoc, dim);
-            linear = arith::AddIOp::create(b, nestedLoc, scaled, index);
-          }
-          Value counter = arith::IndexCastOp::create(b, nestedLoc,
-                                                     b.getI64Type(), linear);
-          Value spread = arith::MulIOp::create(
-              b, nestedLoc, counter,
-              createI64Constant(b, nestedLoc, 0xD1B54A32D192ED03ull));
-          Value bits = mix64(b, nestedLoc,
-                             arith::AddIOp::create(b, nestedLoc, key, spread));
-          // The top 24 bits as a uniform number in [0, 1).
-          Value top = arith::ShRUIOp::create(b, nestedLoc, bits,
-                                             createI64Constant(b, nestedLoc, 40));
-          Value uniform = arith::MulFOp::create(
-              b, nestedLoc,
-              arith::UIToFPOp::create(b, nestedLoc, b.getF32Type(), top),
-              createF32Constant(b, nestedLoc, std::ldexp(1.0, -24)));
-          Value keep = arith::CmpFOp::create(b, nestedLoc,
-                                             arith::CmpFPredicate::OGE, uniform,
-                                             createF32Constant(b, nestedLoc, rate));
-          Value x = extendToF32(b, nestedLoc, arguments[0]);
-          Value scaledX = arith::MulFOp::create(
-              b, nestedLoc, x, createF32Constant(b, nestedLoc, 1.0 / (1.0 - rate)));
-          Value kept = arith::SelectOp::create(
-              b, nestedLoc, keep, scaledX, createF32Constant(b, nestedLoc, 0.0));
-          return truncateFromF32(b, nestedLoc, kept, type.getElementType());
-        });
-    return result;
-  }
+/// An elementwise map of `input` that also sees, per element, a counter-
+/// based uniform number in [0, 1): the top 24 bits of
+/// `mix(mix(seed ^ step·φ) + i·ψ)` for the element's row-major index `i`.
+/// `body` gets the element (extended to f32) and its uniform number, and
+/// returns the f32 result, which is truncated to the input's element type.
+static Value emitWithCounterUniform(
+    OpBuilder &builder, Location loc, Value input, Value step, int64_t seed,
+    function_ref<Value(OpBuilder &, Location, Value x, Value uniform)> body) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  // The stream key: mix(seed ^ step·φ), computed once per call.
+  Value stepTerm = arith::MulIOp::create(
+      builder, loc, step,
+      createI64Constant(builder, loc, 0x9E3779B97F4A7C15ull));
+  Value seeded = arith::XOrIOp::create(
+      builder, loc, stepTerm,
+      createI64Constant(builder, loc, static_cast<uint64_t>(seed)));
+  Value key = mix64(builder, loc, seeded);
+  return createElementwise(
+      builder, loc, type, input, {},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        // The element's row-major linear index: its counter.
+        Value linear = indexConstant(b, nestedLoc, 0);
+        for (int64_t dim = 0; dim < rank; ++dim) {
+          Value scaled = arith::MulIOp::create(
+              b, nestedLoc, linear,
+              indexConstant(b, nestedLoc, type.getDimSize(dim)));
+          Value index = linalg::IndexOp::create(b, nestedLoc, dim);
+          linear = arith::AddIOp::create(b, nestedLoc, scaled, index);
+        }
+        Value counter = arith::IndexCastOp::create(b, nestedLoc,
+                                                   b.getI64Type(), linear);
+        Value spread = arith::MulIOp::create(
+            b, nestedLoc, counter,
+            createI64Constant(b, nestedLoc, 0xD1B54A32D192ED03ull));
+        Value bits = mix64(b, nestedLoc,
+                           arith::AddIOp::create(b, nestedLoc, key, spread));
+        // The top 24 bits as a uniform number in [0, 1).
+        Value top = arith::ShRUIOp::create(b, nestedLoc, bits,
+                                           createI64Constant(b, nestedLoc, 40));
+        Value uniform = arith::MulFOp::create(
+            b, nestedLoc,
+            arith::UIToFPOp::create(b, nestedLoc, b.getF32Type(), top),
+            createF32Constant(b, nestedLoc, std::ldexp(1.0, -24)));
+        Value x = extendToF32(b, nestedLoc, arguments[0]);
+        return truncateFromF32(b, nestedLoc, body(b, nestedLoc, x, uniform),
+                               type.getElementType());
+      });
 }
 
+Value mlir::smx::emitDropout(OpBuilder &builder, Location loc, Value input,
+                             Value step, double rate, int64_t seed) {
+  return emitWithCounterUniform(
+      builder, loc, input, step, seed,
+      [&](OpBuilder &b, Location nestedLoc, Value x, Value uniform) -> Value {
+        Value keep =
+            arith::CmpFOp::create(b, nestedLoc, arith::CmpFPredicate::OGE,
+                                  uniform, createF32Constant(b, nestedLoc, rate));
+        Value scaled = arith::MulFOp::create(
+            b, nestedLoc, x,
+            createF32Constant(b, nestedLoc, 1.0 / (1.0 - rate)));
+        return arith::SelectOp::create(b, nestedLoc, keep, scaled,
+                                       createF32Constant(b, nestedLoc, 0.0));
+      });
+}
+
+Value mlir::smx::emitMultiplicativeJitter(OpBuilder &builder, Location loc,
+                                          Value input, Value step,
+                                          double jitter, int64_t seed) {
+  return emitWithCounterUniform(
+      builder, loc, input, step, seed,
+      [&](OpBuilder &b, Location nestedLoc, Value x, Value uniform) -> Value {
+        // n = 1 - jitter + 2·jitter·u, uniform in [1 - jitter, 1 + jitter).
+        Value spread = arith::MulFOp::create(
+            b, nestedLoc, uniform, createF32Constant(b, nestedLoc, 2 * jitter));
+        Value noise = arith::AddFOp::create(
+            b, nestedLoc, spread, createF32Constant(b, nestedLoc, 1 - jitter));
+        return arith::MulFOp::create(b, nestedLoc, x, noise);
+      });
+}
 
 RowLogSumExp mlir::smx::emitRowLogSumExp(OpBuilder &builder, Location loc,
                                          Value matrix) {

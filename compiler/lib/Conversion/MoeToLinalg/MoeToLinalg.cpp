@@ -209,15 +209,25 @@ struct RouterLowering : OpRewritePattern<RouterOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isStaticF32Tensor(op.getInput().getType()))
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
-    if (op.hasTrainingNoise())
-      return op.emitOpError() << "has router jitter; lower it with the "
-                                 "training pipeline or run "
-                                 "smx-strip-training-noise first";
     Location loc = op.getLoc();
     Value product = emitMatmul(rewriter, loc, op.getInput(), op.getWeight(),
                                /*transposeWeight=*/false);
     Value logits = emitBiasAdd(rewriter, loc, product, op.getBias());
     rewriter.replaceOp(op, {logits, emitSoftmax(rewriter, loc, logits, 1)});
+    return success();
+  }
+};
+
+struct JitterLowering : OpRewritePattern<JitterOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(JitterOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getInput().getType().hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    rewriter.replaceOp(op, emitMultiplicativeJitter(
+                               rewriter, op.getLoc(), op.getInput(),
+                               op.getStep(), op.getJitter().convertToDouble(),
+                               static_cast<int64_t>(op.getSeed())));
     return success();
   }
 };
@@ -488,7 +498,7 @@ struct ExpertLoadLowering : OpRewritePattern<ExpertLoadOp> {
 } // namespace
 
 void mlir::smx::populateMoeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RouterLowering, RouteLowering, DispatchLowering,
+  patterns.add<JitterLowering, RouterLowering, RouteLowering, DispatchLowering,
                ExpertFFNLowering, CombineLowering, RouterZLossLowering,
                LoadBalanceLossLowering, ExpertLoadLowering>(
       patterns.getContext());

@@ -20,9 +20,6 @@ using namespace mlir::moe;
 LogicalResult RouterOp::buildGradients(OpBuilder &builder,
                                        ArrayRef<Value> resultGradients,
                                        MutableArrayRef<Value> operandGradients) {
-  if (!getJitter().isZero())
-    return emitOpError() << "has router jitter, whose gradient is not "
-                            "implemented; train with jitter 0";
   Location loc = getLoc();
   // d logits: the logits' own gradient (z-loss) plus the softmax's.
   Value logitsGrad = resultGradients[0];
@@ -44,6 +41,17 @@ LogicalResult RouterOp::buildGradients(OpBuilder &builder,
                                      /*transpose_weight=*/false);
   operandGradients[getBiasMutable().getOperandNumber()] =
       smx::SumLeadingOp::create(builder, loc, logitsGrad);
+  return success();
+}
+
+LogicalResult JitterOp::buildGradients(OpBuilder &builder,
+                                       ArrayRef<Value> resultGradients,
+                                       MutableArrayRef<Value> operandGradients) {
+  // d(x·n)/dx = n: the same noise, recomputed from the same key.
+  if (Value resultGrad = resultGradients[0])
+    operandGradients[getInputMutable().getOperandNumber()] = JitterOp::create(
+        builder, getLoc(), resultGrad, getStep(), getJitterAttr(),
+        getSeedAttr());
   return success();
 }
 

@@ -46,13 +46,13 @@ static LogicalResult verifyGroupsDivideTokens(Operation *op,
 //===----------------------------------------------------------------------===//
 
 static ParseResult
-parseRouterJitter(OpAsmParser &parser, FloatAttr &jitter, IntegerAttr &seed,
-                  std::optional<OpAsmParser::UnresolvedOperand> &step) {
+parseJitter(OpAsmParser &parser, FloatAttr &jitter, IntegerAttr &seed,
+            std::optional<OpAsmParser::UnresolvedOperand> &step) {
   return smx::parseNoiseClause(parser, "jitter", jitter, seed, step);
 }
 
-static void printRouterJitter(OpAsmPrinter &printer, Operation *,
-                              FloatAttr jitter, IntegerAttr seed, Value step) {
+static void printJitter(OpAsmPrinter &printer, Operation *, FloatAttr jitter,
+                        IntegerAttr seed, Value step) {
   smx::printNoiseClause(printer, "jitter", jitter, seed, step);
 }
 
@@ -91,22 +91,28 @@ LogicalResult RouterOp::verify() {
                             "weight of rank 2 [d, E], got "
                          << inputType << " and " << weightType;
   if (failed(verifySizesMatch(*this, "(C2)", "input width",
-                              inputType.getDimSize(1), "weight rows", weightType.getDimSize(0))) ||
-      failed(verifyShape(*this, "(C3)", "bias", getBias().getType(),
-                         {weightType.getDimSize(1)})))
+                              inputType.getDimSize(1), "weight rows",
+                              weightType.getDimSize(0))))
     return failure();
-  return smx::verifyNoiseClause(*this, "(C4)", "jitter", getJitter(),
+  return verifyShape(*this, "(C3)", "bias", getBias().getType(),
+                     {weightType.getDimSize(1)});
+}
+
+//===----------------------------------------------------------------------===//
+// JitterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult JitterOp::verify() {
+  if (getJitter().isZero())
+    return emitOpError() << "(C1): jitter must be in (0, 1), got 0";
+  return smx::verifyNoiseClause(*this, "(C1)", "jitter", getJitter(),
                                 getStep());
 }
 
-bool RouterOp::hasTrainingNoise() { return !getJitter().isZero(); }
+bool JitterOp::hasTrainingNoise() { return true; }
 
-void RouterOp::removeTrainingNoise(RewriterBase &rewriter) {
-  rewriter.modifyOpInPlace(*this, [&] {
-    setJitter(APFloat(0.0));
-    setSeed(0);
-    getStepMutable().clear();
-  });
+void JitterOp::removeTrainingNoise(RewriterBase &rewriter) {
+  rewriter.replaceOp(*this, getInput());
 }
 
 //===----------------------------------------------------------------------===//

@@ -17,40 +17,68 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Moe_F32Tensor : RankedTensorOf<[F32]>;
 def Moe_I32Tensor : RankedTensorOf<[I32]>;
 
+def Moe_JitterOp : Moe_Op<"jitter",
+    [Pure, AllTypesMatch<["input", "result"]>,
+     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
+  let summary = "Multiplies the router's input by uniform noise in training";
+  let description = [{
+    Router jitter (Switch Transformer, ST-MoE): `result = input · n` with
+    `n` drawn uniformly from `[1 - jitter, 1 + jitter]` per element. The
+    noise is counter-based, keyed by `seed`, `step` and the element's
+    row-major index (the stream of `smx.dropout`, read as a uniform number
+    in `[0, 1)` from its top 24 bits), so it is the same whenever it is
+    recomputed: the gradient is `moe.jitter` of the result's gradient with
+    the same key. Evaluation removes the op (`smx-strip-training-noise`).
+
+    Constraints:
+    - (C1) `0 < jitter < 1`, with a `step` operand to key the stream.
+
+    Example:
+    ```mlir
+    %noisy = moe.jitter %x jitter(0.01, seed = 5, step = %step)
+        : tensor<8192x512xf32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$input, Optional<I64>:$step,
+                       DefaultValuedAttr<F64Attr, "0.0">:$jitter,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs Moe_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `` custom<Jitter>($jitter, $seed, $step) attr-dict `:`
+    type($input)
+  }];
+  let hasVerifier = 1;
+}
+
 def Moe_RouterOp : Moe_Op<"router",
     [Pure, InferTypeOpAdaptor,
-     DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>, DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Scores every token for every expert";
   let description = [{
-    `logits = x' · W + b` and `probs = softmax(logits)` over experts, both
+    `logits = x · W + b` and `probs = softmax(logits)` over experts, both
     f32 whatever the input's element type (routing decisions are sensitive
-    to rounding; ST-MoE keeps the router in f32). In training, `x'` is the
-    input times multiplicative jitter drawn uniformly from
-    `[1 - jitter, 1 + jitter]` per element (counter-based, keyed by `seed`
-    and `step`); `x' = x` otherwise.
+    to rounding; ST-MoE keeps the router in f32). Router jitter in training
+    is a `moe.jitter` on `x`.
 
     Constraints:
     - (C1) `input` has rank 2 `[T, d]` and `weight` rank 2 `[d, E]`.
     - (C2) the input width matches the weight rows.
     - (C3) `bias` has shape `[E]`.
-    - (C4) `0 <= jitter < 1`; a positive jitter needs a `step` operand.
 
     Example:
     ```mlir
-    %logits, %probs = moe.router %x, %w, %b jitter(0.01, seed = 5, step = %step)
+    %logits, %probs = moe.router %x, %w, %b
         : tensor<8192x512xbf16>, tensor<512x16xbf16>, tensor<16xbf16>
         -> tensor<8192x16xf32>, tensor<8192x16xf32>
     ```
   }];
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$weight,
-                       Smx_FloatTensor:$bias, Optional<I64>:$step,
-                       DefaultValuedAttr<F64Attr, "0.0">:$jitter,
-                       DefaultValuedAttr<I64Attr, "0">:$seed);
+                       Smx_FloatTensor:$bias);
   let results = (outs Moe_F32Tensor:$logits, Moe_F32Tensor:$probs);
   let assemblyFormat = [{
-    $input `,` $weight `,` $bias `` custom<RouterJitter>($jitter, $seed, $step)
-    attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->`
-    type($logits) `,` type($probs)
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+    `,` type($bias) `->` type($logits) `,` type($probs)
   }];
   let hasVerifier = 1;
 }
