@@ -8,6 +8,8 @@ set -euo pipefail
 packages=(
   # Compiler toolchain: LLVM/MLIR 22 (from bookworm-security), build tools.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
+  # libFuzzer and the sanitizer runtimes of clang-22 (scripts/fuzz.sh).
+  libclang-rt-22-dev
   cmake ninja-build ccache g++ python3 python3-yaml python3-numpy
   # Tests: gtest, and PyTorch for the train-step reference.
   libgtest-dev python3-torch
