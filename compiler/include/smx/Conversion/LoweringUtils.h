@@ -129,6 +129,8 @@ Value emitScatterAddRows(OpBuilder &builder, Location loc, Value source,
 
 /// f32 constants and conversions used by the lowerings.
 Value createF32Constant(OpBuilder &builder, Location loc, double value);
+/// An i64 constant holding the bits of `value`.
+Value createI64Constant(OpBuilder &builder, Location loc, uint64_t value);
 /// Converts a float scalar to f32 (accumulation type) and back.
 Value extendToF32(OpBuilder &builder, Location loc, Value value);
 Value truncateFromF32(OpBuilder &builder, Location loc, Value value,
