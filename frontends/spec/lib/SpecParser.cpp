@@ -92,6 +92,13 @@ LogicalResult SpecParser::parseModel(const MappingReader &model) {
       failed(model.readRequiredInteger("num_heads", spec.numHeads, 1)) ||
       failed(model.readRequiredInteger("num_layers", spec.numLayers, 1)))
     return failure();
+  // Layers are built one by one, so their count is bounded by what a
+  // model can have, not by memory (a deeper stack is a typo).
+  if (spec.numLayers > ModelSpec::kMaxLayers)
+    return diagnostics.emitError(
+        model.find("num_layers")->getLoc(),
+        "'model.num_layers' must be at most " + Twine(ModelSpec::kMaxLayers) +
+            ", got " + Twine(spec.numLayers));
   spec.embeddingWidth = spec.modelWidth;
   for (auto [key, value] :
        {std::pair<StringRef, int64_t>{"d_model", spec.modelWidth},

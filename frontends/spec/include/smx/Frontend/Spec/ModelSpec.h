@@ -88,6 +88,9 @@ struct ModelSpec {
   int64_t compileBatch = 8;
   int64_t compileSequence = 0;
 
+  /// The deepest stack a spec may describe.
+  static constexpr int64_t kMaxLayers = 1024;
+
   /// Where the spec sets each size (model.d_model, moe.num_experts, ...), so
   /// that a tensor too large to allocate is reported at the size that makes
   /// it so.
