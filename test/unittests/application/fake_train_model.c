@@ -277,72 +277,82 @@ static float cross_entropy(const float *logits, int n, int label,
 }
 #endif
 
-/* Runs the model on a batch; with `grads` (one array per parameter, zeroed)
-   it also adds the gradients of the total loss. */
-static void compute(const struct batch *in, float *const *params,
-                    float *const *grads, struct outputs *out) {
-  const float *emb = params[0], *query = params[1], *router = params[2],
-              *experts = params[3];
+/* What the forward pass keeps for the backward pass, per row. */
+struct activations {
   float x[BATCH][WIDTH], u[BATCH][WIDTH], z[BATCH][WIDTH];
   float p[BATCH][EXPERTS], lse[BATCH];
   int count[BATCH], chosen[BATCH];
+  /* The gradient of the total loss with respect to z. */
   float dz[BATCH][WIDTH];
-  memset(dz, 0, sizeof(dz));
-  memset(out, 0, sizeof(*out));
+};
 
+/* Embedding mean, mixing, router, top-1 expert with capacity: z, the
+   router's z-loss and the routing statistics. */
+static void forward_body(const struct batch *in, float *const *params,
+                         struct activations *a, struct outputs *out) {
+  const float *emb = params[0], *query = params[1], *router = params[2],
+              *experts = params[3];
   int used[EXPERTS] = {0};
   int dropped = 0;
   for (int b = 0; b < BATCH; ++b) {
-    count[b] = 0;
-    memset(x[b], 0, sizeof(x[b]));
+    a->count[b] = 0;
+    memset(a->x[b], 0, sizeof(a->x[b]));
     for (int j = 0; j < SEQUENCE; ++j) {
       int id = in->input_ids[b * SEQUENCE + j];
       if (id == 0)
         continue;
-      ++count[b];
+      ++a->count[b];
       for (int d = 0; d < WIDTH; ++d)
-        x[b][d] += emb[id * WIDTH + d];
+        a->x[b][d] += emb[id * WIDTH + d];
     }
     for (int d = 0; d < WIDTH; ++d)
-      x[b][d] /= count[b] > 0 ? (float)count[b] : 1.0f;
+      a->x[b][d] /= a->count[b] > 0 ? (float)a->count[b] : 1.0f;
     for (int j = 0; j < WIDTH; ++j) {
-      u[b][j] = x[b][j];
+      a->u[b][j] = a->x[b][j];
       for (int i = 0; i < WIDTH; ++i)
-        u[b][j] += x[b][i] * query[i * WIDTH + j];
+        a->u[b][j] += a->x[b][i] * query[i * WIDTH + j];
     }
     float r[EXPERTS], top = -INFINITY;
     for (int e = 0; e < EXPERTS; ++e) {
       r[e] = 0;
       for (int d = 0; d < WIDTH; ++d)
-        r[e] += u[b][d] * router[d * EXPERTS + e];
+        r[e] += a->u[b][d] * router[d * EXPERTS + e];
       top = r[e] > top ? r[e] : top;
     }
     double sum = 0;
     for (int e = 0; e < EXPERTS; ++e)
       sum += exp((double)(r[e] - top));
-    lse[b] = (float)(log(sum) + top);
-    chosen[b] = 0;
+    a->lse[b] = (float)(log(sum) + top);
+    a->chosen[b] = 0;
     for (int e = 0; e < EXPERTS; ++e) {
-      p[b][e] = (float)(exp((double)(r[e] - top)) / sum);
-      if (p[b][e] > p[b][chosen[b]])
-        chosen[b] = e;
+      a->p[b][e] = (float)(exp((double)(r[e] - top)) / sum);
+      if (a->p[b][e] > a->p[b][a->chosen[b]])
+        a->chosen[b] = e;
     }
-    if (used[chosen[b]] < CAPACITY) {
-      ++used[chosen[b]];
+    if (used[a->chosen[b]] < CAPACITY) {
+      ++used[a->chosen[b]];
     } else {
-      chosen[b] = -1;
+      a->chosen[b] = -1;
       ++dropped;
     }
     for (int d = 0; d < WIDTH; ++d)
-      z[b][d] = u[b][d] + (chosen[b] >= 0 ? p[b][chosen[b]] *
-                                                experts[chosen[b] * WIDTH + d]
+      a->z[b][d] = a->u[b][d] + (a->chosen[b] >= 0 ? a->p[b][a->chosen[b]] *
+                                                experts[a->chosen[b] * WIDTH + d]
                                           : 0.0f);
-    out->z_loss += lse[b] * lse[b] / BATCH;
+    out->z_loss += a->lse[b] * a->lse[b] / BATCH;
   }
   for (int e = 0; e < EXPERTS; ++e)
     out->tokens_per_expert[e] = used[e];
   out->dropped_fraction = (float)dropped / BATCH;
+}
 
+/* The task's heads on z: their losses, and with `grads` their parameters'
+   gradients and dz. */
+static void heads(const struct batch *in, float *const *params,
+                  float *const *grads, struct activations *a,
+                  struct outputs *out) {
+  const float *emb = params[0];
+  (void)emb;
 #ifdef FAKE_TASK_FINETUNE
   const float *weight = params[4], *bias = params[5];
   int valid = 0;
@@ -353,7 +363,7 @@ static void compute(const struct batch *in, float *const *params,
     for (int c = 0; c < CLASSES; ++c) {
       logits[c] = bias[c];
       for (int d = 0; d < WIDTH; ++d)
-        logits[c] += z[b][d] * weight[d * CLASSES + c];
+        logits[c] += a->z[b][d] * weight[d * CLASSES + c];
     }
     float g[CLASSES];
 #ifdef FAKE_REGRESSION
@@ -374,8 +384,8 @@ static void compute(const struct batch *in, float *const *params,
     for (int c = 0; c < CLASSES; ++c) {
       grads[5][c] += g[c];
       for (int d = 0; d < WIDTH; ++d) {
-        grads[4][d * CLASSES + c] += g[c] * z[b][d];
-        dz[b][d] += g[c] * weight[d * CLASSES + c];
+        grads[4][d * CLASSES + c] += g[c] * a->z[b][d];
+        a->dz[b][d] += g[c] * weight[d * CLASSES + c];
       }
     }
   }
@@ -395,7 +405,7 @@ static void compute(const struct batch *in, float *const *params,
       for (int v = 0; v < VOCAB; ++v) {
         logits[v] = output_bias[v];
         for (int d = 0; d < WIDTH; ++d)
-          logits[v] += z[b][d] * emb[v * WIDTH + d];
+          logits[v] += a->z[b][d] * emb[v * WIDTH + d];
       }
       int label = in->mlm_labels[b * SLOTS + k];
       out->head_loss +=
@@ -406,8 +416,8 @@ static void compute(const struct batch *in, float *const *params,
         float g = w * (probs[v] - (v == label)) / total_weight;
         grads[4][v] += g;
         for (int d = 0; d < WIDTH; ++d) {
-          grads[0][v * WIDTH + d] += g * z[b][d];
-          dz[b][d] += g * emb[v * WIDTH + d];
+          grads[0][v * WIDTH + d] += g * a->z[b][d];
+          a->dz[b][d] += g * emb[v * WIDTH + d];
         }
       }
     }
@@ -415,7 +425,7 @@ static void compute(const struct batch *in, float *const *params,
     for (int o = 0; o < 2; ++o) {
       logits[o] = order_bias[o];
       for (int d = 0; d < WIDTH; ++d)
-        logits[o] += z[b][d] * order_weight[d * 2 + o];
+        logits[o] += a->z[b][d] * order_weight[d * 2 + o];
     }
     int label = in->order_labels[b];
     out->order_loss += cross_entropy(logits, 2, label, probs) / BATCH;
@@ -425,37 +435,39 @@ static void compute(const struct batch *in, float *const *params,
       float g = (probs[o] - (o == label)) / BATCH;
       grads[6][o] += g;
       for (int d = 0; d < WIDTH; ++d) {
-        grads[5][d * 2 + o] += g * z[b][d];
-        dz[b][d] += g * order_weight[d * 2 + o];
+        grads[5][d * 2 + o] += g * a->z[b][d];
+        a->dz[b][d] += g * order_weight[d * 2 + o];
       }
     }
   }
   out->total = out->head_loss + out->order_loss + Z_LOSS_WEIGHT * out->z_loss;
 #endif
-  if (!grads)
-    return;
+}
 
-  /* Back through the expert, the router (and its z-loss), the mixing and
-     the embedding mean. */
+/* Back through the expert, the router (and its z-loss), the mixing and the
+   embedding mean. */
+static void backward_body(const struct batch *in, float *const *params,
+                          float *const *grads, const struct activations *a) {
+  const float *query = params[1], *router = params[2], *experts = params[3];
   for (int b = 0; b < BATCH; ++b) {
     float dr[EXPERTS] = {0};
-    if (chosen[b] >= 0) {
-      int e = chosen[b];
+    if (a->chosen[b] >= 0) {
+      int e = a->chosen[b];
       float dp = 0;
       for (int d = 0; d < WIDTH; ++d) {
-        grads[3][e * WIDTH + d] += p[b][e] * dz[b][d];
-        dp += dz[b][d] * experts[e * WIDTH + d];
+        grads[3][e * WIDTH + d] += a->p[b][e] * a->dz[b][d];
+        dp += a->dz[b][d] * experts[e * WIDTH + d];
       }
       for (int k = 0; k < EXPERTS; ++k)
-        dr[k] += p[b][k] * ((k == e) - p[b][e]) * dp;
+        dr[k] += a->p[b][k] * ((k == e) - a->p[b][e]) * dp;
     }
     for (int k = 0; k < EXPERTS; ++k)
-      dr[k] += Z_LOSS_WEIGHT * 2.0f * lse[b] * p[b][k] / BATCH;
+      dr[k] += Z_LOSS_WEIGHT * 2.0f * a->lse[b] * a->p[b][k] / BATCH;
     float du[WIDTH];
     for (int d = 0; d < WIDTH; ++d) {
-      du[d] = dz[b][d];
+      du[d] = a->dz[b][d];
       for (int k = 0; k < EXPERTS; ++k) {
-        grads[2][d * EXPERTS + k] += u[b][d] * dr[k];
+        grads[2][d * EXPERTS + k] += a->u[b][d] * dr[k];
         du[d] += router[d * EXPERTS + k] * dr[k];
       }
     }
@@ -463,20 +475,33 @@ static void compute(const struct batch *in, float *const *params,
     for (int i = 0; i < WIDTH; ++i) {
       dx[i] = du[i];
       for (int j = 0; j < WIDTH; ++j) {
-        grads[1][i * WIDTH + j] += x[b][i] * du[j];
+        grads[1][i * WIDTH + j] += a->x[b][i] * du[j];
         dx[i] += query[i * WIDTH + j] * du[j];
       }
     }
-    if (count[b] == 0)
+    if (a->count[b] == 0)
       continue;
     for (int j = 0; j < SEQUENCE; ++j) {
       int id = in->input_ids[b * SEQUENCE + j];
       if (id == 0)
         continue;
       for (int d = 0; d < WIDTH; ++d)
-        grads[0][id * WIDTH + d] += dx[d] / count[b];
+        grads[0][id * WIDTH + d] += dx[d] / a->count[b];
     }
   }
+}
+
+/* Runs the model on a batch; with `grads` (one array per parameter, zeroed)
+   it also adds the gradients of the total loss. */
+static void compute(const struct batch *in, float *const *params,
+                    float *const *grads, struct outputs *out) {
+  struct activations activations;
+  memset(&activations, 0, sizeof(activations));
+  memset(out, 0, sizeof(*out));
+  forward_body(in, params, &activations, out);
+  heads(in, params, grads, &activations, out);
+  if (grads)
+    backward_body(in, params, grads, &activations);
 }
 
 /* Argument order of both entry points: the batch inputs, step, (train step:
