@@ -20,6 +20,6 @@ extern void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results)
 int main(int argc, char **argv) {
   smxrt_model_train_step_fn_t train_step =
       SMXRT_MODEL_TRAIN_STEP ? SMXRT_MODEL_TRAIN_STEP : NULL;
-  return smxrt_model_main(argc, argv, SMXRT_MODEL_MANIFEST,
-                          SMXRT_MODEL_FORWARD, train_step);
+  return smxrt_model_main(argc, argv, SMXRT_MODEL_MANIFEST, SMXRT_MODEL_FORWARD,
+                          train_step);
 }

@@ -29,9 +29,8 @@ public:
     const char *base = std::getenv("TMPDIR");
     path = std::string(base && *base ? base : "/tmp") + "/smx-fuzz-XXXXXX" +
            suffix;
-    int descriptor = ::mkstemps(path.data(), static_cast<int>(
-                                                 std::char_traits<char>::length(
-                                                     suffix)));
+    int descriptor = ::mkstemps(
+        path.data(), static_cast<int>(std::char_traits<char>::length(suffix)));
     if (descriptor < 0) {
       std::perror("smx fuzz: mkstemps");
       std::abort();

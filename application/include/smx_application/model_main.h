@@ -1,4 +1,4 @@
-/*===- smx_application/model_main.h - The model executable ----------*- C -*-===*
+/*===- smx_application/model_main.h - The model executable ---------*- C -*-===*
  *
  * A compiled model is linked as `<model object> + libsmx_model_main.a +
  * libsmx_application + libsmx_runtime` (or the static archives of the last

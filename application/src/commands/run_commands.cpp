@@ -7,9 +7,9 @@
 
 #include "commands/commands.h"
 
-#include "training/checkpoint.h"
 #include "model/forward_runner.h"
 #include "model/parameters.h"
+#include "training/checkpoint.h"
 
 #include "status_internal.h"
 #include "tensor_internal.h"

@@ -77,20 +77,24 @@ public:
   explicit ManifestReader(ModelManifest &manifest) : manifest(manifest) {}
 
   smxrt_status_t read(const json::Value &root) {
-    SMXRT_RETURN_IF_ERROR(readStringMember(root, "", SMXRT_MANIFEST_MODEL, manifest.model));
+    SMXRT_RETURN_IF_ERROR(
+        readStringMember(root, "", SMXRT_MANIFEST_MODEL, manifest.model));
     SMXRT_RETURN_IF_ERROR(
         readIntegerMember(root, "", SMXRT_MANIFEST_BATCH, 1, manifest.batch));
-    SMXRT_RETURN_IF_ERROR(
-        readIntegerMember(root, "", SMXRT_MANIFEST_SEQUENCE, 1, manifest.sequence));
+    SMXRT_RETURN_IF_ERROR(readIntegerMember(root, "", SMXRT_MANIFEST_SEQUENCE,
+                                            1, manifest.sequence));
     const json::Value *entryPoints = nullptr;
-    SMXRT_RETURN_IF_ERROR(requireMember(root, "", SMXRT_MANIFEST_ENTRY_POINTS, entryPoints));
+    SMXRT_RETURN_IF_ERROR(
+        requireMember(root, "", SMXRT_MANIFEST_ENTRY_POINTS, entryPoints));
     const json::Value *forward = nullptr;
-    SMXRT_RETURN_IF_ERROR(
-        requireMember(*entryPoints, SMXRT_MANIFEST_ENTRY_POINTS, SMXRT_ENTRY_FORWARD, forward));
-    const std::string forwardPath = SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_FORWARD;
+    SMXRT_RETURN_IF_ERROR(requireMember(*entryPoints,
+                                        SMXRT_MANIFEST_ENTRY_POINTS,
+                                        SMXRT_ENTRY_FORWARD, forward));
+    const std::string forwardPath =
+        SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_FORWARD;
     const json::Array *arguments = nullptr;
-    SMXRT_RETURN_IF_ERROR(
-        readArrayMember(*forward, forwardPath, SMXRT_ENTRY_ARGUMENTS, arguments));
+    SMXRT_RETURN_IF_ERROR(readArrayMember(*forward, forwardPath,
+                                          SMXRT_ENTRY_ARGUMENTS, arguments));
     for (size_t index = 0; index < arguments->size(); ++index)
       SMXRT_RETURN_IF_ERROR(readArgument(
           (*arguments)[index],
@@ -99,9 +103,9 @@ public:
     SMXRT_RETURN_IF_ERROR(
         readArrayMember(*forward, forwardPath, SMXRT_ENTRY_RESULTS, results));
     for (size_t index = 0; index < results->size(); ++index)
-      SMXRT_RETURN_IF_ERROR(
-          readResult((*results)[index],
-                     elementPath(memberPath(forwardPath, SMXRT_ENTRY_RESULTS), index)));
+      SMXRT_RETURN_IF_ERROR(readResult(
+          (*results)[index],
+          elementPath(memberPath(forwardPath, SMXRT_ENTRY_RESULTS), index)));
     if (!manifest.findArgument(SMXRT_INPUT_IDS))
       return invalid(memberPath(forwardPath, SMXRT_ENTRY_ARGUMENTS),
                      "no 'input_ids' input");
@@ -109,16 +113,21 @@ public:
       if (!moeLayers->isArray())
         return wrongKind(SMXRT_MANIFEST_MOE_LAYERS, "an array", *moeLayers);
       for (size_t index = 0; index < moeLayers->getArray().size(); ++index)
-        SMXRT_RETURN_IF_ERROR(readMoeLayer(moeLayers->getArray()[index],
-                                           elementPath(SMXRT_MANIFEST_MOE_LAYERS, index)));
+        SMXRT_RETURN_IF_ERROR(
+            readMoeLayer(moeLayers->getArray()[index],
+                         elementPath(SMXRT_MANIFEST_MOE_LAYERS, index)));
     }
     if (const json::Value *task = root.find(SMXRT_MANIFEST_TASK)) {
-      SMXRT_RETURN_IF_ERROR(readString(*task, SMXRT_MANIFEST_TASK, manifest.task));
-      if (manifest.task != SMXRT_TASK_PRETRAIN && manifest.task != SMXRT_TASK_FINETUNE)
-        return invalid(SMXRT_MANIFEST_TASK, "unknown task '" + manifest.task +
-                                   "' (expected 'pretrain' or 'finetune')");
+      SMXRT_RETURN_IF_ERROR(
+          readString(*task, SMXRT_MANIFEST_TASK, manifest.task));
+      if (manifest.task != SMXRT_TASK_PRETRAIN &&
+          manifest.task != SMXRT_TASK_FINETUNE)
+        return invalid(SMXRT_MANIFEST_TASK,
+                       "unknown task '" + manifest.task +
+                           "' (expected 'pretrain' or 'finetune')");
     }
-    if (const json::Value *trainStep = entryPoints->find(SMXRT_ENTRY_TRAIN_STEP)) {
+    if (const json::Value *trainStep =
+            entryPoints->find(SMXRT_ENTRY_TRAIN_STEP)) {
       if (manifest.task.empty())
         return invalid(SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_TRAIN_STEP,
                        "present, but the manifest has no 'task'");
@@ -160,8 +169,8 @@ private:
                         result.name.compare(0, 4, "moe.") != 0;
     if (const json::Value *batchMajor = entry.find(SMXRT_TENSOR_BATCH_MAJOR)) {
       if (!batchMajor->isBool())
-        return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR), "a boolean",
-                         *batchMajor);
+        return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR),
+                         "a boolean", *batchMajor);
       if (batchMajor->getBool() &&
           (result.shape.empty() || result.shape[0] != manifest.batch))
         return invalid(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR),
@@ -198,8 +207,8 @@ private:
     layer.capacityFactor = capacityFactor->getNumber();
     SMXRT_RETURN_IF_ERROR(
         readIntegerMember(entry, path, SMXRT_MOE_GROUPS, 1, layer.groups));
-    SMXRT_RETURN_IF_ERROR(readIntegerMember(entry, path, SMXRT_MOE_TOKENS_PER_GROUP, 1,
-                                            layer.tokensPerGroup));
+    SMXRT_RETURN_IF_ERROR(readIntegerMember(
+        entry, path, SMXRT_MOE_TOKENS_PER_GROUP, 1, layer.tokensPerGroup));
     SMXRT_RETURN_IF_ERROR(
         readIntegerMember(entry, path, SMXRT_MOE_CAPACITY, 0, layer.capacity));
     manifest.moeLayers.push_back(std::move(layer));
@@ -210,7 +219,6 @@ private:
   std::set<std::string, std::less<>> argumentNames;
   std::set<std::string, std::less<>> resultNames;
 };
-
 
 /// Checked before anything else: a newer manifest may differ everywhere.
 smxrt_status_t checkAbiVersion(const json::Value &root) {

@@ -89,17 +89,20 @@ smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
                               TensorSpec &spec) {
   if (!entry.isObject())
     return wrongKind(path, "an object", entry);
-  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_TENSOR_NAME, spec.name));
+  SMXRT_RETURN_IF_ERROR(
+      readStringMember(entry, path, SMXRT_TENSOR_NAME, spec.name));
   if (spec.name.empty())
     return invalid(memberPath(path, SMXRT_TENSOR_NAME), "empty name");
   std::string dtypeName;
-  SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_TENSOR_DTYPE, dtypeName));
+  SMXRT_RETURN_IF_ERROR(
+      readStringMember(entry, path, SMXRT_TENSOR_DTYPE, dtypeName));
   spec.dtype = smxrt_dtype_from_name(dtypeName.c_str());
   if (spec.dtype == SMXRT_DTYPE_INVALID)
     return invalid(memberPath(path, SMXRT_TENSOR_DTYPE),
                    "unknown dtype '" + dtypeName + "'");
   const json::Array *shape = nullptr;
-  SMXRT_RETURN_IF_ERROR(readArrayMember(entry, path, SMXRT_TENSOR_SHAPE, shape));
+  SMXRT_RETURN_IF_ERROR(
+      readArrayMember(entry, path, SMXRT_TENSOR_SHAPE, shape));
   std::string shapePath = memberPath(path, SMXRT_TENSOR_SHAPE);
   if (shape->size() > SMXRT_MAX_RANK)
     return invalid(shapePath, formatString("rank %zu exceeds the maximum %d",
@@ -120,7 +123,8 @@ smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
   return nullptr;
 }
 
-/// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32 only).
+/// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32
+/// only).
 smxrt_status_t readParameterInit(const json::Value &entry,
                                  const std::string &path,
                                  ArgumentSpec &parameter) {
@@ -151,13 +155,15 @@ smxrt_status_t readLossAndMetric(const json::Value &entry,
                                  const std::string &path, ResultSpec &result) {
   if (const json::Value *weight = entry.find(SMXRT_TENSOR_LOSS_WEIGHT)) {
     if (!weight->isNumber())
-      return wrongKind(memberPath(path, SMXRT_TENSOR_LOSS_WEIGHT), "a number", *weight);
+      return wrongKind(memberPath(path, SMXRT_TENSOR_LOSS_WEIGHT), "a number",
+                       *weight);
     result.isLossTerm = true;
     result.lossWeight = weight->getNumber();
   }
   if (const json::Value *metric = entry.find(SMXRT_TENSOR_METRIC)) {
     if (!metric->isBool())
-      return wrongKind(memberPath(path, SMXRT_TENSOR_METRIC), "a boolean", *metric);
+      return wrongKind(memberPath(path, SMXRT_TENSOR_METRIC), "a boolean",
+                       *metric);
     result.isMetric = metric->getBool();
   }
   return nullptr;
@@ -175,17 +181,16 @@ smxrt_status_t checkInput(const ModelManifest &manifest,
   std::string shape = formatShape(input.shape.data(), input.shape.size());
   auto scalar = [&](smxrt_dtype_t dtype) -> smxrt_status_t {
     if (input.dtype != dtype || !input.shape.empty())
-      return invalid(path,
-                     formatString("input '%s' is %s %s, expected %s []",
-                                  input.name.c_str(),
-                                  smxrt_dtype_name(input.dtype), shape.c_str(),
-                                  smxrt_dtype_name(dtype)));
+      return invalid(
+          path, formatString("input '%s' is %s %s, expected %s []",
+                             input.name.c_str(), smxrt_dtype_name(input.dtype),
+                             shape.c_str(), smxrt_dtype_name(dtype)));
     return nullptr;
   };
   if (input.name == stepInputName)
     return scalar(SMXRT_DTYPE_I64);
-  if (scheduleScalars && (input.name == warmupStepsInputName ||
-                          input.name == totalStepsInputName))
+  if (scheduleScalars &&
+      (input.name == warmupStepsInputName || input.name == totalStepsInputName))
     return scalar(SMXRT_DTYPE_I64);
   if (scheduleScalars && input.name == peakLearningRateInputName)
     return scalar(SMXRT_DTYPE_F32);
@@ -198,11 +203,11 @@ smxrt_status_t checkInput(const ModelManifest &manifest,
       (input.dtype != SMXRT_DTYPE_I32 || input.shape.size() != 2 ||
        input.shape[1] != manifest.sequence))
     return invalid(
-        path, formatString("input '%s' is %s %s, expected I32 [%lld, %lld]",
-                           input.name.c_str(), smxrt_dtype_name(input.dtype),
-                           shape.c_str(),
-                           static_cast<long long>(manifest.batch),
-                           static_cast<long long>(manifest.sequence)));
+        path,
+        formatString("input '%s' is %s %s, expected I32 [%lld, %lld]",
+                     input.name.c_str(), smxrt_dtype_name(input.dtype),
+                     shape.c_str(), static_cast<long long>(manifest.batch),
+                     static_cast<long long>(manifest.sequence)));
   return nullptr;
 }
 

@@ -1,4 +1,4 @@
-//===- manifest_reading.h - Reading the manifest's JSON ----------*- C++ -*-===//
+//===- manifest_reading.h - Reading the manifest's JSON ---------*- C++ -*-===//
 //
 // The pieces the manifest reader (manifest.cpp) and the train step's reader
 // (train_step_manifest.cpp) share: typed members whose errors name the
@@ -56,7 +56,8 @@ smxrt_status_t readArrayMember(const json::Value &object,
 smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
                               TensorSpec &spec);
 
-/// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32 only).
+/// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32
+/// only).
 smxrt_status_t readParameterInit(const json::Value &entry,
                                  const std::string &path,
                                  ArgumentSpec &parameter);
@@ -74,8 +75,7 @@ smxrt_status_t checkInput(const ModelManifest &manifest,
 
 /// Reads and checks entry_points.train_step into manifest.trainStep, after
 /// the forward function (train_step_manifest.cpp).
-smxrt_status_t readTrainStep(ModelManifest &manifest,
-                             const json::Value &entry);
+smxrt_status_t readTrainStep(ModelManifest &manifest, const json::Value &entry);
 
 /// A role as the manifest spells it (model_abi.h) and as the runtime holds
 /// it; each entry point's list of allowed roles is one table.
@@ -112,7 +112,7 @@ smxrt_status_t readRole(const json::Value &entry, const std::string &path,
     }
   std::string expected;
   for (size_t index = 0; index < Count; ++index)
-    expected += std::string(index == 0 ? "'"
+    expected += std::string(index == 0           ? "'"
                             : index + 1 == Count ? " or '"
                                                  : ", '") +
                 roles[index].name + "'";

@@ -29,21 +29,23 @@ public:
     SMXRT_RETURN_IF_ERROR(
         readArrayMember(entry, basePath, SMXRT_ENTRY_ARGUMENTS, arguments));
     for (size_t index = 0; index < arguments->size(); ++index)
-      SMXRT_RETURN_IF_ERROR(
-          readArgument((*arguments)[index],
-                       elementPath(memberPath(basePath, SMXRT_ENTRY_ARGUMENTS), index)));
+      SMXRT_RETURN_IF_ERROR(readArgument(
+          (*arguments)[index],
+          elementPath(memberPath(basePath, SMXRT_ENTRY_ARGUMENTS), index)));
     const json::Array *results = nullptr;
-    SMXRT_RETURN_IF_ERROR(readArrayMember(entry, basePath, SMXRT_ENTRY_RESULTS, results));
+    SMXRT_RETURN_IF_ERROR(
+        readArrayMember(entry, basePath, SMXRT_ENTRY_RESULTS, results));
     for (size_t index = 0; index < results->size(); ++index)
-      SMXRT_RETURN_IF_ERROR(
-          readResult((*results)[index],
-                     elementPath(memberPath(basePath, SMXRT_ENTRY_RESULTS), index)));
+      SMXRT_RETURN_IF_ERROR(readResult(
+          (*results)[index],
+          elementPath(memberPath(basePath, SMXRT_ENTRY_RESULTS), index)));
     SMXRT_RETURN_IF_ERROR(checkArguments());
     return checkResults();
   }
 
 private:
-  static constexpr const char *basePath = SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_TRAIN_STEP;
+  static constexpr const char *basePath =
+      SMXRT_MANIFEST_ENTRY_POINTS "." SMXRT_ENTRY_TRAIN_STEP;
 
   smxrt_status_t readArgument(const json::Value &entry,
                               const std::string &path) {
@@ -89,8 +91,8 @@ private:
     SMXRT_RETURN_IF_ERROR(readLossAndMetric(entry, path, result));
     if (const json::Value *batchMajor = entry.find(SMXRT_TENSOR_BATCH_MAJOR)) {
       if (!batchMajor->isBool())
-        return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR), "a boolean",
-                         *batchMajor);
+        return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR),
+                         "a boolean", *batchMajor);
       result.batchMajor = batchMajor->getBool();
     }
     size_t index = spec.results.size();
@@ -156,16 +158,19 @@ private:
   }
 
   smxrt_status_t checkArguments() const {
-    const std::string argumentsPath = memberPath(basePath, SMXRT_ENTRY_ARGUMENTS);
+    const std::string argumentsPath =
+        memberPath(basePath, SMXRT_ENTRY_ARGUMENTS);
     for (std::string_view name :
          {std::string_view(SMXRT_INPUT_IDS), stepInputName,
           peakLearningRateInputName, warmupStepsInputName, totalStepsInputName})
       if (!spec.findArgument(name))
         return invalid(argumentsPath, "no '" + std::string(name) + "' input");
     SMXRT_RETURN_IF_ERROR(checkRun(spec.arguments, spec.firstMoments,
-                                   SMXRT_ROLE_FIRST_MOMENT, SMXRT_ENTRY_ARGUMENTS));
+                                   SMXRT_ROLE_FIRST_MOMENT,
+                                   SMXRT_ENTRY_ARGUMENTS));
     SMXRT_RETURN_IF_ERROR(checkRun(spec.arguments, spec.secondMoments,
-                                   SMXRT_ROLE_SECOND_MOMENT, SMXRT_ENTRY_ARGUMENTS));
+                                   SMXRT_ROLE_SECOND_MOMENT,
+                                   SMXRT_ENTRY_ARGUMENTS));
     for (size_t index : spec.firstMoments)
       if (spec.arguments[index].dtype != SMXRT_DTYPE_F32)
         return invalid(elementPath(argumentsPath, index),
@@ -197,7 +202,8 @@ private:
     SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.firstMomentResults,
                                    "first_moment result", SMXRT_ENTRY_RESULTS));
     SMXRT_RETURN_IF_ERROR(checkRun(spec.results, spec.secondMomentResults,
-                                   "second_moment result", SMXRT_ENTRY_RESULTS));
+                                   "second_moment result",
+                                   SMXRT_ENTRY_RESULTS));
     const std::string resultsPath = memberPath(basePath, SMXRT_ENTRY_RESULTS);
     std::pair<const char *, std::optional<size_t>> required[] = {
         {SMXRT_OUTPUT_LOSS, lossIndex},

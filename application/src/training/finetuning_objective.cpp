@@ -92,8 +92,8 @@ public:
     return texts;
   }
   smxrt_status_t prepareBatches(const ResumePoint &point,
-                                const data::Tokenizer &tokenizer,
-                                uint64_t seed, SettingChooser &choose,
+                                const data::Tokenizer &tokenizer, uint64_t seed,
+                                SettingChooser &choose,
                                 int64_t &steps) override;
   smxrt_status_t prepareEvaluation(smxrt_model_forward_fn_t forward) override {
     return evaluator.prepare(manifest, forward, /*ownParameters=*/false);
@@ -123,11 +123,10 @@ public:
   }
   std::string describeSchedule(int64_t firstStep,
                                int64_t steps) const override {
-    return formatString("%lld epochs of %lld steps (steps %lld..%lld)",
-                        static_cast<long long>(epochs),
-                        static_cast<long long>(perEpoch),
-                        static_cast<long long>(firstStep + 1),
-                        static_cast<long long>(steps));
+    return formatString(
+        "%lld epochs of %lld steps (steps %lld..%lld)",
+        static_cast<long long>(epochs), static_cast<long long>(perEpoch),
+        static_cast<long long>(firstStep + 1), static_cast<long long>(steps));
   }
 
   void bindInputs(const TrainState &state) override {
@@ -194,12 +193,13 @@ private:
   int64_t epochLossCount = 0;
 };
 
-smxrt_status_t FinetuningObjective::chooseSettings(
-    const CommandLine &commandLine, const ResumePoint &,
-    SettingChooser &choose) {
+smxrt_status_t
+FinetuningObjective::chooseSettings(const CommandLine &commandLine,
+                                    const ResumePoint &,
+                                    SettingChooser &choose) {
   epochs = choose.integer("--epochs", commandLine.epochs, "epochs", 3);
-  const std::string dataPath = choose.string(
-      "--data", commandLine.data, "data", data::defaultCorpusPath, true);
+  const std::string dataPath = choose.string("--data", commandLine.data, "data",
+                                             data::defaultCorpusPath, true);
   chooseTaskSource(commandLine, choose, dataPath);
   initPath = choose.string("--init", commandLine.init, "init", "", true);
   if (epochs < 1)
@@ -256,9 +256,9 @@ void FinetuningObjective::addLoopHooks(LoopHooks &hooks, TrainState &state,
     line.emplace_back("epoch", (done - 1) / perEpoch + 1);
   };
   // At the end of each epoch: the held-out examples, reported and logged.
-  hooks.afterStep = [this, &state, &metrics](int64_t done, float loss,
-                                            Progress &progress)
-      -> smxrt_status_t {
+  hooks.afterStep = [this, &state,
+                     &metrics](int64_t done, float loss,
+                               Progress &progress) -> smxrt_status_t {
     epochLossSum += loss;
     ++epochLossCount;
     if (done % perEpoch != 0)

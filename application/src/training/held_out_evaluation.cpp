@@ -8,9 +8,9 @@
 
 #include "training/training_run.h"
 
+#include "model/parameters.h"
 #include "training/checkpoint.h"
 #include "training/objective.h"
-#include "model/parameters.h"
 
 #include "status_internal.h"
 

@@ -119,9 +119,9 @@ protected:
 /// The objective of a training object: pre-training for task "pretrain",
 /// classification or regression (by the labels' dtype) for "finetune".
 /// Checks that the model's inputs are the ones the objective fills.
-smxrt_status_t createTrainingObjective(
-    const ModelManifest &manifest,
-    std::unique_ptr<TrainingObjective> &objective);
+smxrt_status_t
+createTrainingObjective(const ModelManifest &manifest,
+                        std::unique_ptr<TrainingObjective> &objective);
 
 /// The objectives (pretraining_objective.cpp, finetuning_objective.cpp).
 std::unique_ptr<TrainingObjective>

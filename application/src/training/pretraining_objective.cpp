@@ -29,8 +29,7 @@ public:
                                 const ResumePoint &point,
                                 SettingChooser &choose) override {
     if (!point.resuming && !commandLine.has("--steps"))
-      return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT,
-                        "'train' needs --steps");
+      return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, "'train' needs --steps");
     steps = choose.integer("--steps", commandLine.steps, "total_steps", 0);
     dataPath = choose.string("--data", commandLine.data, "data",
                              data::defaultCorpusPath, true);
@@ -49,8 +48,8 @@ public:
   }
 
   smxrt_status_t prepareBatches(const ResumePoint &,
-                                const data::Tokenizer &tokenizer,
-                                uint64_t seed, SettingChooser &,
+                                const data::Tokenizer &tokenizer, uint64_t seed,
+                                SettingChooser &,
                                 int64_t &totalSteps) override {
     SMXRT_RETURN_IF_ERROR(makeBatcher(split.train, tokenizer, seed));
     totalSteps = steps;
@@ -66,8 +65,7 @@ public:
                         "%lld, %d masked-LM slots",
                         manifest.model.c_str(),
                         static_cast<long long>(manifest.batch),
-                        static_cast<long long>(manifest.sequence),
-                        predictions);
+                        static_cast<long long>(manifest.sequence), predictions);
   }
   std::string describeData() const override {
     return formatString("data: %s: %zu training documents (%zu tokens), %zu "
@@ -143,17 +141,16 @@ smxrt_status_t PretrainingObjective::evaluate(const EvaluationRequest &request,
   int64_t batches =
       request.commandLine.evalBatches > 0
           ? static_cast<int64_t>(request.commandLine.evalBatches)
-          : std::max<int64_t>(
-                1, (static_cast<int64_t>(batcher->tokenCount()) + perBatch -
-                    1) / perBatch);
+          : std::max<int64_t>(1, (static_cast<int64_t>(batcher->tokenCount()) +
+                                  perBatch - 1) /
+                                     perBatch);
   text += formatString("held out: %s: %zu documents (%zu tokens), %lld "
                        "batches of %lld\n",
                        dataPath.c_str(), batcher->documentCount(),
                        batcher->tokenCount(), static_cast<long long>(batches),
                        static_cast<long long>(manifest.batch));
-  makePretrainView(
-      [&](std::string_view name) { return evaluator.input(name); }, options,
-      view);
+  makePretrainView([&](std::string_view name) { return evaluator.input(name); },
+                   options, view);
   for (int64_t index = 0; index < batches; ++index) {
     batcher->fill(static_cast<uint64_t>(index), view.view);
     evaluator.run(index, manifest.batch);
@@ -165,8 +162,7 @@ smxrt_status_t PretrainingObjective::evaluate(const EvaluationRequest &request,
 } // namespace
 
 std::unique_ptr<TrainingObjective>
-createPretrainingObjective(const ModelManifest &manifest,
-                           int32_t predictions) {
+createPretrainingObjective(const ModelManifest &manifest, int32_t predictions) {
   return std::make_unique<PretrainingObjective>(manifest, predictions);
 }
 

@@ -80,8 +80,8 @@ smxrt_status_t findResumePoint(const ModelManifest &manifest,
   return nullptr;
 }
 
-int64_t SettingChooser::integer(const char *option, uint64_t given, const char *key,
-                int64_t fallback) {
+int64_t SettingChooser::integer(const char *option, uint64_t given,
+                                const char *key, int64_t fallback) {
   const json::Value *saved = savedValue(key);
   if (commandLine.has(option)) {
     auto value = static_cast<int64_t>(given);
@@ -94,7 +94,7 @@ int64_t SettingChooser::integer(const char *option, uint64_t given, const char *
 }
 
 double SettingChooser::number(const char *option, double given, const char *key,
-              double fallback) {
+                              double fallback) {
   const json::Value *saved = savedValue(key);
   if (commandLine.has(option)) {
     if (saved && saved->isNumber() && saved->getNumber() != given)
@@ -106,8 +106,8 @@ double SettingChooser::number(const char *option, double given, const char *key,
 }
 
 std::string SettingChooser::string(const char *option, const std::string &given,
-                   const char *key, const std::string &fallback,
-                   bool isPath) {
+                                   const char *key, const std::string &fallback,
+                                   bool isPath) {
   const json::Value *saved = savedValue(key);
   if (commandLine.has(option)) {
     if (saved && saved->isString() &&
@@ -119,7 +119,7 @@ std::string SettingChooser::string(const char *option, const std::string &given,
 }
 
 void SettingChooser::differs(const char *option, const std::string &value,
-             const std::string &saved) {
+                             const std::string &saved) {
   notes.push_back(formatString("note: %s %s differs from the checkpoint's "
                                "%s",
                                option, value.c_str(), saved.c_str()));

@@ -1,4 +1,4 @@
-//===- run_settings.h - Where a training run starts, and its settings -*- C++ -*-===//
+//===- run_settings.h - Where a run starts, and its settings ----*- C++ -*-===//
 //
 // A run of `train` or `finetune` starts fresh or resumes from the latest
 // checkpoint of --ckpt; its settings come from the command line, else from

@@ -137,8 +137,8 @@ float TrainState::scalarOutput(size_t result) const {
 /// The parameters of a fresh run: --weights (every parameter), --init (by
 /// name), or the seeded init.
 smxrt_status_t initializeTrainState(TrainState &state, uint64_t seed,
-                                   const std::string &weightsPath,
-                                   bool partial, std::string &report) {
+                                    const std::string &weightsPath,
+                                    bool partial, std::string &report) {
   state.initializeParameters(seed);
   if (weightsPath.empty()) {
     report = formatString("parameters: %zu, initialized from --seed %llu",

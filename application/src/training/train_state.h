@@ -85,8 +85,8 @@ private:
 /// (every parameter, or with `partial` those it holds) when given; `report`
 /// says which.
 smxrt_status_t initializeTrainState(TrainState &state, uint64_t seed,
-                                   const std::string &weightsPath,
-                                   bool partial, std::string &report);
+                                    const std::string &weightsPath,
+                                    bool partial, std::string &report);
 
 /// Resolves --freeze (groups and name patterns, freeze.cpp) to one flag per
 /// parameter; `report` lists what was frozen, `notes` groups that match

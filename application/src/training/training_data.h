@@ -1,4 +1,4 @@
-//===- training_data.h - Data, tokenizer and inputs of a run ------*- C++ -*-===//
+//===- training_data.h - Data, tokenizer and inputs of a run ----*- C++ -*-===//
 //
 // What a training run reads: the tokenizer (loaded, or trained on the
 // corpus and kept with the checkpoints), the corpus split, the task, and

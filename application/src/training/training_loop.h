@@ -1,4 +1,4 @@
-//===- training_loop.h - The step loop of a training run ---------*- C++ -*-===//
+//===- training_loop.h - The step loop of a training run --------*- C++ -*-===//
 //
 // Runs the train step from the run's first step to its last: the learning
 // rate schedule's inputs, checkpoints every N steps and on SIGINT/SIGTERM,

@@ -9,9 +9,9 @@
 
 #include "training/training_run.h"
 
+#include "model/parameters.h"
 #include "training/checkpoint.h"
 #include "training/objective.h"
-#include "model/parameters.h"
 
 #include "handles.h"
 #include "status_internal.h"
@@ -184,12 +184,11 @@ LoopSettings makeLoopSettings(const ModelManifest &manifest,
 /// "; checkpoints every N steps in DIR; metrics to FILE" for the report.
 std::string describeSaving(const CommandLine &commandLine, int64_t every,
                            const std::string &metricsFile) {
-  std::string text =
-      commandLine.ckpt.empty()
-          ? "; no --ckpt: nothing is saved"
-          : formatString("; checkpoints every %lld steps in %s",
-                         static_cast<long long>(every),
-                         commandLine.ckpt.c_str());
+  std::string text = commandLine.ckpt.empty()
+                         ? "; no --ckpt: nothing is saved"
+                         : formatString("; checkpoints every %lld steps in %s",
+                                        static_cast<long long>(every),
+                                        commandLine.ckpt.c_str());
   if (!metricsFile.empty())
     text += "; metrics to " + metricsFile;
   return text;
@@ -242,13 +241,13 @@ struct TrainingRun {
 smxrt_status_t chooseSchedule(TrainingRun &run, int64_t steps) {
   const CommandLine &commandLine = run.commandLine;
   run.steps = steps;
-  run.warmup = run.choose.integer("--warmup", commandLine.warmup,
-                                  "warmup_steps",
-                                  std::max<int64_t>(1, steps / 10));
+  run.warmup =
+      run.choose.integer("--warmup", commandLine.warmup, "warmup_steps",
+                         std::max<int64_t>(1, steps / 10));
   run.every = run.choose.integer("--every", commandLine.every, "every",
                                  std::max<int64_t>(1, steps / 10));
-  SMXRT_RETURN_IF_ERROR(checkSchedule(steps, run.warmup, run.learningRate,
-                                      run.keep, run.every));
+  SMXRT_RETURN_IF_ERROR(
+      checkSchedule(steps, run.warmup, run.learningRate, run.keep, run.every));
   return checkStopAt(commandLine, run.point.step);
 }
 

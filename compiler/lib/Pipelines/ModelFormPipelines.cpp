@@ -49,8 +49,8 @@ void mlir::smx::buildTrainingPipeline(OpPassManager &pm,
                                       const TrainingPipelineOptions &options) {
   addTrainingFormPasses(pm, options);
   // Stage 2, partitioning, goes here.
-  addCpuLoweringPasses(pm, TargetOptions{/*entryPoints=*/true,
-                                         options.threads});
+  addCpuLoweringPasses(pm,
+                       TargetOptions{/*entryPoints=*/true, options.threads});
 }
 
 void mlir::smx::registerSmxPipelines() {

@@ -8,8 +8,6 @@
 
 #include "ModelBuilderImpl.h"
 
-
-
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -19,7 +17,6 @@
 #include "smx/Dialect/Moe/IR/MoeOps.h"
 #include "smx/Dialect/Smx/IR/SmxOps.h"
 #include "llvm/ADT/Twine.h"
-
 
 using namespace mlir;
 using namespace mlir::smx;
@@ -103,8 +100,8 @@ void ModelBuilder::heads(Value sequenceOutput) {
       Value scores = tensor::CollapseShapeOp::create(
           builder, at("heads.classifier"), logits,
           SmallVector<ReassociationIndices>{{0, 1}});
-      loss = MeanSquaredErrorOp::create(builder, at("heads.classifier"),
-                                        scores, labels);
+      loss = MeanSquaredErrorOp::create(builder, at("heads.classifier"), scores,
+                                        labels);
     } else {
       loss = crossEntropy("heads.classifier", logits, labels);
     }

@@ -1,4 +1,4 @@
-//===- ModelBuilderImpl.h - The builder of a model's IR ----------*- C++ -*-===//
+//===- ModelBuilderImpl.h - The builder of a model's IR ---------*- C++ -*-===//
 //
 // The class behind buildModel (ModelBuilder.h), split over ModelBuilder.cpp
 // (inputs, parameters, embeddings, mixing, feed-forward, the function),

@@ -7,8 +7,6 @@
 
 #include "ModelBuilderImpl.h"
 
-
-
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -18,7 +16,6 @@
 #include "smx/Dialect/Moe/IR/MoeOps.h"
 #include "smx/Dialect/Smx/IR/SmxOps.h"
 #include "llvm/ADT/Twine.h"
-
 
 using namespace mlir;
 using namespace mlir::smx;
@@ -42,13 +39,12 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   // experts get.
   Value routerInput = flat;
   if (moe.router.jitter > 0.0)
-    routerInput = moe::JitterOp::create(
-        builder, at(prefix + ".router.jitter"), flat, step,
-        builder.getF64FloatAttr(moe.router.jitter),
-        builder.getI64IntegerAttr(nextSeed()));
-  auto router =
-      moe::RouterOp::create(builder, at(prefix + ".router"), routerInput,
-                            routerWeight, routerBias);
+    routerInput =
+        moe::JitterOp::create(builder, at(prefix + ".router.jitter"), flat,
+                              step, builder.getF64FloatAttr(moe.router.jitter),
+                              builder.getI64IntegerAttr(nextSeed()));
+  auto router = moe::RouterOp::create(builder, at(prefix + ".router"),
+                                      routerInput, routerWeight, routerBias);
 
   // The policy attribute from its mnemonic; the parser accepted only
   // registered policies and the options they read.
@@ -57,8 +53,8 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
       moe::lookupRoutingPolicy(moe.router.policy);
   assert(policyInfo && "the spec parser accepts only registered policies");
   auto policy = cast<moe::RoutingPolicyAttrInterface>(policyInfo->buildFromSpec(
-      context, moe::RoutingPolicyOptions{moe.router.k,
-                                         moe.router.batchPrioritized}));
+      context,
+      moe::RoutingPolicyOptions{moe.router.k, moe.router.batchPrioritized}));
   Value tokenIds;
   if (policy.routesByTokenId())
     tokenIds = tensor::CollapseShapeOp::create(
@@ -68,8 +64,8 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
       builder.getF64FloatAttr(moe.trainCapacityFactor),
       builder.getI64IntegerAttr(moe.groupSize));
   route->setAttr(kLayerAttrName, builder.getI64IntegerAttr(layer));
-  Value slots = moe::DispatchOp::create(builder, loc, flat,
-                                        route.getDispatchIndices());
+  Value slots =
+      moe::DispatchOp::create(builder, loc, flat, route.getDispatchIndices());
   std::string expertPath = prefix + ".experts";
   int64_t inner = spec.feedForwardWidth;
   Value inWeight =
@@ -92,9 +88,8 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   Value unflattened = tensor::ExpandShapeOp::create(
       builder, loc, hidden.getType(), combined, flatten);
 
-  auto load = moe::ExpertLoadOp::create(builder, loc,
-                                        route.getDispatchIndices(),
-                                        router.getProbs());
+  auto load = moe::ExpertLoadOp::create(
+      builder, loc, route.getDispatchIndices(), router.getProbs());
   Value zLoss = moe::RouterZLossOp::create(builder, loc, router.getLogits());
   Value balanceLoss;
   if (policy.usesLoadBalanceLoss()) {

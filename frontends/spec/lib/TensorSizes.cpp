@@ -80,8 +80,8 @@ std::optional<OversizedTensor> findOversizedTensor(ModuleOp module) {
         auto type = dyn_cast<RankedTensorType>(argument.getType());
         if (!breaksLimits(type))
           continue;
-        auto name = function.getArgAttrOfType<StringAttr>(index,
-                                                          kParameterAttrName);
+        auto name =
+            function.getArgAttrOfType<StringAttr>(index, kParameterAttrName);
         if (!name)
           name = function.getArgAttrOfType<StringAttr>(index, kInputAttrName);
         found = OversizedTensor{name ? name.str() : "argument", type,
@@ -126,8 +126,8 @@ LogicalResult mlir::smx::spec::checkTensorSizes(ModuleOp module,
     }
   if (blamed)
     if (auto file = dyn_cast<FileLineColLoc>(specLocation))
-      location = FileLineColLoc::get(file.getFilename(), blamed->line,
-                                     blamed->column);
+      location =
+          FileLineColLoc::get(file.getFilename(), blamed->line, blamed->column);
   InFlightDiagnostic diagnostic = emitError(location);
   diagnostic << "tensor '" << tensor->name << "' (" << tensor->type << ") ";
   if (!tensor->bytes)

@@ -48,14 +48,16 @@ private:
 /// Opens a regular file for reading and returns its size. Fails with
 /// NOT_FOUND if it does not exist, INVALID_ARGUMENT if it is not a regular
 /// file and IO_ERROR otherwise.
-SMXRT_SUPPORT_API smxrt_status_t openForReading(const std::string &path, FileDescriptor &file,
-                              uint64_t &fileSize);
+SMXRT_SUPPORT_API smxrt_status_t openForReading(const std::string &path,
+                                                FileDescriptor &file,
+                                                uint64_t &fileSize);
 
 /// Reads exactly `size` bytes at `offset`. Fails with DATA_LOSS if the file
 /// ends first (it shrank after it was opened) and IO_ERROR on a read error.
 SMXRT_SUPPORT_API smxrt_status_t readExactlyAt(const FileDescriptor &file,
-                             const std::string &path, uint64_t offset,
-                             void *buffer, size_t size);
+                                               const std::string &path,
+                                               uint64_t offset, void *buffer,
+                                               size_t size);
 
 /// Sequential output to the temporary file of writeFileAtomically.
 class SMXRT_SUPPORT_API FileSink {

@@ -110,7 +110,8 @@ constexpr size_t maxNestingDepth = 512;
 /// Parses `text`, which must hold exactly one JSON value, optionally
 /// surrounded by whitespace. On failure returns std::nullopt and fills
 /// `error`.
-SMXRT_SUPPORT_API std::optional<Value> parse(std::string_view text, ParseError &error);
+SMXRT_SUPPORT_API std::optional<Value> parse(std::string_view text,
+                                             ParseError &error);
 
 /// Whether `text` is well-formed UTF-8 (no overlongs, surrogates or code
 /// points beyond U+10FFFF), as every JSON string must be.

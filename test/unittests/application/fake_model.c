@@ -15,8 +15,8 @@
  *
  *===----------------------------------------------------------------------===*/
 
-#include "smx_runtime/cpu_kernels.h"
 #include "smx_application/model_main.h"
+#include "smx_runtime/cpu_kernels.h"
 
 #include <stdint.h>
 

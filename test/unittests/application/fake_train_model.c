@@ -336,9 +336,10 @@ static void forward_body(const struct batch *in, float *const *params,
       ++dropped;
     }
     for (int d = 0; d < WIDTH; ++d)
-      a->z[b][d] = a->u[b][d] + (a->chosen[b] >= 0 ? a->p[b][a->chosen[b]] *
-                                                experts[a->chosen[b] * WIDTH + d]
-                                          : 0.0f);
+      a->z[b][d] = a->u[b][d] + (a->chosen[b] >= 0
+                                     ? a->p[b][a->chosen[b]] *
+                                           experts[a->chosen[b] * WIDTH + d]
+                                     : 0.0f);
     out->z_loss += a->lse[b] * a->lse[b] / BATCH;
   }
   for (int e = 0; e < EXPERTS; ++e)

@@ -22,7 +22,8 @@ Value mlir::smx::emitActivation(OpBuilder &builder, Location loc,
                                 Activation kind, Value x) {
   Type type = x.getType();
   auto constant = [&](double value) {
-    return arith::ConstantOp::create(builder, loc, builder.getFloatAttr(type, value));
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getFloatAttr(type, value));
   };
   switch (kind) {
   case Activation::gelu_tanh: {
@@ -30,13 +31,15 @@ Value mlir::smx::emitActivation(OpBuilder &builder, Location loc,
     Value cube = arith::MulFOp::create(
         builder, loc, arith::MulFOp::create(builder, loc, x, x), x);
     Value inner = arith::AddFOp::create(
-        builder, loc, x, arith::MulFOp::create(builder, loc, constant(0.044715), cube));
+        builder, loc, x,
+        arith::MulFOp::create(builder, loc, constant(0.044715), cube));
     Value scaled = arith::MulFOp::create(
         builder, loc, constant(std::sqrt(2.0 / M_PI)), inner);
     Value tanh = math::TanhOp::create(builder, loc, scaled);
     Value onePlus = arith::AddFOp::create(builder, loc, constant(1.0), tanh);
     return arith::MulFOp::create(
-        builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x), onePlus);
+        builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x),
+        onePlus);
   }
   case Activation::gelu: {
     // 0.5·x·(1 + erf(x/√2))
@@ -44,7 +47,8 @@ Value mlir::smx::emitActivation(OpBuilder &builder, Location loc,
     Value erf = math::ErfOp::create(builder, loc, scaled);
     Value onePlus = arith::AddFOp::create(builder, loc, constant(1.0), erf);
     return arith::MulFOp::create(
-        builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x), onePlus);
+        builder, loc, arith::MulFOp::create(builder, loc, constant(0.5), x),
+        onePlus);
   }
   case Activation::relu:
     return arith::MaximumFOp::create(builder, loc, x, constant(0.0));
@@ -56,7 +60,9 @@ Value mlir::smx::emitActivation(OpBuilder &builder, Location loc,
 
 Value mlir::smx::emitActivationDerivative(OpBuilder &b, Location loc,
                                           Activation kind, Value x) {
-  auto constant = [&](double value) { return createF32Constant(b, loc, value); };
+  auto constant = [&](double value) {
+    return createF32Constant(b, loc, value);
+  };
   auto mul = [&](Value lhs, Value rhs) {
     return arith::MulFOp::create(b, loc, lhs, rhs).getResult();
   };
@@ -79,17 +85,18 @@ Value mlir::smx::emitActivationDerivative(OpBuilder &b, Location loc,
   }
   case Activation::gelu: {
     // y' = Φ(x) + x·φ(x)
-    Value cdf = mul(constant(0.5),
-                    add(constant(1.0),
-                        math::ErfOp::create(b, loc, mul(x, constant(M_SQRT1_2)))));
+    Value cdf =
+        mul(constant(0.5),
+            add(constant(1.0),
+                math::ErfOp::create(b, loc, mul(x, constant(M_SQRT1_2)))));
     Value density =
         mul(constant(1.0 / std::sqrt(2.0 * M_PI)),
             math::ExpOp::create(b, loc, mul(constant(-0.5), mul(x, x))));
     return add(cdf, mul(x, density));
   }
   case Activation::relu: {
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           x, constant(0.0));
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                           constant(0.0));
     return arith::SelectOp::create(b, loc, positive, constant(1.0),
                                    constant(0.0));
   }
@@ -145,8 +152,8 @@ static Value emitWithCounterUniform(
           Value index = linalg::IndexOp::create(b, nestedLoc, dim);
           linear = arith::AddIOp::create(b, nestedLoc, scaled, index);
         }
-        Value counter = arith::IndexCastOp::create(b, nestedLoc,
-                                                   b.getI64Type(), linear);
+        Value counter =
+            arith::IndexCastOp::create(b, nestedLoc, b.getI64Type(), linear);
         Value spread = arith::MulIOp::create(
             b, nestedLoc, counter,
             createI64Constant(b, nestedLoc, 0xD1B54A32D192ED03ull));
@@ -170,9 +177,9 @@ Value mlir::smx::emitDropout(OpBuilder &builder, Location loc, Value input,
   return emitWithCounterUniform(
       builder, loc, input, step, seed,
       [&](OpBuilder &b, Location nestedLoc, Value x, Value uniform) -> Value {
-        Value keep =
-            arith::CmpFOp::create(b, nestedLoc, arith::CmpFPredicate::OGE,
-                                  uniform, createF32Constant(b, nestedLoc, rate));
+        Value keep = arith::CmpFOp::create(
+            b, nestedLoc, arith::CmpFPredicate::OGE, uniform,
+            createF32Constant(b, nestedLoc, rate));
         Value scaled = arith::MulFOp::create(
             b, nestedLoc, x,
             createF32Constant(b, nestedLoc, 1.0 / (1.0 - rate)));

@@ -27,8 +27,7 @@ static void declareRuntimeFunction(OpBuilder &builder, Operation *op,
     return;
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(module.getBody());
-  auto function =
-      func::FuncOp::create(builder, module.getLoc(), name, type);
+  auto function = func::FuncOp::create(builder, module.getLoc(), name, type);
   function.setPrivate();
 }
 
@@ -59,8 +58,8 @@ SmallVector<Value> mlir::smx::emitRuntimeCall(OpBuilder &builder, Location loc,
                                            builder.getI64IntegerAttr(64));
     resultBuffers.push_back(buffer);
     operands.push_back(memref::CastOp::create(
-        builder, loc,
-        UnrankedMemRefType::get(tensorType.getElementType(), 0), buffer));
+        builder, loc, UnrankedMemRefType::get(tensorType.getElementType(), 0),
+        buffer));
   }
   declareRuntimeFunction(
       builder, builder.getInsertionBlock()->getParentOp(), name,
@@ -78,21 +77,19 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                                  GemmShape shape, const GemmOperand &a,
                                  const GemmOperand &b,
                                  RankedTensorType resultType,
-                                 const GemmOperand &result,
-                                 Value accumulator) {
+                                 const GemmOperand &result, Value accumulator) {
   auto constant = [&](int64_t value) {
     return createI64Constant(builder, loc, value);
   };
   SmallVector<Value> operands = {
-      constant(shape.outer),          constant(shape.inner),
-      constant(shape.m),              constant(shape.n),
-      constant(shape.k),              constant(a.transpose),
-      constant(b.transpose),          constant(accumulator ? 1 : 0)};
+      constant(shape.outer), constant(shape.inner),
+      constant(shape.m),     constant(shape.n),
+      constant(shape.k),     constant(a.transpose),
+      constant(b.transpose), constant(accumulator ? 1 : 0)};
   auto appendMatrix = [&](Value buffer, const GemmOperand &operand) {
-    operands.append({buffer, constant(operand.offset),
-                     constant(operand.leadingDim),
-                     constant(operand.outerStride),
-                     constant(operand.innerStride)});
+    operands.append(
+        {buffer, constant(operand.offset), constant(operand.leadingDim),
+         constant(operand.outerStride), constant(operand.innerStride)});
   };
   appendMatrix(getReadBuffer(builder, loc, a.tensor), a);
   appendMatrix(getReadBuffer(builder, loc, b.tensor), b);
@@ -131,8 +128,8 @@ Value mlir::smx::emitMatmul(OpBuilder &builder, Location loc, Value input,
   shape.n = columns;
   shape.k = depth;
   GemmOperand a{input, 0, depth, 0, 0, false};
-  GemmOperand b{weight, 0, transposeWeight ? depth : columns, 0, 0,
-                transposeWeight};
+  GemmOperand b{weight, 0, transposeWeight ? depth : columns,
+                0,      0, transposeWeight};
   GemmOperand c{Value(), 0, columns, 0, 0, false};
   auto resultType =
       RankedTensorType::get({rows, columns}, inputType.getElementType());

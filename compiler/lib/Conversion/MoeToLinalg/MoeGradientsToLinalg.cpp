@@ -44,10 +44,10 @@ struct RouteGradLowering : OpRewritePattern<RouteGradOp> {
         rewriter, loc, op.getIndices(), grid, zeros,
         [&](OpBuilder &b, Location nestedLoc, ValueRange slot, Value token,
             Value running) {
-          Value gradient =
-              tensor::ExtractOp::create(b, nestedLoc, op.getWeightsGrad(), slot);
-          Value current = tensor::ExtractOp::create(
-              b, nestedLoc, running, ValueRange{token, slot[1]});
+          Value gradient = tensor::ExtractOp::create(b, nestedLoc,
+                                                     op.getWeightsGrad(), slot);
+          Value current = tensor::ExtractOp::create(b, nestedLoc, running,
+                                                    ValueRange{token, slot[1]});
           Value sum = arith::AddFOp::create(b, nestedLoc, current, gradient);
           return tensor::InsertOp::create(b, nestedLoc, sum, running,
                                           ValueRange{token, slot[1]})
@@ -76,10 +76,11 @@ struct CombineGradLowering : OpRewritePattern<CombineGradOp> {
           arith::ConstantIntOp::create(b, nestedLoc, b.getI32Type(), 0);
       Value filled = arith::CmpIOp::create(
           b, nestedLoc, arith::CmpIPredicate::sge, inGroup, zeroIndex);
-      Value safeIndex = arith::MaxSIOp::create(b, nestedLoc, inGroup, zeroIndex);
-      Value token = globalTokenIndex(
-          b, nestedLoc, linalg::IndexOp::create(b, nestedLoc, 0), safeIndex,
-          grid.tokensPerGroup);
+      Value safeIndex =
+          arith::MaxSIOp::create(b, nestedLoc, inGroup, zeroIndex);
+      Value token = globalTokenIndex(b, nestedLoc,
+                                     linalg::IndexOp::create(b, nestedLoc, 0),
+                                     safeIndex, grid.tokensPerGroup);
       Value element = tensor::ExtractOp::create(
           b, nestedLoc, op.getResultGrad(), ValueRange{token, column});
       return std::pair<Value, Value>{filled, element};
@@ -131,7 +132,11 @@ Value emitExpertWeightGrad(OpBuilder &builder, Location loc, Value a, Value b,
   // Grid (outer = expert, inner = group); every group of an expert adds into
   // the same [m, n] matrix (inner C stride 0).
   GemmShape gemm{experts, groups, m, n, capacity};
-  GemmOperand lhs{a, 0, m, capacity * m, experts * capacity * m,
+  GemmOperand lhs{a,
+                  0,
+                  m,
+                  capacity * m,
+                  experts * capacity * m,
                   /*transpose=*/true};
   GemmOperand rhs{b, 0, n, capacity * n, experts * capacity * n, false};
   GemmOperand result{Value(), 0, n, m * n, 0, false};
@@ -177,9 +182,9 @@ struct ExpertFFNGradLowering : OpRewritePattern<ExpertFFNGradOp> {
     Location loc = op.getLoc();
     smx::Activation kind = op.getActivation();
     // Recompute the hidden layer before and after the activation.
-    Value hidden = emitExpertLayer(
-        rewriter, loc, op.getInput(), op.getInWeight(), op.getInBias(),
-        std::nullopt);
+    Value hidden =
+        emitExpertLayer(rewriter, loc, op.getInput(), op.getInWeight(),
+                        op.getInBias(), std::nullopt);
     auto hiddenType = cast<RankedTensorType>(hidden.getType());
     Value activated = createElementwise(
         rewriter, loc, hiddenType, hidden, {},
@@ -272,16 +277,17 @@ struct LoadBalanceLossGradLowering : OpRewritePattern<LoadBalanceLossGradOp> {
     Value counts =
         emitTopKCounts(rewriter, loc, op.getProbs(), op.getTopK(), groups);
     // d/dp[t, e] = E · f[g, e] / (G · T/G), f = counts / (T/G).
-    double scale = static_cast<double>(experts) /
-                   (static_cast<double>(groups) * tokensPerGroup *
-                    tokensPerGroup);
-    auto groupedType = RankedTensorType::get(
-        {groups, tokensPerGroup, experts}, rewriter.getF32Type());
+    double scale =
+        static_cast<double>(experts) /
+        (static_cast<double>(groups) * tokensPerGroup * tokensPerGroup);
+    auto groupedType = RankedTensorType::get({groups, tokensPerGroup, experts},
+                                             rewriter.getF32Type());
     AffineExpr g = getAffineDimExpr(0, context),
                e = getAffineDimExpr(2, context);
     Value grouped = createElementwise(
         rewriter, loc, groupedType, {counts, op.getLossGrad()},
-        {AffineMap::get(3, 0, {g, e}, context), AffineMap::get(3, 0, {}, context)},
+        {AffineMap::get(3, 0, {g, e}, context),
+         AffineMap::get(3, 0, {}, context)},
         [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
           return arith::MulFOp::create(
               b, nestedLoc, arguments[1],

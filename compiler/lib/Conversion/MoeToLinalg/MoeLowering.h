@@ -46,7 +46,7 @@ Value expandToGroups(OpBuilder &builder, Location loc, Value tensor,
 /// tokens have the expert among their `k` most probable (ties go to the
 /// lower expert index), as `[groups, E]` f32.
 Value emitTopKCounts(OpBuilder &rewriter, Location loc, Value probs, int64_t k,
-                   int64_t groups);
+                     int64_t groups);
 
 /// One expert layer: `act(X[g, e] · W[e] + bias[e])` for all (g, e), the
 /// GEMM batched over (group, expert) with the weights broadcast over groups.

@@ -32,17 +32,16 @@ struct ActivationGradLowering : OpRewritePattern<ActivationGradOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Activation kind = op.getKind();
     rewriter.replaceOp(
-        op, createElementwise(
-                rewriter, op.getLoc(), type,
-                {op.getInput(), op.getResultGrad()}, {},
-                [&](OpBuilder &b, Location loc, ValueRange arguments) {
-                  Value derivative = emitActivationDerivative(
-                      b, loc, kind, extendToF32(b, loc, arguments[0]));
-                  Value product = arith::MulFOp::create(
-                      b, loc, derivative, extendToF32(b, loc, arguments[1]));
-                  return truncateFromF32(b, loc, product,
-                                         type.getElementType());
-                }));
+        op,
+        createElementwise(
+            rewriter, op.getLoc(), type, {op.getInput(), op.getResultGrad()},
+            {}, [&](OpBuilder &b, Location loc, ValueRange arguments) {
+              Value derivative = emitActivationDerivative(
+                  b, loc, kind, extendToF32(b, loc, arguments[0]));
+              Value product = arith::MulFOp::create(
+                  b, loc, derivative, extendToF32(b, loc, arguments[1]));
+              return truncateFromF32(b, loc, product, type.getElementType());
+            }));
     return success();
   }
 };
@@ -62,8 +61,8 @@ struct SoftmaxGradLowering : OpRewritePattern<SoftmaxGradOp> {
         kept.push_back(getAffineDimExpr(dim, context));
     AffineMap reducedMap = AffineMap::get(rank, 0, kept, context);
     Value products = createElementwise(
-        rewriter, loc, RankedTensorType::get(type.getShape(),
-                                             rewriter.getF32Type()),
+        rewriter, loc,
+        RankedTensorType::get(type.getShape(), rewriter.getF32Type()),
         {op.getResult(), op.getResultGrad()}, {},
         [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
           return arith::MulFOp::create(b, nestedLoc,
@@ -78,10 +77,11 @@ struct SoftmaxGradLowering : OpRewritePattern<SoftmaxGradOp> {
         [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
           Value y = extendToF32(b, nestedLoc, arguments[0]);
           Value dy = extendToF32(b, nestedLoc, arguments[1]);
-          Value centered = arith::SubFOp::create(b, nestedLoc, dy, arguments[2]);
-          return truncateFromF32(b, nestedLoc,
-                                 arith::MulFOp::create(b, nestedLoc, y, centered),
-                                 type.getElementType());
+          Value centered =
+              arith::SubFOp::create(b, nestedLoc, dy, arguments[2]);
+          return truncateFromF32(
+              b, nestedLoc, arith::MulFOp::create(b, nestedLoc, y, centered),
+              type.getElementType());
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -104,11 +104,11 @@ emitLayerNormParameterGrads(OpBuilder &builder, Location loc, Value resultGrad,
         return arith::MulFOp::create(
             b, nestedLoc, extendToF32(b, nestedLoc, args[0]), args[1]);
       });
-  Value gradF32 = createElementwise(
-      builder, loc, f32Type, resultGrad, {},
-      [](OpBuilder &b, Location nestedLoc, ValueRange args) {
-        return extendToF32(b, nestedLoc, args[0]);
-      });
+  Value gradF32 =
+      createElementwise(builder, loc, f32Type, resultGrad, {},
+                        [](OpBuilder &b, Location nestedLoc, ValueRange args) {
+                          return extendToF32(b, nestedLoc, args[0]);
+                        });
   if (f32Type.getRank() == 1)
     return {gradTimesNormalized, gradF32};
   auto columnSum = [&](Value tensor) {
@@ -137,7 +137,8 @@ struct LayerNormGradLowering : OpRewritePattern<LayerNormGradOp> {
     double inverseWidth = 1.0 / static_cast<double>(width);
     double epsilon = op.getEpsilon().convertToDouble();
     Type elementType = type.getElementType();
-    auto f32Type = RankedTensorType::get(type.getShape(), rewriter.getF32Type());
+    auto f32Type =
+        RankedTensorType::get(type.getShape(), rewriter.getF32Type());
 
     Value input = op.getInput();
     if (Value residual = op.getResidual())
@@ -156,7 +157,8 @@ struct LayerNormGradLowering : OpRewritePattern<LayerNormGradOp> {
         rewriter, loc, input, {sum},
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
           Value mean = arith::MulFOp::create(
-              b, nestedLoc, args[1], createF32Constant(b, nestedLoc, inverseWidth));
+              b, nestedLoc, args[1],
+              createF32Constant(b, nestedLoc, inverseWidth));
           Value deviation = arith::SubFOp::create(
               b, nestedLoc, extendToF32(b, nestedLoc, args[0]), mean);
           return arith::MulFOp::create(b, nestedLoc, deviation, deviation);
@@ -207,16 +209,20 @@ struct LayerNormGradLowering : OpRewritePattern<LayerNormGradOp> {
          gradDotSum},
         {identity, identity, identity, rows, rows, rows, rows},
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-          Value rstd = normalize(b, nestedLoc, args[2], args[3], args[4]).second;
+          Value rstd =
+              normalize(b, nestedLoc, args[2], args[3], args[4]).second;
           Value inverse = createF32Constant(b, nestedLoc, inverseWidth);
-          Value meanGrad = arith::MulFOp::create(b, nestedLoc, args[5], inverse);
+          Value meanGrad =
+              arith::MulFOp::create(b, nestedLoc, args[5], inverse);
           Value meanDot = arith::MulFOp::create(b, nestedLoc, args[6], inverse);
-          Value centered = arith::SubFOp::create(b, nestedLoc, args[0], meanGrad);
+          Value centered =
+              arith::SubFOp::create(b, nestedLoc, args[0], meanGrad);
           Value corrected = arith::SubFOp::create(
               b, nestedLoc, centered,
               arith::MulFOp::create(b, nestedLoc, args[1], meanDot));
           return truncateFromF32(
-              b, nestedLoc, arith::MulFOp::create(b, nestedLoc, rstd, corrected),
+              b, nestedLoc,
+              arith::MulFOp::create(b, nestedLoc, rstd, corrected),
               elementType);
         });
     auto [scaleGrad, biasGrad] = emitLayerNormParameterGrads(
@@ -256,9 +262,9 @@ struct DenseWeightGradLowering : OpRewritePattern<DenseWeightGradOp> {
     GemmOperand a{lhs, 0, m, 0, 0, /*transpose=*/true};
     GemmOperand b{rhs, 0, columns, 0, 0, false};
     GemmOperand c{Value(), 0, columns, 0, 0, false};
-    rewriter.replaceOp(
-        op, emitRuntimeGemm(rewriter, loc, shape, a, b,
-                            cast<RankedTensorType>(op.getType()), c));
+    rewriter.replaceOp(op, emitRuntimeGemm(rewriter, loc, shape, a, b,
+                                           cast<RankedTensorType>(op.getType()),
+                                           c));
     return success();
   }
 };
@@ -299,11 +305,11 @@ struct EmbeddingGradLowering : OpRewritePattern<EmbeddingGradOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(EmbeddingGradOp op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, emitScatterAddRows(rewriter, op.getLoc(), op.getResultGrad(),
-                               op.getIndices(),
-                               cast<RankedTensorType>(op.getType()),
-                               /*keptDims=*/0));
+    rewriter.replaceOp(op,
+                       emitScatterAddRows(rewriter, op.getLoc(),
+                                          op.getResultGrad(), op.getIndices(),
+                                          cast<RankedTensorType>(op.getType()),
+                                          /*keptDims=*/0));
     return success();
   }
 };
@@ -312,11 +318,11 @@ struct ScatterPositionsLowering : OpRewritePattern<ScatterPositionsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ScatterPositionsOp op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, emitScatterAddRows(rewriter, op.getLoc(), op.getInput(),
-                               op.getPositions(),
-                               cast<RankedTensorType>(op.getType()),
-                               /*keptDims=*/1));
+    rewriter.replaceOp(op,
+                       emitScatterAddRows(rewriter, op.getLoc(), op.getInput(),
+                                          op.getPositions(),
+                                          cast<RankedTensorType>(op.getType()),
+                                          /*keptDims=*/1));
     return success();
   }
 };
@@ -325,8 +331,8 @@ struct ScatterPositionsLowering : OpRewritePattern<ScatterPositionsOp> {
 
 void mlir::smx::populateSmxGradientsToLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<ActivationGradLowering, SoftmaxGradLowering,
-               LayerNormGradLowering, DenseWeightGradLowering,
-               SumLeadingLowering, EmbeddingGradLowering,
-               ScatterPositionsLowering>(patterns.getContext());
+  patterns
+      .add<ActivationGradLowering, SoftmaxGradLowering, LayerNormGradLowering,
+           DenseWeightGradLowering, SumLeadingLowering, EmbeddingGradLowering,
+           ScatterPositionsLowering>(patterns.getContext());
 }

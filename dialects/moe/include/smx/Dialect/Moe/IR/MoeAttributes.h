@@ -31,8 +31,7 @@ struct RoutingPolicyOptionSet {
 /// `min(max(round_half_even(CF * T / E), 4), T)`: the capacity rule of the
 /// released code, with an expert never holding more slots than its group
 /// has tokens. Dynamic when T or E is.
-int64_t computeDefaultExpertCapacity(int64_t tokensPerGroup,
-                                     int64_t numExperts,
+int64_t computeDefaultExpertCapacity(int64_t tokensPerGroup, int64_t numExperts,
                                      double capacityFactor);
 
 /// A routing policy of the dialect, as the spec frontend sees it: its
