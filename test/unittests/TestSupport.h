@@ -1,7 +1,7 @@
-//===- RuntimeTestSupport.h - Helpers for runtime unit tests ---*- C++ -*-===//
+//===- TestSupport.h - Helpers of the unit tests ----------------*- C++ -*-===//
 
-#ifndef SMX_TEST_UNITTESTS_RUNTIME_RUNTIMETESTSUPPORT_H
-#define SMX_TEST_UNITTESTS_RUNTIME_RUNTIMETESTSUPPORT_H
+#ifndef SMX_TEST_UNITTESTS_TESTSUPPORT_H
+#define SMX_TEST_UNITTESTS_TESTSUPPORT_H
 
 #include "smx_runtime/smx_runtime.h"
 
@@ -212,4 +212,4 @@ inline std::vector<std::pair<std::string, std::string>> expectedMetadata() {
 
 } // namespace smxrt_test
 
-#endif // SMX_TEST_UNITTESTS_RUNTIME_RUNTIMETESTSUPPORT_H
+#endif // SMX_TEST_UNITTESTS_TESTSUPPORT_H
