@@ -84,10 +84,6 @@ const OptionInfo options[] = {
     {"--dump-batch", &CommandLine::dumpBatch, Train, 0},
 };
 
-smxrt_status_t invalid(const std::string &message) {
-  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
-}
-
 smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
                            CommandLine &result) {
   if (auto *flag = std::get_if<bool CommandLine::*>(&option.field)) {
@@ -97,11 +93,11 @@ smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
   if (auto *string = std::get_if<std::string CommandLine::*>(&option.field)) {
     if (text.empty()) {
       std::string_view name = option.name;
-      return invalid(formatString("%s: the %s is empty", option.name,
-                                  name == "--freeze" || name == "--text-columns"
-                                      ? "list"
-                                  : name == "--label-column" ? "name"
-                                                             : "path"));
+      return invalidArgument(
+          formatString("%s: the %s is empty", option.name,
+                       name == "--freeze" || name == "--text-columns" ? "list"
+                       : name == "--label-column"                     ? "name"
+                                                  : "path"));
     }
     result.*(*string) = text;
     return nullptr;
@@ -112,8 +108,8 @@ smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
     double value = text.empty() ? 0.0 : std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || errno == ERANGE ||
         !std::isfinite(value))
-      return invalid(formatString("%s: '%s' is not a finite number",
-                                  option.name, text.c_str()));
+      return invalidArgument(formatString("%s: '%s' is not a finite number",
+                                          option.name, text.c_str()));
     result.*(*number) = value;
     return nullptr;
   }
@@ -127,9 +123,9 @@ smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
     result.*std::get<int64_t CommandLine::*>(option.field) =
         std::strtoll(text.c_str(), &end, 10);
   if (bad || errno == ERANGE || *end != '\0')
-    return invalid(formatString("%s: '%s' is not %s 64-bit integer",
-                                option.name, text.c_str(),
-                                isUnsigned ? "an unsigned" : "a"));
+    return invalidArgument(formatString("%s: '%s' is not %s 64-bit integer",
+                                        option.name, text.c_str(),
+                                        isUnsigned ? "an unsigned" : "a"));
   return nullptr;
 }
 
@@ -150,16 +146,17 @@ smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
           !std::strcmp(argv[index], "-h"))
         return nullptr;
     if (argc < 2)
-      return invalid("no command given; run with --help for the usage");
+      return invalidArgument("no command given; run with --help for the usage");
     std::string_view commandArgument = argv[1];
     const CommandInfo *command = nullptr;
     for (const CommandInfo &info : commands)
       if (commandArgument == info.name)
         command = &info;
     if (!command)
-      return invalid(formatString("unknown command '%s' (expected info, "
-                                  "predict, eval, train or finetune)",
-                                  argv[1]));
+      return invalidArgument(
+          formatString("unknown command '%s' (expected info, "
+                       "predict, eval, train or finetune)",
+                       argv[1]));
     result.command = command->command;
 
     for (int index = 2; index < argc; ++index) {
@@ -171,33 +168,34 @@ smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
         if (name == info.name)
           option = &info;
       if (!option)
-        return invalid(
+        return invalidArgument(
             argument.compare(0, 1, "-") == 0
                 ? formatString("unknown option '%s'", name.c_str())
                 : formatString("unexpected argument '%s'", argument.c_str()));
       if (!(option->commands & maskOf(result.command)))
-        return invalid(formatString("%s is not an option of '%s'", option->name,
-                                    command->name));
+        return invalidArgument(formatString("%s is not an option of '%s'",
+                                            option->name, command->name));
       if (!result.given.insert(option->name).second)
-        return invalid(formatString("%s is given twice", option->name));
+        return invalidArgument(formatString("%s is given twice", option->name));
       std::string value;
       if (std::holds_alternative<bool CommandLine::*>(option->field)) {
         if (equals != std::string::npos)
-          return invalid(formatString("%s takes no value", option->name));
+          return invalidArgument(
+              formatString("%s takes no value", option->name));
       } else if (equals != std::string::npos) {
         value = argument.substr(equals + 1);
       } else if (index + 1 < argc) {
         value = argv[++index];
       } else {
-        return invalid(formatString("%s needs a value", option->name));
+        return invalidArgument(formatString("%s needs a value", option->name));
       }
       SMXRT_RETURN_IF_ERROR(applyOption(*option, value, result));
     }
     for (const OptionInfo &option : options)
       if ((option.requiredBy & maskOf(result.command)) &&
           !result.has(option.name))
-        return invalid(formatString("'%s' needs %s",
-                                    commandName(result.command), option.name));
+        return invalidArgument(formatString(
+            "'%s' needs %s", commandName(result.command), option.name));
     return nullptr;
   });
 }

@@ -21,10 +21,6 @@
 namespace smxrt {
 namespace {
 
-smxrt_status_t invalid(const std::string &message) {
-  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
-}
-
 std::string joinLines(const std::vector<std::string> &lines) {
   std::string text;
   for (const std::string &line : lines)
@@ -203,7 +199,7 @@ FinetuningObjective::chooseSettings(const CommandLine &commandLine,
   chooseTaskSource(commandLine, choose, dataPath);
   initPath = choose.string("--init", commandLine.init, "init", "", true);
   if (epochs < 1)
-    return invalid("--epochs must be at least 1");
+    return invalidArgument("--epochs must be at least 1");
   return nullptr;
 }
 
@@ -300,7 +296,7 @@ smxrt_status_t FinetuningObjective::evaluate(const EvaluationRequest &request,
   SMXRT_RETURN_IF_ERROR(loadTask(source, labelKind, task, taskReport));
   SMXRT_RETURN_IF_ERROR(checkTask());
   if (task.eval.empty())
-    return invalid("the task has no evaluation examples");
+    return invalidArgument("the task has no evaluation examples");
   // The batcher insists on a training batch; evaluation needs none.
   while (task.train.size() < static_cast<size_t>(manifest.batch))
     task.train.push_back(task.eval.front());
@@ -329,7 +325,7 @@ protected:
   smxrt_status_t checkTask() const override {
     int64_t outputs = classifierOutputs(manifest);
     if (outputs > 0 && static_cast<int64_t>(task.classNames.size()) > outputs)
-      return invalid(formatString(
+      return invalidArgument(formatString(
           "the task has %zu classes, but the model's classifier has %lld "
           "outputs; set heads.classifier's outputs to %zu in the spec",
           task.classNames.size(), static_cast<long long>(outputs),

@@ -9,12 +9,6 @@
 #include <set>
 
 namespace smxrt {
-namespace {
-smxrt_status_t invalid(const std::string &message) {
-  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
-}
-} // namespace
-
 smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
                              std::vector<bool> &frozen, std::string &report,
                              std::vector<std::string> &notes) {
@@ -71,7 +65,7 @@ smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
     while (!item.empty() && item.back() == ' ')
       item.pop_back();
     if (item.empty())
-      return invalid("--freeze: empty item in '" + list + "'");
+      return invalidArgument("--freeze: empty item in '" + list + "'");
     if (!seen.insert(item).second)
       continue;
     const Group *group = nullptr;
@@ -81,10 +75,11 @@ smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
     bool isPattern = item.find_first_of("*?[") != std::string::npos ||
                      item.find('.') != std::string::npos;
     if (!group && !isPattern)
-      return invalid("--freeze: unknown group '" + item +
-                     "' (expected router, experts, attention, mixing, "
-                     "embeddings, heads, non-moe, or a parameter name pattern "
-                     "such as 'layers.0.*')");
+      return invalidArgument(
+          "--freeze: unknown group '" + item +
+          "' (expected router, experts, attention, mixing, "
+          "embeddings, heads, non-moe, or a parameter name pattern "
+          "such as 'layers.0.*')");
     size_t matched = 0;
     for (size_t index = 0; index < state.parameterCount(); ++index) {
       const std::string &name = state.parameterSpec(index).name;
@@ -99,8 +94,8 @@ smxrt_status_t resolveFreeze(const std::string &list, const TrainState &state,
       notes.push_back("note: --freeze " + item +
                       ": the model has no such parameters");
     else if (matched == 0)
-      return invalid("--freeze: the pattern '" + item +
-                     "' matches no parameter of the model");
+      return invalidArgument("--freeze: the pattern '" + item +
+                             "' matches no parameter of the model");
   }
   size_t count = 0;
   int64_t elements = 0;

@@ -29,7 +29,7 @@ public:
                                 const ResumePoint &point,
                                 SettingChooser &choose) override {
     if (!point.resuming && !commandLine.has("--steps"))
-      return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, "'train' needs --steps");
+      return invalidArgument("'train' needs --steps");
     steps = choose.integer("--steps", commandLine.steps, "total_steps", 0);
     dataPath = choose.string("--data", commandLine.data, "data",
                              data::defaultCorpusPath, true);

@@ -9,12 +9,6 @@
 #include <filesystem>
 
 namespace smxrt {
-namespace {
-smxrt_status_t invalid(const std::string &message) {
-  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
-}
-} // namespace
-
 /// Locks the checkpoint directory (if any) and finds the checkpoint to
 /// resume from; a fresh run refuses a directory that holds checkpoints.
 smxrt_status_t findResumePoint(const ModelManifest &manifest,
@@ -33,7 +27,7 @@ smxrt_status_t findResumePoint(const ModelManifest &manifest,
     std::vector<std::pair<int64_t, std::string>> existing =
         listCheckpoints(directory);
     if (hasLatest || !existing.empty())
-      return invalid(formatString(
+      return invalidArgument(formatString(
           "%s already holds checkpoints (%s); continue with --resume, or "
           "choose another --ckpt directory",
           directory.c_str(),
@@ -45,9 +39,10 @@ smxrt_status_t findResumePoint(const ModelManifest &manifest,
     return nullptr;
   }
   if (directory.empty())
-    return invalid("--resume needs --ckpt DIR, the checkpoint directory");
+    return invalidArgument(
+        "--resume needs --ckpt DIR, the checkpoint directory");
   if (commandLine.has("--weights") || commandLine.has("--init"))
-    return invalid(formatString(
+    return invalidArgument(formatString(
         "%s and --resume exclude each other: resuming loads the parameters "
         "from the checkpoint",
         commandLine.has("--weights") ? "--weights" : "--init"));
@@ -138,7 +133,7 @@ std::string absolutePath(const std::string &path) {
 smxrt_status_t checkStopAt(const CommandLine &commandLine, int64_t step) {
   if (commandLine.has("--stop-at") &&
       static_cast<int64_t>(commandLine.stopAt) <= step)
-    return invalid(
+    return invalidArgument(
         formatString("--stop-at %llu: the run is already at step "
                      "%lld",
                      static_cast<unsigned long long>(commandLine.stopAt),
@@ -149,18 +144,18 @@ smxrt_status_t checkStopAt(const CommandLine &commandLine, int64_t step) {
 smxrt_status_t checkSchedule(int64_t steps, int64_t warmup, double lr,
                              uint64_t keep, int64_t every) {
   if (steps < 1)
-    return invalid("--steps must be at least 1");
+    return invalidArgument("--steps must be at least 1");
   if (warmup > steps)
-    return invalid(formatString("--warmup %lld exceeds the %lld steps",
-                                static_cast<long long>(warmup),
-                                static_cast<long long>(steps)));
+    return invalidArgument(formatString("--warmup %lld exceeds the %lld steps",
+                                        static_cast<long long>(warmup),
+                                        static_cast<long long>(steps)));
   if (!(lr > 0))
-    return invalid(
+    return invalidArgument(
         formatString("--lr %g: the learning rate must be positive", lr));
   if (keep < 1)
-    return invalid("--keep must be at least 1");
+    return invalidArgument("--keep must be at least 1");
   if (every < 1)
-    return invalid("--every must be at least 1");
+    return invalidArgument("--every must be at least 1");
   return nullptr;
 }
 
@@ -168,7 +163,7 @@ smxrt_status_t checkBatch(const ModelManifest &manifest,
                           const CommandLine &commandLine) {
   if (commandLine.has("--batch") &&
       static_cast<int64_t>(commandLine.batch) != manifest.batch)
-    return invalid(formatString(
+    return invalidArgument(formatString(
         "--batch %llu: the model was compiled for batch %lld; recompile with "
         "smxc --batch %llu to train with that batch",
         static_cast<unsigned long long>(commandLine.batch),

@@ -20,10 +20,6 @@
 namespace smxrt {
 namespace {
 
-smxrt_status_t invalid(const std::string &message) {
-  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
-}
-
 std::string describe(const TensorSpec &spec) {
   return formatString(
       "%s %s", smxrt_dtype_name(spec.dtype),
@@ -54,7 +50,7 @@ checkInputs(const ModelManifest &manifest, const char *what,
       if (input.role != ArgumentRole::Input)
         continue;
       if (!known(input))
-        return invalid(formatString(
+        return invalidArgument(formatString(
             "the %s takes the input '%s', which %s does not supply (it "
             "fills %s)",
             function, input.name.c_str(), what, list.c_str()));
@@ -79,7 +75,7 @@ smxrt_status_t expectType(const ArgumentSpec &input, smxrt_dtype_t dtype,
   TensorSpec expected;
   expected.dtype = dtype;
   expected.shape = std::move(shape);
-  return invalid("expected " + describe(expected));
+  return invalidArgument("expected " + describe(expected));
 }
 
 /// The temporary directory for a tokenizer that is not kept.
@@ -121,8 +117,9 @@ std::string tokenizerHash(const data::Tokenizer &tokenizer) {
 smxrt_status_t vocabularyLimit(const ModelManifest &manifest, int32_t &limit) {
   const ArgumentSpec *word = manifest.findArgument("embeddings.word");
   if (!word || word->role != ArgumentRole::Parameter || word->shape.empty())
-    return invalid("the model has no 'embeddings.word' parameter, whose rows "
-                   "give the vocabulary size a tokenizer may have");
+    return invalidArgument(
+        "the model has no 'embeddings.word' parameter, whose rows "
+        "give the vocabulary size a tokenizer may have");
   limit = static_cast<int32_t>(std::min<int64_t>(word->shape[0], INT32_MAX));
   return nullptr;
 }
@@ -214,18 +211,18 @@ smxrt_status_t checkPretrainInputs(const ModelManifest &manifest,
       manifest.trainStep.findArgument("mlm_positions");
   for (const char *name : {"mlm_positions", "mlm_labels", "mlm_weights"})
     if (!manifest.trainStep.findArgument(name))
-      return invalid(formatString(
+      return invalidArgument(formatString(
           "the train step has no '%s' input, which pre-training fills "
           "(compile with smxc --task=pretrain)",
           name));
   if (positions->shape.size() != 2)
-    return invalid("the train step's input 'mlm_positions' is " +
-                   describe(*positions) + ", expected I32 [batch, P]");
+    return invalidArgument("the train step's input 'mlm_positions' is " +
+                           describe(*positions) + ", expected I32 [batch, P]");
   const int64_t batch = manifest.batch, sequence = manifest.sequence;
   const int64_t slots = positions->shape[1];
   predictions = static_cast<int32_t>(std::min<int64_t>(slots, INT32_MAX));
   if (sequence < 5)
-    return invalid(formatString(
+    return invalidArgument(formatString(
         "pre-training needs a compiled sequence of at least 5 tokens ([CLS] "
         "a [SEP] b [SEP]), not %lld",
         static_cast<long long>(sequence)));
@@ -248,8 +245,9 @@ smxrt_status_t checkFinetuneInputs(const ModelManifest &manifest,
                                    data::LabelKind &labelKind) {
   const ArgumentSpec *labels = manifest.trainStep.findArgument("labels");
   if (!labels)
-    return invalid("the train step has no 'labels' input, which fine-tuning "
-                   "fills (compile with smxc --task=finetune)");
+    return invalidArgument(
+        "the train step has no 'labels' input, which fine-tuning "
+        "fills (compile with smxc --task=finetune)");
   labelKind = labels->dtype == SMXRT_DTYPE_F32
                   ? data::LabelKind::Regression
                   : data::LabelKind::Classification;
@@ -313,12 +311,14 @@ smxrt_status_t loadTask(const TaskSource &source, data::LabelKind labelKind,
   const bool regression = labelKind == data::LabelKind::Regression;
   if (source.taskPath.empty()) {
     if (!source.evalTaskPath.empty())
-      return invalid("--eval-task needs --task (the training TSV, whose "
-                     "labels number the classes)");
+      return invalidArgument(
+          "--eval-task needs --task (the training TSV, whose "
+          "labels number the classes)");
     if (regression)
-      return invalid("the model's labels are F32 (a regression head), but "
-                     "the default task, the corpus's categories, is a "
-                     "classification; pass --task");
+      return invalidArgument(
+          "the model's labels are F32 (a regression head), but "
+          "the default task, the corpus's categories, is a "
+          "classification; pass --task");
     data::Corpus corpus;
     SMXRT_RETURN_IF_ERROR(data::readCorpus(source.corpusPath, corpus));
     data::taskFromCorpus(corpus, task);
@@ -341,8 +341,8 @@ smxrt_status_t loadTask(const TaskSource &source, data::LabelKind labelKind,
     if (options.textAColumn.empty() ||
         (comma != std::string::npos && options.textBColumn.empty()) ||
         options.textBColumn.find(',') != std::string::npos)
-      return invalid("--text-columns: expected 'A' or 'A,B', got '" +
-                     source.textColumns + "'");
+      return invalidArgument("--text-columns: expected 'A' or 'A,B', got '" +
+                             source.textColumns + "'");
   }
   SMXRT_RETURN_IF_ERROR(
       data::readTsvTask(source.taskPath,

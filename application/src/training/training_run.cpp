@@ -21,10 +21,6 @@
 namespace smxrt {
 namespace {
 
-smxrt_status_t invalid(const std::string &message) {
-  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, message);
-}
-
 /// The checks every training command makes before anything else.
 smxrt_status_t checkTrainingObject(const ModelManifest &manifest,
                                    smxrt_model_train_step_fn_t trainStep,
@@ -41,22 +37,24 @@ smxrt_status_t checkTrainingObject(const ModelManifest &manifest,
       commandOfTask = candidate;
   }
   if (manifest.task.empty())
-    return invalid(formatString(
+    return invalidArgument(formatString(
         "'%s' needs a model compiled for training (smxc --task=%s); this one "
         "was compiled for inference",
         command, task));
   if (manifest.task != task)
-    return invalid(formatString(
+    return invalidArgument(formatString(
         "'%s' needs a model compiled with smxc --task=%s; this one was "
         "compiled for '%s'%s",
         command, task, manifest.task.c_str(),
         commandOfTask ? formatString(" (use '%s')", commandOfTask).c_str()
                       : ""));
   if (!manifest.hasTrainStep)
-    return invalid("the model's manifest has no entry_points.train_step");
+    return invalidArgument(
+        "the model's manifest has no entry_points.train_step");
   if (!trainStep)
-    return invalid("the manifest lists entry_points.train_step, but the model "
-                   "object does not export smx_model_train_step");
+    return invalidArgument(
+        "the manifest lists entry_points.train_step, but the model "
+        "object does not export smx_model_train_step");
   return nullptr;
 }
 

@@ -14,12 +14,19 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <utility>
 
 namespace smxrt {
 
 /// Returns an error status owning `message`; NULL for SMXRT_STATUS_OK.
 SMXRT_SUPPORT_API smxrt_status_t makeStatus(smxrt_status_code_t code,
                                             std::string message);
+
+/// An INVALID_ARGUMENT status: what the application returns for bad
+/// command lines, settings and data.
+inline smxrt_status_t invalidArgument(std::string message) {
+  return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, std::move(message));
+}
 
 /// printf-style variant of makeStatus.
 SMXRT_SUPPORT_API smxrt_status_t makeStatusf(smxrt_status_code_t code,
