@@ -66,7 +66,6 @@ public:
   FinetuningObjective(const ModelManifest &manifest, data::LabelKind labelKind)
       : TrainingObjective(manifest), labelKind(labelKind) {}
 
-  const char *commandName() const override { return "finetune"; }
   const char *lengthOption() const override { return "--epochs"; }
 
   smxrt_status_t chooseSettings(const CommandLine &commandLine,

@@ -47,8 +47,6 @@ public:
       : manifest(manifest) {}
   virtual ~TrainingObjective() = default;
 
-  /// The command that trains the objective: "train" or "finetune".
-  virtual const char *commandName() const = 0;
   /// The command line option that sets the run's length ("--steps").
   virtual const char *lengthOption() const = 0;
 

@@ -22,7 +22,6 @@ public:
   PretrainingObjective(const ModelManifest &manifest, int32_t predictions)
       : TrainingObjective(manifest), predictions(predictions) {}
 
-  const char *commandName() const override { return "train"; }
   const char *lengthOption() const override { return "--steps"; }
 
   smxrt_status_t chooseSettings(const CommandLine &commandLine,

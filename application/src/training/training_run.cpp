@@ -230,6 +230,8 @@ struct TrainingRun {
   double learningRate = 0;
   std::string freeze;
   int64_t steps = 0, warmup = 0, every = 0;
+  /// The rows of embeddings.word: the most pieces a tokenizer may have.
+  int32_t vocabularyLimit = 0;
   std::unique_ptr<data::Tokenizer> tokenizer;
   TrainState state;
   std::string tokenizerReport, parametersReport, freezeReport;
@@ -272,15 +274,13 @@ smxrt_status_t chooseSettings(TrainingRun &run) {
 smxrt_status_t setUpData(TrainingRun &run) {
   TrainingObjective &objective = run.objective;
   SMXRT_RETURN_IF_ERROR(objective.loadData());
-  int32_t vocabulary = 0;
-  SMXRT_RETURN_IF_ERROR(vocabularyLimit(run.manifest, vocabulary));
   TokenizerRequest request;
   request.explicitPath = run.commandLine.tokenizer;
   request.sourcePath =
       run.point.resuming ? "" : sourceTokenizer(objective.startingWeights());
   request.checkpointDirectory = run.commandLine.ckpt;
   request.trainingTexts = [&] { return objective.tokenizerTexts(); };
-  request.vocabularyLimit = vocabulary;
+  request.vocabularyLimit = run.vocabularyLimit;
   request.mayTrain = !run.point.resuming;
   SMXRT_RETURN_IF_ERROR(
       setUpTokenizer(request, run.tokenizer, run.tokenizerReport));
@@ -381,10 +381,8 @@ smxrt_status_t runTraining(const char *command, const ModelManifest &manifest,
   SMXRT_RETURN_IF_ERROR(checkBatch(manifest, commandLine));
   std::unique_ptr<TrainingObjective> objective;
   SMXRT_RETURN_IF_ERROR(createTrainingObjective(manifest, objective));
-  int32_t vocabulary = 0;
-  SMXRT_RETURN_IF_ERROR(vocabularyLimit(manifest, vocabulary));
-
   TrainingRun run(manifest, commandLine, *objective, out);
+  SMXRT_RETURN_IF_ERROR(vocabularyLimit(manifest, run.vocabularyLimit));
   SMXRT_RETURN_IF_ERROR(chooseSettings(run));
   SMXRT_RETURN_IF_ERROR(setUpData(run));
   SMXRT_RETURN_IF_ERROR(setUpParameters(run, forward));
