@@ -116,6 +116,14 @@ cl::opt<int64_t> maxPredictions(
              "(default 80, at most the compiled sequence length)"),
     cl::init(80), cl::cat(smxcCategory));
 
+cl::opt<bool> printLocations(
+    "print-locations",
+    cl::desc("With --emit=smx or --emit=mlir, print each operation's "
+             "location: the model path it was built for (e.g. "
+             "\"layers.3.mixing\"), so that smx-opt reading the output knows "
+             "them too"),
+    cl::init(false), cl::cat(smxcCategory));
+
 cl::opt<bool> staticRuntime(
     "static-runtime",
     cl::desc("Link the model application and the runtime statically: the "
@@ -221,7 +229,10 @@ double evaluationCapacityFactor(const smx::spec::ModelSpec &spec) {
 std::function<LogicalResult(llvm::raw_pwrite_stream &)>
 printModule(ModuleOp module) {
   return [module](llvm::raw_pwrite_stream &os) mutable {
-    module->print(os);
+    OpPrintingFlags flags;
+    if (printLocations)
+      flags.enableDebugInfo();
+    module->print(os, flags);
     os << "\n";
     return success();
   };

@@ -66,6 +66,16 @@
 #define SMXRT_ENTRY_ARGUMENTS "arguments"
 #define SMXRT_ENTRY_RESULTS "results"
 
+/* Optional member of an entry point: its static memory plan (the compiler's
+ * smx-plan-memory), an object of the three keys after it. */
+#define SMXRT_ENTRY_MEMORY_PLAN "memory_plan"
+/* Bytes of the one arena that holds every intermediate buffer. */
+#define SMXRT_MEMORY_ARENA_BYTES "arena_bytes"
+/* The most bytes the intermediate buffers hold at one point. */
+#define SMXRT_MEMORY_PEAK_LIVE_BYTES "peak_live_bytes"
+/* The model path (e.g. "layers.3.mixing") of the operation at that point. */
+#define SMXRT_MEMORY_PEAK_AT "peak_at"
+
 /* Members of an argument or result. */
 #define SMXRT_TENSOR_NAME "name"
 #define SMXRT_TENSOR_ROLE "role"

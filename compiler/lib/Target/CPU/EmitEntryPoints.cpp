@@ -13,6 +13,8 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "smx/Dialect/Smx/IR/ModelInterface.h"
+#include "llvm/Support/JSON.h"
+
 #include "smx_runtime/model_abi.h"
 
 namespace mlir::smx {
@@ -22,6 +24,7 @@ namespace mlir::smx {
 
 using namespace mlir;
 using namespace mlir::smx;
+namespace json = llvm::json;
 
 /// Loads pointer number `index` of the pointer array `array`.
 static Value loadPointer(OpBuilder &builder, Location loc, Value array,
@@ -128,6 +131,47 @@ static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
   return success();
 }
 
+/// Adds the memory plan smx-plan-memory recorded on each entry function to
+/// its entry in the manifest.
+static FailureOr<std::string>
+addMemoryPlans(ModuleOp module, StringRef manifest,
+               ArrayRef<std::pair<func::FuncOp, StringRef>> entries) {
+  llvm::Expected<json::Value> parsed = json::parse(manifest);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return module.emitError()
+           << "smx-emit-entry-points: the manifest is not valid JSON";
+  }
+  json::Object *entryPoints =
+      parsed->getAsObject()
+          ? parsed->getAsObject()->getObject(SMXRT_MANIFEST_ENTRY_POINTS)
+          : nullptr;
+  for (auto [function, entryName] : entries) {
+    json::Object *entry =
+        entryPoints ? entryPoints->getObject(entryName) : nullptr;
+    if (!entry)
+      return module.emitError() << "smx-emit-entry-points: the manifest has "
+                                << "no entry point '" << entryName << "'";
+    auto arenaBytes = function->getAttrOfType<IntegerAttr>(kArenaBytesAttrName);
+    auto peakBytes =
+        function->getAttrOfType<IntegerAttr>(kPeakLiveBytesAttrName);
+    if (!arenaBytes || !peakBytes)
+      continue;
+    json::Object plan{{SMXRT_MEMORY_ARENA_BYTES, arenaBytes.getInt()},
+                      {SMXRT_MEMORY_PEAK_LIVE_BYTES, peakBytes.getInt()}};
+    if (auto peakAt = function->getAttrOfType<StringAttr>(kPeakAtAttrName))
+      plan[SMXRT_MEMORY_PEAK_AT] = peakAt.getValue();
+    (*entry)[SMXRT_ENTRY_MEMORY_PLAN] = std::move(plan);
+    for (StringRef name :
+         {kArenaBytesAttrName, kPeakLiveBytesAttrName, kPeakAtAttrName})
+      function->removeAttr(name);
+  }
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  stream << *parsed;
+  return text;
+}
+
 namespace {
 struct SmxEmitEntryPointsPass
     : public smx::impl::SmxEmitEntryPointsPassBase<SmxEmitEntryPointsPass> {
@@ -146,19 +190,27 @@ struct SmxEmitEntryPointsPass
     if (failed(emitEntryPoint(module, forward,
                               SMXRT_SYMBOL_STRING(SMXRT_MODEL_FORWARD))))
       return signalPassFailure();
+    SmallVector<std::pair<func::FuncOp, StringRef>> entries = {
+        {forward, SMXRT_ENTRY_FORWARD}};
     if (auto trainStep =
-            module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName))
+            module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName)) {
       if (failed(emitEntryPoint(
               module, trainStep,
               SMXRT_SYMBOL_STRING(SMXRT_MODEL_TRAIN_STEP))))
         return signalPassFailure();
+      entries.push_back({trainStep, SMXRT_ENTRY_TRAIN_STEP});
+    }
+    FailureOr<std::string> completed =
+        addMemoryPlans(module, manifest.getValue(), entries);
+    if (failed(completed))
+      return signalPassFailure();
 
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
     Location loc = forward.getLoc();
     auto pointerType = LLVM::LLVMPointerType::get(context);
     // The manifest as a NUL-terminated constant and its accessor.
     builder.setInsertionPointToEnd(module.getBody());
-    std::string text = manifest.getValue().str();
+    std::string text = std::move(*completed);
     text.push_back('\0');
     auto arrayType =
         LLVM::LLVMArrayType::get(IntegerType::get(context, 8), text.size());

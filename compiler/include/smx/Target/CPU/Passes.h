@@ -4,8 +4,10 @@
 #define SMX_TARGET_CPU_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -20,6 +22,12 @@ inline constexpr StringLiteral kManifestAttrName = "smx.manifest";
 /// appends for results come from `results`).
 inline constexpr StringLiteral kEntryArgumentsAttrName =
     "smx.entry_arguments";
+
+/// On a function, set by smx-plan-memory: the bytes of its buffer arena,
+/// the most bytes its buffers hold at once, and the model path where.
+inline constexpr StringLiteral kArenaBytesAttrName = "smx.arena_bytes";
+inline constexpr StringLiteral kPeakLiveBytesAttrName = "smx.peak_live_bytes";
+inline constexpr StringLiteral kPeakAtAttrName = "smx.peak_at";
 
 #define GEN_PASS_DECL
 #include "smx/Target/CPU/Passes.h.inc"

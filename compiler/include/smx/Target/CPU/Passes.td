@@ -27,13 +27,48 @@ def SmxEmitEntryPointsPass : Pass<"smx-emit-entry-points", "ModuleOp"> {
     identity layout) and calls `@forward`, the same
     `smx_model_train_step` for `@train_step` when the module has one, and
     `smx_model_manifest(void)`, which returns the module's manifest as a
-    NUL-terminated string (docs/abi.md). `@forward` gets internal linkage.
+    NUL-terminated string (docs/abi.md), with each entry function's memory
+    plan (`smx-plan-memory`) added to its entry. `@forward` gets internal
+    linkage.
 
     Contract: runs after bufferization and `buffer-results-to-out-params`:
     `@forward` takes its inputs and parameters (memrefs with static shapes
     and identity layouts, or i64 scalars) followed by one memref per result.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def SmxPlanMemoryPass : Pass<"smx-plan-memory", "func::FuncOp"> {
+  let summary = "Places a function's static buffers in one arena by liveness";
+  let description = [{
+    Gives every static `memref.alloc` of the function's entry block an
+    offset in one arena, so that buffers whose lifetimes overlap never share
+    bytes and dead buffers' bytes are reused (buffer assignment by
+    liveness; greedy-by-size packing, 64-byte aligned). Each allocation
+    becomes a `memref.view` of a single `memref.alloc` of `i8` at the top of
+    the function. A buffer lives from its allocation to the last
+    entry-block operation that uses it or an alias of it (views, casts,
+    values yielded out of regions); a use inside a region counts at the
+    region's entry-block ancestor. Buffers that are returned, or whose
+    address is taken as an integer, keep their own allocation. First, a
+    buffer that is only copied into an out-parameter at the end (what
+    `buffer-results-to-out-params` leaves) becomes that out-parameter: the
+    result is computed in the caller's buffer, without a copy.
+
+    The function records the plan: `smx.arena_bytes` (the arena's size),
+    `smx.peak_live_bytes` (the most bytes its buffers hold at one point, a
+    lower bound on any arena) and `smx.peak_at` (the model path of the
+    operation where that peak is reached). `smx-emit-entry-points` copies
+    them into the manifest.
+
+    Contract: runs after bufferization and before the deallocation
+    pipeline (the function has no `memref.dealloc` yet); the deallocation
+    pipeline then frees the arena at the function's end.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
 }
 
 def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
