@@ -6,6 +6,7 @@
 #include "tensor_internal.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace smxrt {
 
@@ -28,6 +29,67 @@ std::string formatTable(const std::vector<std::vector<std::string>> &rows) {
   }
   return text;
 }
+
+namespace {
+
+/// `bytes` in the largest binary unit that keeps it at or above 1.
+std::string formatBytes(int64_t bytes) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? formatString("%lld B", static_cast<long long>(bytes))
+                   : formatString("%.1f %s", value, units[unit]);
+}
+
+int64_t sumBytes(const std::vector<ArgumentSpec> &arguments,
+                 const std::vector<size_t> &indices) {
+  int64_t bytes = 0;
+  for (size_t index : indices)
+    bytes += static_cast<int64_t>(arguments[index].byteSize);
+  return bytes;
+}
+
+std::string describePlan(const MemoryPlanSpec &plan) {
+  std::string text = formatString(
+      "%s arena; at most %s live at once", formatBytes(plan.arenaBytes).c_str(),
+      formatBytes(plan.peakLiveBytes).c_str());
+  if (!plan.peakAt.empty())
+    text += ", first at " + plan.peakAt;
+  return text;
+}
+
+/// What a forward call and a train step hold (docs/abi.md, "The memory
+/// plan"): the application's buffers and the compiled code's arena.
+std::string describeMemory(const ModelManifest &manifest) {
+  std::vector<std::vector<std::string>> rows;
+  int64_t parameterBytes = 0;
+  for (const ArgumentSpec &argument : manifest.arguments)
+    if (argument.role == ArgumentRole::Parameter)
+      parameterBytes += static_cast<int64_t>(argument.byteSize);
+  rows.push_back({"parameters", formatBytes(parameterBytes)});
+  if (manifest.memoryPlan.present)
+    rows.push_back({"forward", describePlan(manifest.memoryPlan)});
+  if (manifest.hasTrainStep) {
+    const TrainStepSpec &step = manifest.trainStep;
+    int64_t momentBytes = sumBytes(step.arguments, step.firstMoments) +
+                          sumBytes(step.arguments, step.secondMoments);
+    rows.push_back({"optimizer state",
+                    formatBytes(momentBytes) + " (Adam's two moments)"});
+    rows.push_back({"gradients", formatBytes(parameterBytes) +
+                                     " (in the train step's arena)"});
+    if (step.memoryPlan.present)
+      rows.push_back({"train step", describePlan(step.memoryPlan) +
+                                        " (activations kept for the "
+                                        "backward pass, gradients)"});
+  }
+  return "\nmemory:\n" + formatTable(rows);
+}
+
+} // namespace
 
 smxrt_status_t runInfoCommand(const ModelManifest &manifest,
                               const CommandLine &commandLine, std::FILE *out) {
@@ -77,6 +139,7 @@ smxrt_status_t runInfoCommand(const ModelManifest &manifest,
                            metrics.empty() ? "none" : metrics.c_str());
     }
   }
+  text += describeMemory(manifest);
   if (!commandLine.brief && parameterTensors > 0)
     text += "\n" + formatTable(parameterRows);
 

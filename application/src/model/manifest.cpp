@@ -106,6 +106,8 @@ public:
       SMXRT_RETURN_IF_ERROR(readResult(
           (*results)[index],
           elementPath(memberPath(forwardPath, SMXRT_ENTRY_RESULTS), index)));
+    SMXRT_RETURN_IF_ERROR(
+        readMemoryPlan(*forward, forwardPath, manifest.memoryPlan));
     if (!manifest.findArgument(SMXRT_INPUT_IDS))
       return invalid(memberPath(forwardPath, SMXRT_ENTRY_ARGUMENTS),
                      "no 'input_ids' input");

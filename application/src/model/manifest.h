@@ -62,6 +62,20 @@ struct ResultSpec : TensorSpec {
   double lossWeight = 0;
   /// A statistic reported with every step ("metric": true).
   bool isMetric = false;
+  /// A parameter or moment the train step writes into its argument's
+  /// buffer ("in_place": true); its result pointer is never accessed.
+  bool inPlace = false;
+};
+
+/// An entry point's static memory plan (the compiler's smx-plan-memory):
+/// every intermediate buffer lives in one arena of `arenaBytes`, in which at
+/// most `peakLiveBytes` are live at once, first at the model path `peakAt`.
+struct MemoryPlanSpec {
+  bool present = false;
+  int64_t arenaBytes = 0;
+  int64_t peakLiveBytes = 0;
+  /// Empty when the compiler knew no model path there.
+  std::string peakAt;
 };
 
 /// entry_points.train_step of a training object, checked: its parameters
@@ -82,6 +96,7 @@ struct TrainStepSpec {
   size_t loss = 0, gradNorm = 0, learningRate = 0;
   /// The outputs after those three, in order: loss terms and metrics.
   std::vector<size_t> reported;
+  MemoryPlanSpec memoryPlan;
 
   const ArgumentSpec *findArgument(std::string_view name) const;
   const ResultSpec *findResult(std::string_view name) const;
@@ -105,6 +120,8 @@ struct ModelManifest {
   std::vector<ArgumentSpec> arguments;
   std::vector<ResultSpec> results;
   std::vector<MoeLayerSpec> moeLayers;
+  /// The forward function's memory plan.
+  MemoryPlanSpec memoryPlan;
   /// "pretrain" or "finetune" for a training object; empty for inference.
   std::string task;
   /// Whether the manifest has entry_points.train_step (then `task` is set).

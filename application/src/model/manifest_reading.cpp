@@ -73,6 +73,29 @@ smxrt_status_t readStringMember(const json::Value &object,
   return readString(*member, memberPath(path, key), result);
 }
 
+smxrt_status_t readMemoryPlan(const json::Value &entry, const std::string &path,
+                              MemoryPlanSpec &plan) {
+  const json::Value *member = entry.find(SMXRT_ENTRY_MEMORY_PLAN);
+  if (!member)
+    return nullptr;
+  std::string planPath = memberPath(path, SMXRT_ENTRY_MEMORY_PLAN);
+  if (!member->isObject())
+    return wrongKind(planPath, "an object", *member);
+  SMXRT_RETURN_IF_ERROR(readIntegerMember(
+      *member, planPath, SMXRT_MEMORY_ARENA_BYTES, 0, plan.arenaBytes));
+  SMXRT_RETURN_IF_ERROR(readIntegerMember(
+      *member, planPath, SMXRT_MEMORY_PEAK_LIVE_BYTES, 0, plan.peakLiveBytes));
+  if (member->find(SMXRT_MEMORY_PEAK_AT))
+    SMXRT_RETURN_IF_ERROR(
+        readStringMember(*member, planPath, SMXRT_MEMORY_PEAK_AT, plan.peakAt));
+  if (plan.peakLiveBytes > plan.arenaBytes)
+    return invalid(memberPath(planPath, SMXRT_MEMORY_PEAK_LIVE_BYTES),
+                   "more than the arena's " + std::to_string(plan.arenaBytes) +
+                       " bytes");
+  plan.present = true;
+  return nullptr;
+}
+
 smxrt_status_t readArrayMember(const json::Value &object,
                                const std::string &path, std::string_view key,
                                const json::Array *&result) {

@@ -73,6 +73,11 @@ smxrt_status_t checkInput(const ModelManifest &manifest,
                           const ArgumentSpec &input, const std::string &path,
                           bool scheduleScalars);
 
+/// Reads the optional SMXRT_ENTRY_MEMORY_PLAN of the entry point `entry`
+/// (at `path`).
+smxrt_status_t readMemoryPlan(const json::Value &entry, const std::string &path,
+                              MemoryPlanSpec &plan);
+
 /// Reads and checks entry_points.train_step into manifest.trainStep, after
 /// the forward function (train_step_manifest.cpp).
 smxrt_status_t readTrainStep(ModelManifest &manifest, const json::Value &entry);

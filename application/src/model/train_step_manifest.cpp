@@ -39,6 +39,7 @@ public:
       SMXRT_RETURN_IF_ERROR(readResult(
           (*results)[index],
           elementPath(memberPath(basePath, SMXRT_ENTRY_RESULTS), index)));
+    SMXRT_RETURN_IF_ERROR(readMemoryPlan(entry, basePath, spec.memoryPlan));
     SMXRT_RETURN_IF_ERROR(checkArguments());
     return checkResults();
   }
@@ -94,6 +95,15 @@ private:
         return wrongKind(memberPath(path, SMXRT_TENSOR_BATCH_MAJOR),
                          "a boolean", *batchMajor);
       result.batchMajor = batchMajor->getBool();
+    }
+    if (const json::Value *inPlace = entry.find(SMXRT_TENSOR_IN_PLACE)) {
+      if (!inPlace->isBool())
+        return wrongKind(memberPath(path, SMXRT_TENSOR_IN_PLACE), "a boolean",
+                         *inPlace);
+      if (result.role == ResultRole::Output && inPlace->getBool())
+        return invalid(memberPath(path, SMXRT_TENSOR_IN_PLACE),
+                       "an output has no argument to update in place");
+      result.inPlace = inPlace->getBool();
     }
     size_t index = spec.results.size();
     switch (result.role) {

@@ -23,6 +23,13 @@ smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
   }
   outputs.clear();
   outputs.resize(spec.results.size());
+  std::vector<bool> inPlace(spec.arguments.size(), false);
+  for (auto [resultRun, argumentRun] :
+       {std::pair{&spec.parameterResults, &spec.parameters},
+        {&spec.firstMomentResults, &spec.firstMoments},
+        {&spec.secondMomentResults, &spec.secondMoments}})
+    for (size_t index = 0; index < resultRun->size(); ++index)
+      inPlace[(*argumentRun)[index]] = spec.results[(*resultRun)[index]].inPlace;
   for (size_t index = 0; index < spec.arguments.size(); ++index) {
     const ArgumentSpec &argument = spec.arguments[index];
     if (argument.role == ArgumentRole::Input) {
@@ -30,12 +37,14 @@ smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
           createTensor(argument.dtype, argument.shape, inputs[index]));
       continue;
     }
-    for (auto &copy : copies)
+    for (int copy = 0; copy < (inPlace[index] ? 1 : 2); ++copy)
       SMXRT_RETURN_IF_ERROR(annotateStatus(
-          createTensor(argument.dtype, argument.shape, copy[index]),
+          createTensor(argument.dtype, argument.shape, copies[copy][index]),
           formatString("%s '%s': ", argumentRoleName(argument.role),
                        argument.name.c_str())));
   }
+  frozenValues.clear();
+  frozenValues.resize(spec.arguments.size());
   for (size_t index = 0; index < spec.results.size(); ++index) {
     const ResultSpec &result = spec.results[index];
     if (result.role == ResultRole::Output)
@@ -47,16 +56,39 @@ smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
   return nullptr;
 }
 
+smxrt_tensor_t *TrainState::currentCopy(size_t argument) const {
+  return copies[1][argument] ? copies[current][argument].get()
+                             : copies[0][argument].get();
+}
+
+smxrt_tensor_t *TrainState::nextCopy(size_t argument) const {
+  return copies[1][argument] ? copies[1 - current][argument].get()
+                             : copies[0][argument].get();
+}
+
 smxrt_tensor_t *TrainState::parameter(size_t parameter) const {
-  return copies[current][trainStep->parameters[parameter]].get();
+  return currentCopy(trainStep->parameters[parameter]);
 }
 
 smxrt_tensor_t *TrainState::firstMoment(size_t parameter) const {
-  return copies[current][trainStep->firstMoments[parameter]].get();
+  return currentCopy(trainStep->firstMoments[parameter]);
 }
 
 smxrt_tensor_t *TrainState::secondMoment(size_t parameter) const {
-  return copies[current][trainStep->secondMoments[parameter]].get();
+  return currentCopy(trainStep->secondMoments[parameter]);
+}
+
+/// Calls `visit(argument)` for the value and both moments of every frozen
+/// parameter.
+template <typename Visit>
+static void forEachFrozenArgument(const TrainStepSpec &spec,
+                                  const std::vector<bool> &frozen,
+                                  Visit visit) {
+  for (size_t index = 0; index < frozen.size(); ++index)
+    if (frozen[index])
+      for (const std::vector<size_t> *run :
+           {&spec.parameters, &spec.firstMoments, &spec.secondMoments})
+        visit((*run)[index]);
 }
 
 long TrainState::findParameter(std::string_view name) const {
@@ -77,6 +109,24 @@ void TrainState::initializeParameters(uint64_t seed) {
     initializeParameter(parameterSpec(index), seed, parameter(index));
 }
 
+smxrt_status_t TrainState::setFrozen(std::vector<bool> frozen) {
+  this->frozen = std::move(frozen);
+  // Frozen state the step overwrites in place: saved here, restored by
+  // commit().
+  smxrt_status_t status = nullptr;
+  forEachFrozenArgument(*trainStep, this->frozen, [&](size_t argument) {
+    if (status || copies[1][argument] || frozenValues[argument])
+      return;
+    const ArgumentSpec &spec = trainStep->arguments[argument];
+    status = createTensor(spec.dtype, spec.shape, frozenValues[argument]);
+    if (!status)
+      std::memcpy(smxrt_tensor_data(frozenValues[argument].get()),
+                  smxrt_tensor_const_data(copies[0][argument].get()),
+                  spec.byteSize);
+  });
+  return status;
+}
+
 void TrainState::run(smxrt_model_train_step_fn_t function, int64_t step,
                      float peakLearningRate, int64_t warmupSteps,
                      int64_t totalSteps) {
@@ -93,15 +143,16 @@ void TrainState::run(smxrt_model_train_step_fn_t function, int64_t step,
     arguments[index] =
         smxrt_tensor_data(spec.arguments[index].role == ArgumentRole::Input
                               ? inputs[index].get()
-                              : copies[current][index].get());
-  // Each result goes to the other copy of its argument namesake.
+                              : currentCopy(index));
+  // Each result goes to the next copy of its argument namesake: the other
+  // copy, or (in place) the same buffer, whose result pointer the step
+  // never accesses.
   std::vector<void *> results(spec.results.size());
-  const int next = 1 - current;
   auto bind = [&](const std::vector<size_t> &resultRun,
                   const std::vector<size_t> &argumentRun) {
     for (size_t index = 0; index < resultRun.size(); ++index)
       results[resultRun[index]] =
-          smxrt_tensor_data(copies[next][argumentRun[index]].get());
+          smxrt_tensor_data(nextCopy(argumentRun[index]));
   };
   bind(spec.parameterResults, spec.parameters);
   bind(spec.firstMomentResults, spec.firstMoments);
@@ -113,20 +164,15 @@ void TrainState::run(smxrt_model_train_step_fn_t function, int64_t step,
 }
 
 void TrainState::commit() {
-  const int next = 1 - current;
-  for (size_t index = 0; index < frozen.size(); ++index) {
-    if (!frozen[index])
-      continue;
-    for (const std::vector<size_t> *run :
-         {&trainStep->parameters, &trainStep->firstMoments,
-          &trainStep->secondMoments}) {
-      size_t argument = (*run)[index];
-      std::memcpy(smxrt_tensor_data(copies[next][argument].get()),
-                  smxrt_tensor_const_data(copies[current][argument].get()),
-                  trainStep->arguments[argument].byteSize);
-    }
-  }
-  current = next;
+  forEachFrozenArgument(*trainStep, frozen, [&](size_t argument) {
+    const smxrt_tensor_t *kept = copies[1][argument]
+                                     ? copies[current][argument].get()
+                                     : frozenValues[argument].get();
+    std::memcpy(smxrt_tensor_data(nextCopy(argument)),
+                smxrt_tensor_const_data(kept),
+                trainStep->arguments[argument].byteSize);
+  });
+  current = 1 - current;
 }
 
 float TrainState::scalarOutput(size_t result) const {

@@ -1,11 +1,13 @@
 //===- train_state.h - Buffers of the train step ----------------*- C++ -*-===//
 //
 // The application owns every buffer of smx_model_train_step (docs/abi.md): the
-// batch and schedule inputs, two copies of the parameters and both Adam
-// moments (the step reads one copy and writes the other, which then becomes
-// current), and the outputs. Frozen parameters are kept unchanged by
-// copying them (and their moments) back after each step: the train step
-// still computes their gradients, and the application discards the update.
+// batch and schedule inputs, the parameters and both Adam moments, and the
+// outputs. A parameter or moment the train step updates in place (its result
+// is "in_place" in the manifest) has one buffer; any other has two copies:
+// the step reads one and writes the other, which then becomes current.
+// Frozen parameters are kept unchanged by restoring them (and their moments)
+// after each step: the train step still computes their gradients, and the
+// application discards the update.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,14 +51,15 @@ public:
   /// Fills the current parameters by their inits.
   void initializeParameters(uint64_t seed);
 
-  /// Parameters whose updates are discarded (indices into spec().parameters).
-  void setFrozen(std::vector<bool> frozen) { this->frozen = std::move(frozen); }
+  /// Parameters whose updates are discarded (indices into spec().parameters),
+  /// at their current values: call after the parameters are loaded.
+  smxrt_status_t setFrozen(std::vector<bool> frozen);
   const std::vector<bool> &getFrozen() const { return frozen; }
 
   /// Runs one step on the batch already in the input buffers: sets the
-  /// schedule scalars and calls the train step, which writes the next copy
-  /// of the parameters and the outputs. The current copy is unchanged until
-  /// commit().
+  /// schedule scalars and calls the train step, which writes the next
+  /// parameters and moments (over the current ones where it updates them in
+  /// place) and the outputs.
   void run(smxrt_model_train_step_fn_t trainStep, int64_t step,
            float peakLearningRate, int64_t warmupSteps, int64_t totalSteps);
   /// Makes the step's parameters and moments current, frozen ones excepted.
@@ -72,9 +75,18 @@ private:
   const TrainStepSpec *trainStep = nullptr;
   /// Indexed by argument: the inputs' buffers (null for the others).
   std::vector<TensorPtr> inputs;
-  /// Indexed by argument: two copies of every parameter and moment (null
-  /// for inputs).
+  /// The buffer of argument `argument` (a parameter or moment) the step
+  /// reads, and the one it writes.
+  smxrt_tensor_t *currentCopy(size_t argument) const;
+  smxrt_tensor_t *nextCopy(size_t argument) const;
+
+  /// Indexed by argument: the copies of every parameter and moment, the
+  /// second one null when the step updates it in place (both null for
+  /// inputs).
   std::vector<TensorPtr> copies[2];
+  /// Indexed by argument: frozen state the step updates in place, saved by
+  /// setFrozen() to be restored after each step.
+  std::vector<TensorPtr> frozenValues;
   /// Indexed by result: the outputs' buffers (null for the others).
   std::vector<TensorPtr> outputs;
   int current = 0;

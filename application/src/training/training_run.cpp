@@ -313,7 +313,7 @@ smxrt_status_t setUpParameters(TrainingRun &run,
   std::vector<bool> frozen;
   SMXRT_RETURN_IF_ERROR(resolveFreeze(run.freeze, state, frozen,
                                       run.freezeReport, run.choose.notes));
-  state.setFrozen(frozen);
+  SMXRT_RETURN_IF_ERROR(state.setFrozen(frozen));
   return run.objective.prepareEvaluation(forward);
 }
 

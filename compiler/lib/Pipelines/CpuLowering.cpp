@@ -41,7 +41,8 @@ static void addTensorLoweringPasses(OpPassManager &pm,
 }
 
 /// Tensors to buffers: function boundaries with identity layouts, results
-/// as out-parameters (the entry points' calling convention), every static
+/// as out-parameters (the entry points' calling convention), the training
+/// state updated in place, every static
 /// buffer in one arena planned by liveness, deallocation.
 static void addBufferizationPasses(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -52,6 +53,7 @@ static void addBufferizationPasses(OpPassManager &pm) {
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(createSmxUpdateStateInPlacePass());
   pm.addNestedPass<func::FuncOp>(createSmxPlanMemoryPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 }

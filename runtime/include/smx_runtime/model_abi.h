@@ -85,6 +85,10 @@
 #define SMXRT_TENSOR_BATCH_MAJOR "batch_major"
 #define SMXRT_TENSOR_LOSS_WEIGHT "loss_weight"
 #define SMXRT_TENSOR_METRIC "metric"
+/* On a train step result (a parameter or moment): the train step writes it
+ * into the argument buffer of the same name and role and never accesses
+ * the result's own pointer, so the application needs one copy of it. */
+#define SMXRT_TENSOR_IN_PLACE "in_place"
 
 /* Roles of arguments (input, parameter, moments) and results (output,
  * parameter, moments: the train step's updated state). */

@@ -225,6 +225,9 @@ const char *smx_model_manifest(void) {
              "\"shape\": ",
              first ? "" : ",\n", parameters[i].name, roles[r]);
         emit_shape(&parameters[i]);
+#ifdef FAKE_IN_PLACE
+        emit(", \"in_place\": true");
+#endif
         emit("}");
         first = 0;
       }
@@ -587,11 +590,18 @@ void smx_model_train_step(void **arguments, void **results) {
   float correction1 = 1.0f - powf(beta1, (float)(step + 1));
   float correction2 = 1.0f - powf(beta2, (float)(step + 1));
   for (int i = 0; i < PARAMETERS; ++i) {
-    const float *m = arguments[first + PARAMETERS + i];
-    const float *v = arguments[first + 2 * PARAMETERS + i];
+    float *m = arguments[first + PARAMETERS + i];
+    float *v = arguments[first + 2 * PARAMETERS + i];
+#ifdef FAKE_IN_PLACE
+    /* The manifest marks the state in place: write over the arguments and
+       never touch the result pointers, as smx-update-state-in-place makes
+       compiled train steps do. Each element is read before it is written. */
+    float *new_p = params[i], *new_m = m, *new_v = v;
+#else
     float *new_p = results[i];
     float *new_m = results[PARAMETERS + i];
     float *new_v = results[2 * PARAMETERS + i];
+#endif
     int decays = strcmp(parameters[i].init, "normal") == 0;
     for (int k = 0; k < element_count(&parameters[i]); ++k) {
       float g = grads[i][k];

@@ -131,11 +131,12 @@ static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
   return success();
 }
 
-/// Adds the memory plan smx-plan-memory recorded on each entry function to
-/// its entry in the manifest.
+/// Completes the manifest with what the lowering decided for each entry
+/// function: its memory plan (smx-plan-memory) and the results it updates
+/// in place (smx-update-state-in-place).
 static FailureOr<std::string>
-addMemoryPlans(ModuleOp module, StringRef manifest,
-               ArrayRef<std::pair<func::FuncOp, StringRef>> entries) {
+completeManifest(ModuleOp module, StringRef manifest,
+                 ArrayRef<std::pair<func::FuncOp, StringRef>> entries) {
   llvm::Expected<json::Value> parsed = json::parse(manifest);
   if (!parsed) {
     llvm::consumeError(parsed.takeError());
@@ -152,6 +153,23 @@ addMemoryPlans(ModuleOp module, StringRef manifest,
     if (!entry)
       return module.emitError() << "smx-emit-entry-points: the manifest has "
                                 << "no entry point '" << entryName << "'";
+    unsigned numArguments =
+        function->getAttrOfType<IntegerAttr>(kEntryArgumentsAttrName).getInt();
+    json::Array *results = entry->getArray(SMXRT_ENTRY_RESULTS);
+    for (unsigned index = numArguments; index < function.getNumArguments();
+         ++index) {
+      if (!function.getArgAttr(index, kInPlaceAttrName))
+        continue;
+      json::Object *result =
+          results && index - numArguments < results->size()
+              ? (*results)[index - numArguments].getAsObject()
+              : nullptr;
+      if (!result)
+        return function.emitError()
+               << "smx-emit-entry-points: the manifest has no result "
+               << index - numArguments << " for an in-place out-parameter";
+      (*result)[SMXRT_TENSOR_IN_PLACE] = true;
+    }
     auto arenaBytes = function->getAttrOfType<IntegerAttr>(kArenaBytesAttrName);
     auto peakBytes =
         function->getAttrOfType<IntegerAttr>(kPeakLiveBytesAttrName);
@@ -201,7 +219,7 @@ struct SmxEmitEntryPointsPass
       entries.push_back({trainStep, SMXRT_ENTRY_TRAIN_STEP});
     }
     FailureOr<std::string> completed =
-        addMemoryPlans(module, manifest.getValue(), entries);
+        completeManifest(module, manifest.getValue(), entries);
     if (failed(completed))
       return signalPassFailure();
 

@@ -20,6 +20,8 @@
 
 #include "smx/Target/CPU/Passes.h"
 
+#include "ResultsInPlace.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -124,12 +126,7 @@ findLastUse(memref::AllocOp alloc, Block &entry,
   return last;
 }
 
-/// Computes results in their out-parameters: a buffer that is allocated in
-/// the entry block and only copied into an out-parameter at the end (what
-/// buffer-results-to-out-params leaves) becomes that out-parameter, which
-/// saves a buffer and a copy per result. The out-parameter must be used by
-/// the copy alone and the buffer not after it.
-static void computeResultsInPlace(Block &entry) {
+void mlir::smx::computeResultsInPlace(Block &entry) {
   SmallVector<memref::CopyOp> copies;
   for (auto copy : entry.getOps<memref::CopyOp>())
     copies.push_back(copy);

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -28,6 +29,11 @@ inline constexpr StringLiteral kEntryArgumentsAttrName =
 inline constexpr StringLiteral kArenaBytesAttrName = "smx.arena_bytes";
 inline constexpr StringLiteral kPeakLiveBytesAttrName = "smx.peak_live_bytes";
 inline constexpr StringLiteral kPeakAtAttrName = "smx.peak_at";
+
+/// On an out-parameter of an entry function, set by
+/// smx-update-state-in-place: the function writes this result into the
+/// argument buffer of the same state and never accesses the out-parameter.
+inline constexpr StringLiteral kInPlaceAttrName = "smx.in_place";
 
 #define GEN_PASS_DECL
 #include "smx/Target/CPU/Passes.h.inc"

@@ -38,6 +38,32 @@ def SmxEmitEntryPointsPass : Pass<"smx-emit-entry-points", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SmxUpdateStateInPlacePass : Pass<"smx-update-state-in-place",
+                                     "func::FuncOp"> {
+  let summary = "Makes the train step update parameters and moments in place";
+  let description = [{
+    After `buffer-results-to-out-params`, an entry function (one with
+    `smx.entry_arguments`) writes the next value of each parameter and Adam
+    moment into an out-parameter carrying the same `smx.parameter`,
+    `smx.first_moment` or `smx.second_moment` name as the argument it reads.
+    Where the pass proves that every read of the argument (and of views of
+    it) comes before the first write of the out-parameter, except reads in
+    that write itself when it is an all-parallel `linalg.generic` reading
+    the argument through the same indexing map it writes the out-parameter
+    with, it replaces the out-parameter by the argument: the function
+    updates the state in place and never accesses the out-parameter, which
+    it marks `smx.in_place`. (First, as `smx-plan-memory` does, results
+    only copied into their out-parameters at the end are computed there.)
+    `smx-emit-entry-points` marks those results
+    `"in_place": true` in the manifest, so the application holds one copy
+    of the training state instead of two (docs/abi.md).
+
+    Contract: runs after `buffer-results-to-out-params`, before
+    `smx-plan-memory` and the deallocation pipeline.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def SmxPlanMemoryPass : Pass<"smx-plan-memory", "func::FuncOp"> {
   let summary = "Places a function's static buffers in one arena by liveness";
   let description = [{
