@@ -66,9 +66,11 @@ static void addCpuCodegenPasses(OpPassManager &pm,
   if (options.threads) {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addNestedPass<func::FuncOp>(createSmxPrepareParallelLoopsPass());
+    pm.addPass(createSmxOutlineKernelsPass());
     pm.addPass(createConvertSCFToOpenMPPass());
   } else {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+    pm.addPass(createSmxOutlineKernelsPass());
   }
   // Memrefs before control flow: the bodies of OpenMP loops sit in
   // single-block `memref.alloca_scope` regions until the memref lowering

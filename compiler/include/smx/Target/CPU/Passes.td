@@ -97,6 +97,26 @@ def SmxPlanMemoryPass : Pass<"smx-plan-memory", "func::FuncOp"> {
   ];
 }
 
+def SmxOutlineKernelsPass : Pass<"smx-outline-kernels", "ModuleOp"> {
+  let summary = "Moves each loop nest into a kernel function, one per distinct body";
+  let description = [{
+    Every result-less `scf.parallel` or `scf.for` at the top level of a
+    function becomes a call to a private function (its kernel) that takes
+    the values the loop uses from outside as arguments, in order of first
+    use, and clones the constants it uses. Kernels whose text is the same
+    (every layer of an encoder runs the same loop nests on its own buffers)
+    are one function. Kernels carry `passthrough = ["noinline"]`.
+
+    Why: the model's functions are otherwise one LLVM function with every
+    loop nest of every layer, and LLVM's loop passes spend most of the
+    compile time walking it; outlined and shared, each distinct loop nest
+    is optimized once, in a small function.
+
+    Contract: runs on loop-level IR with memrefs, before
+    `convert-scf-to-openmp`.
+  }];
+}
+
 def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
   let summary = "Replaces libm calls of the model with vectorizable polynomials";
   let description = [{
