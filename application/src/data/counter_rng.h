@@ -43,6 +43,10 @@ public:
     return mix64(state);
   }
 
+  /// Advances the stream by `count` draws at once: the state is a counter,
+  /// so a stream can be split into pieces that threads draw independently.
+  void skip(uint64_t count) { state += count * increment; }
+
   /// Uniform on (0, 1], so that a logarithm never sees 0.
   double nextUniform() {
     return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53;

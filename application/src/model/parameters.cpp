@@ -25,12 +25,23 @@ std::string describeParameter(const ArgumentSpec &parameter) {
 void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
                 float *values, int64_t count) {
   constexpr double twoPi = 6.283185307179586476925286766559;
-  data::SplitMix64 generator(seed ^ data::fnv1a64(name));
-  for (int64_t index = 0; index < count; ++index) {
-    double radius = std::sqrt(-2.0 * std::log(generator.nextUniform()));
-    double angle = twoPi * generator.nextUniform();
-    values[index] =
-        static_cast<float>(standardDeviation * radius * std::cos(angle));
+  // One stream per parameter, two draws per element; threads fill pieces of
+  // it from the piece's place in the stream, so the values do not depend on
+  // the thread count. (Box-Muller in double is ~40 ns an element: BERT-Base's
+  // 110 M take seconds on one core.)
+  constexpr int64_t piece = int64_t(1) << 16;
+  const uint64_t streamSeed = seed ^ data::fnv1a64(name);
+#pragma omp parallel for schedule(static) if (count > piece)
+  for (int64_t begin = 0; begin < count; begin += piece) {
+    data::SplitMix64 generator(streamSeed);
+    generator.skip(2 * static_cast<uint64_t>(begin));
+    const int64_t end = std::min(count, begin + piece);
+    for (int64_t index = begin; index < end; ++index) {
+      double radius = std::sqrt(-2.0 * std::log(generator.nextUniform()));
+      double angle = twoPi * generator.nextUniform();
+      values[index] =
+          static_cast<float>(standardDeviation * radius * std::cos(angle));
+    }
   }
 }
 
