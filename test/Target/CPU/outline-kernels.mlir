@@ -13,7 +13,7 @@
 // CHECK-NEXT: return
 
 // CHECK: func.func private @forward_kernel(%[[IN:.*]]: memref<8xf32>, %[[OUT:.*]]: memref<8xf32>)
-// CHECK-SAME: passthrough = ["noinline"]
+// CHECK-SAME: llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]
 // CHECK-DAG: arith.constant 0 : index
 // CHECK-DAG: arith.constant 8 : index
 // CHECK-DAG: arith.constant 1 : index

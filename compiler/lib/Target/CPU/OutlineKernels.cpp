@@ -116,10 +116,14 @@ struct SmxOutlineKernelsPass
         } else {
           existing = kernel;
           kernel.setPrivate();
-          // Its own function for LLVM: never pasted back into the caller.
+          // Its own function for LLVM, never pasted back into the caller,
+          // and not a symbol of the object.
           kernel->setAttr("passthrough",
                           ArrayAttr::get(context, {StringAttr::get(
                                                       context, "noinline")}));
+          kernel->setAttr("llvm.linkage",
+                          LLVM::LinkageAttr::get(context,
+                                                 LLVM::Linkage::Internal));
           symbols.insert(kernel);
         }
         OpBuilder callBuilder(loop);

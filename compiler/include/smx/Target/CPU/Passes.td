@@ -105,7 +105,8 @@ def SmxOutlineKernelsPass : Pass<"smx-outline-kernels", "ModuleOp"> {
     the values the loop uses from outside as arguments, in order of first
     use, and clones the constants it uses. Kernels whose text is the same
     (every layer of an encoder runs the same loop nests on its own buffers)
-    are one function. Kernels carry `passthrough = ["noinline"]`.
+    are one function. Kernels carry `passthrough = ["noinline"]` and
+    internal linkage.
 
     Why: the model's functions are otherwise one LLVM function with every
     loop nest of every layer, and LLVM's loop passes spend most of the
@@ -114,7 +115,7 @@ def SmxOutlineKernelsPass : Pass<"smx-outline-kernels", "ModuleOp"> {
 
     Contract: runs on loop-level IR with memrefs, before
     `convert-scf-to-openmp`.
-  }];
+  }];  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
