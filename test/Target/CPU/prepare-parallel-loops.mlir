@@ -75,3 +75,62 @@ func.func @tiny(%x: memref<8x2xf32>) {
   }
   return
 }
+
+// -----
+
+// A reduction the linalg lowering leaves in memory keeps its accumulator in
+// a register: one load before the loop, one store after it, and the sum
+// reassociable so that it vectorizes. The max reduction is carried too,
+// without fast-math flags.
+// CHECK-LABEL: func.func @memory_reductions
+// CHECK: %[[INIT:.*]] = memref.load %[[SUM:.*]][%{{.*}}] : memref<64xf32>
+// CHECK: %[[TOTAL:.*]] = scf.for %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK-NOT: memref.store
+// CHECK: arith.addf %{{.*}}, %[[ACC]] fastmath<reassoc> : f32
+// CHECK: scf.yield
+// CHECK: memref.store %[[TOTAL]], %[[SUM]]
+// CHECK: scf.for %{{.*}} iter_args
+// CHECK: arith.maximumf
+// CHECK-NOT: fastmath
+// CHECK: scf.yield
+func.func @memory_reductions(%in: memref<64x512xf32>, %sum: memref<64xf32>, %max: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c512 = arith.constant 512 : index
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    scf.for %j = %c0 to %c512 step %c1 {
+      %x = memref.load %in[%i, %j] : memref<64x512xf32>
+      %acc = memref.load %sum[%i] : memref<64xf32>
+      %next = arith.addf %x, %acc : f32
+      memref.store %next, %sum[%i] : memref<64xf32>
+    }
+    scf.for %j = %c0 to %c512 step %c1 {
+      %x = memref.load %in[%i, %j] : memref<64x512xf32>
+      %acc = memref.load %max[%i] : memref<64xf32>
+      %next = arith.maximumf %x, %acc : f32
+      memref.store %next, %max[%i] : memref<64xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Not a register reduction: the loop stores to the accumulator's buffer at
+// the loop's own index (a map, not a reduction).
+// CHECK-LABEL: func.func @not_a_reduction
+// CHECK-NOT: iter_args
+// CHECK: memref.store
+func.func @not_a_reduction(%buffer: memref<512xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c512 = arith.constant 512 : index
+  scf.for %j = %c0 to %c512 step %c1 {
+    %x = memref.load %buffer[%j] : memref<512xf32>
+    %y = arith.addf %x, %x : f32
+    memref.store %y, %buffer[%j] : memref<512xf32>
+  }
+  return
+}

@@ -2,6 +2,7 @@
 
 #include "smx/Target/CPU/Passes.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
@@ -87,6 +88,111 @@ static LogicalResult sequentializeInnermostDimension(RewriterBase &rewriter,
   return scf::parallelForToNestedFors(rewriter, inner);
 }
 
+/// A reduction the linalg lowering leaves in memory: `loop` loads the
+/// accumulator from `memref[indices]` (indices defined outside the loop),
+/// combines it with one binary operation (a sum, a maximum) and stores the
+/// result back, once per iteration. Returns the load and store when the loop touches that memref
+/// nowhere else, writes no other memref and is the store's only writer.
+static std::optional<std::pair<memref::LoadOp, memref::StoreOp>>
+matchMemoryReduction(scf::ForOp loop) {
+  Block *body = loop.getBody();
+  if (loop.getNumResults() != 0)
+    return std::nullopt;
+  memref::StoreOp store;
+  for (Operation &op : *body) {
+    if (!isa<memref::StoreOp>(op))
+      continue;
+    if (store)
+      return std::nullopt;
+    store = cast<memref::StoreOp>(op);
+  }
+  if (!store)
+    return std::nullopt;
+  Operation *combiner = store.getValueToStore().getDefiningOp();
+  if (!combiner || combiner->getBlock() != body ||
+      combiner->getNumOperands() != 2 || combiner->getNumResults() != 1)
+    return std::nullopt;
+  Value memref = store.getMemRef();
+  memref::LoadOp accumulator;
+  bool other = false;
+  loop.walk([&](Operation *op) {
+    if (op == store.getOperation() || !op->getParentRegion())
+      return;
+    if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      if (load.getMemRef() != memref)
+        return;
+      if (accumulator || load->getBlock() != body ||
+          load.getIndices() != store.getIndices())
+        other = true;
+      else
+        accumulator = load;
+      return;
+    }
+    // Nested loops, stores elsewhere, calls: not this simple shape.
+    if (!isa<scf::YieldOp>(op) && op != loop.getOperation() &&
+        (op->getNumRegions() > 0 || !isMemoryEffectFree(op)))
+      other = true;
+  });
+  if (other || !accumulator ||
+      !llvm::is_contained(combiner->getOperands(), accumulator.getResult()) ||
+      !accumulator.getResult().hasOneUse())
+    return std::nullopt;
+  for (Value index : store.getIndices())
+    if (loop.getBodyRegion().isAncestor(index.getParentRegion()))
+      return std::nullopt;
+  return std::make_pair(accumulator, store);
+}
+
+/// Keeps a memory reduction's accumulator in a register: one load before
+/// the loop, the partial result carried by the loop, one store after it. A
+/// float sum or product is marked reassociable so that the loop vectorizer may split it into lanes
+/// (the order of a float sum changes in the last bits; the numerics tests'
+/// tolerances cover it). Only loops that write nothing but the accumulator
+/// and read other memrefs are rewritten: the buffers such a loop reads are
+/// inputs of a linalg reduction, which bufferization never aliases with its
+/// output.
+static void promoteMemoryReduction(RewriterBase &rewriter, scf::ForOp loop) {
+  std::optional<std::pair<memref::LoadOp, memref::StoreOp>> match =
+      matchMemoryReduction(loop);
+  if (!match)
+    return;
+  auto [accumulator, store] = *match;
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  Value initial = memref::LoadOp::create(rewriter, loc, store.getMemRef(),
+                                         store.getIndices());
+  auto promoted = scf::ForOp::create(
+      rewriter, loc, loop.getLowerBound(), loop.getUpperBound(),
+      loop.getStep(), ValueRange{initial},
+      [&](OpBuilder &builder, Location, Value iv, ValueRange iterArgs) {
+        IRMapping mapping;
+        mapping.map(loop.getInductionVar(), iv);
+        mapping.map(accumulator.getResult(), iterArgs.front());
+        Value next;
+        for (Operation &op : loop.getBody()->without_terminator()) {
+          if (&op == accumulator.getOperation())
+            continue;
+          if (&op == store.getOperation()) {
+            next = mapping.lookup(store.getValueToStore());
+            continue;
+          }
+          Operation *clone = builder.clone(op, mapping);
+          if (op.getNumResults() != 1 ||
+              op.getResult(0) != store.getValueToStore())
+            continue;
+          if (auto sum = dyn_cast<arith::AddFOp>(clone))
+            sum.setFastmath(sum.getFastmath() | arith::FastMathFlags::reassoc);
+          if (auto product = dyn_cast<arith::MulFOp>(clone))
+            product.setFastmath(product.getFastmath() |
+                                arith::FastMathFlags::reassoc);
+        }
+        scf::YieldOp::create(builder, loc, next);
+      });
+  memref::StoreOp::create(rewriter, loc, promoted.getResult(0),
+                          store.getMemRef(), store.getIndices());
+  rewriter.eraseOp(loop);
+}
+
 namespace {
 struct SmxPrepareParallelLoopsPass
     : smx::impl::SmxPrepareParallelLoopsPassBase<
@@ -110,6 +216,12 @@ struct SmxPrepareParallelLoopsPass
       if (loop.getInitVals().empty() &&
           failed(sequentialize(rewriter, loop)))
         return signalPassFailure();
+
+    // Reductions in registers, before the nests are shaped for threads.
+    SmallVector<scf::ForOp> forLoops;
+    getOperation()->walk([&](scf::ForOp loop) { forLoops.push_back(loop); });
+    for (scf::ForOp loop : forLoops)
+      promoteMemoryReduction(rewriter, loop);
 
     for (scf::ParallelOp loop : outermost) {
       if (!loop.getInitVals().empty())

@@ -154,6 +154,15 @@ def SmxPrepareParallelLoopsPass : Pass<"smx-prepare-parallel-loops"> {
     - a nest whose static work (iterations times operations of its
       bodies) is below `min-parallel-work` becomes sequential: forking a
       team costs more than it saves.
+    - a reduction loop that loads its accumulator from memory, combines it
+      with one binary operation and stores it back each iteration (what
+      the lowering of a linalg reduction leaves) carries the accumulator
+      in a register instead: one load before the loop, one store after
+      it. A float sum or product becomes `fastmath<reassoc>` so that the
+      loop vectorizer may split it into lanes; this is the one place the
+      CPU path reorders floating-point arithmetic. The loop must write
+      nothing else; the buffers it reads are the reduction's inputs, which
+      bufferization never aliases with its output.
 
     Contract: runs on loop-level IR. `convert-linalg-to-parallel-loops`
     produces `scf.parallel` ops without reductions; loops with reductions
