@@ -27,7 +27,8 @@ constexpr CommandInfo commands[] = {{Command::Info, "info"},
                                     {Command::Predict, "predict"},
                                     {Command::Eval, "eval"},
                                     {Command::Train, "train"},
-                                    {Command::Finetune, "finetune"}};
+                                    {Command::Finetune, "finetune"},
+                                    {Command::Profile, "profile"}};
 
 constexpr unsigned maskOf(Command command) {
   return 1u << static_cast<unsigned>(command);
@@ -39,6 +40,7 @@ constexpr unsigned Eval = maskOf(Command::Eval);
 constexpr unsigned Train = maskOf(Command::Train);
 constexpr unsigned Finetune = maskOf(Command::Finetune);
 constexpr unsigned Training = Train | Finetune;
+constexpr unsigned Profile = maskOf(Command::Profile);
 
 /// Where an option's value goes; the alternative also says how to parse it.
 using Field = std::variant<bool CommandLine::*, std::string CommandLine::*,
@@ -58,10 +60,10 @@ const OptionInfo options[] = {
     {"--input", &CommandLine::input, Predict | Eval, Predict},
     {"--output", &CommandLine::output, Predict, Predict},
     {"--weights", &CommandLine::weights, Predict | Eval | Train, 0},
-    {"--seed", &CommandLine::seed, Predict | Eval | Training, 0},
+    {"--seed", &CommandLine::seed, Predict | Eval | Training | Profile, 0},
     {"--step", &CommandLine::step, Predict, 0},
     {"--data", &CommandLine::data, Eval | Training, 0},
-    {"--steps", &CommandLine::steps, Train, 0},
+    {"--steps", &CommandLine::steps, Train | Profile, 0},
     {"--batch", &CommandLine::batch, Training, 0},
     {"--lr", &CommandLine::learningRate, Training, 0},
     {"--warmup", &CommandLine::warmup, Training, 0},
@@ -229,6 +231,11 @@ std::string usageText(const std::string &program) {
       "        [--freeze GROUPS] [--ckpt DIR] [--resume] [--lr X] ...\n"
       "      fine-tunes a model compiled with smxc --task=finetune and\n"
       "      reports held-out accuracy after every epoch\n"
+      "  profile [--steps N] [--seed S]\n"
+      "      runs N (default 3) train steps (training objects) or forward\n"
+      "      passes on random tokens and prints where the time goes, per\n"
+      "      kind of kernel and per layer, with bytes and GFLOP/s (models\n"
+      "      compiled with smxc --profile)\n"
       "\n"
       "options:\n"
       "  --input IN     safetensors with input_ids [N, sequence] I32 and\n"
@@ -246,7 +253,8 @@ std::string usageText(const std::string &program) {
       "training options (train, finetune):\n"
       "  --data D       corpus file or directory (default "
       "/usr/share/games/fortunes)\n"
-      "  --steps N      training steps (train; required unless --resume)\n"
+      "  --steps N      training steps (train; required unless --resume),\n"
+      "                 or steps to time (profile)\n"
       "  --epochs N     passes over the training set (finetune; default 3)\n"
       "  --batch B      must equal the compiled batch\n"
       "  --lr X         peak learning rate (default 1e-4)\n"

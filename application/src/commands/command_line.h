@@ -12,7 +12,7 @@
 
 namespace smxrt {
 
-enum class Command { Help, Info, Predict, Eval, Train, Finetune };
+enum class Command { Help, Info, Predict, Eval, Train, Finetune, Profile };
 
 struct CommandLine {
   Command command = Command::Help;

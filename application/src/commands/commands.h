@@ -43,6 +43,13 @@ smxrt_status_t runFinetuneCommand(const ModelManifest &manifest,
                                   smxrt_model_train_step_fn_t trainStep,
                                   const CommandLine &commandLine,
                                   std::FILE *out);
+/// `profile`: times the steps of a model compiled with `smxc --profile`
+/// (profile_command.cpp).
+smxrt_status_t runProfileCommand(const ModelManifest &manifest,
+                                 smxrt_model_forward_fn_t forward,
+                                 smxrt_model_train_step_fn_t trainStep,
+                                 const CommandLine &commandLine,
+                                 std::FILE *out);
 
 /// Lays out rows of cells in left-aligned columns two spaces apart, the
 /// first row being the header.

@@ -79,6 +79,9 @@ smxrt_status_t runModelMain(int argc, char **argv,
   case Command::Finetune:
     return runFinetuneCommand(manifest, forward, trainStep, commandLine,
                               stdout);
+  case Command::Profile:
+    return runProfileCommand(manifest, forward, trainStep, commandLine,
+                             stdout);
   case Command::Help:
     break;
   }

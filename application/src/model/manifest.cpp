@@ -119,6 +119,14 @@ public:
             readMoeLayer(moeLayers->getArray()[index],
                          elementPath(SMXRT_MANIFEST_MOE_LAYERS, index)));
     }
+    if (const json::Value *profile = root.find(SMXRT_MANIFEST_PROFILE)) {
+      if (!profile->isArray())
+        return wrongKind(SMXRT_MANIFEST_PROFILE, "an array", *profile);
+      for (size_t index = 0; index < profile->getArray().size(); ++index)
+        SMXRT_RETURN_IF_ERROR(
+            readProfileSite(profile->getArray()[index],
+                            elementPath(SMXRT_MANIFEST_PROFILE, index)));
+    }
     if (const json::Value *task = root.find(SMXRT_MANIFEST_TASK)) {
       SMXRT_RETURN_IF_ERROR(
           readString(*task, SMXRT_MANIFEST_TASK, manifest.task));
@@ -186,6 +194,22 @@ private:
                                   "dimension of a per-batch result",
                                   SMXRT_MAX_RANK));
     manifest.results.push_back(std::move(result));
+    return nullptr;
+  }
+
+  smxrt_status_t readProfileSite(const json::Value &entry,
+                                 const std::string &path) {
+    if (!entry.isObject())
+      return wrongKind(path, "an object", entry);
+    ProfileSiteSpec site;
+    SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_PROFILE_AT, site.at));
+    SMXRT_RETURN_IF_ERROR(
+        readStringMember(entry, path, SMXRT_PROFILE_KIND, site.kind));
+    SMXRT_RETURN_IF_ERROR(
+        readIntegerMember(entry, path, SMXRT_PROFILE_BYTES, 0, site.bytes));
+    SMXRT_RETURN_IF_ERROR(
+        readIntegerMember(entry, path, SMXRT_PROFILE_FLOPS, 0, site.flops));
+    manifest.profileSites.push_back(std::move(site));
     return nullptr;
   }
 

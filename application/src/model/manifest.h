@@ -112,6 +112,17 @@ struct MoeLayerSpec {
   int64_t capacity = 0;
 };
 
+/// One entry of the manifest's "profile" list: a call the compiled code
+/// times (objects compiled with `smxc --profile`).
+struct ProfileSiteSpec {
+  /// The model path it computes ("layers.3.mixing"), or empty.
+  std::string at;
+  /// gemm, route, elementwise, reduction or copy.
+  std::string kind;
+  int64_t bytes = 0;
+  int64_t flops = 0;
+};
+
 struct ModelManifest {
   std::string model;
   int64_t batch = 0;
@@ -122,6 +133,8 @@ struct ModelManifest {
   std::vector<MoeLayerSpec> moeLayers;
   /// The forward function's memory plan.
   MemoryPlanSpec memoryPlan;
+  /// Indexed by profile site; empty unless compiled with --profile.
+  std::vector<ProfileSiteSpec> profileSites;
   /// "pretrain" or "finetune" for a training object; empty for inference.
   std::string task;
   /// Whether the manifest has entry_points.train_step (then `task` is set).

@@ -61,17 +61,21 @@ static void addBufferizationPasses(OpPassManager &pm) {
 /// Buffers to the LLVM dialect for the CPU, loops on OpenMP threads.
 static void addCpuCodegenPasses(OpPassManager &pm,
                                 const TargetOptions &options) {
-  if (options.entryPoints)
-    pm.addPass(createSmxEmitEntryPointsPass());
   if (options.threads) {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addNestedPass<func::FuncOp>(createSmxPrepareParallelLoopsPass());
-    pm.addPass(createSmxOutlineKernelsPass());
-    pm.addPass(createConvertSCFToOpenMPPass());
   } else {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-    pm.addPass(createSmxOutlineKernelsPass());
   }
+  pm.addPass(createSmxOutlineKernelsPass());
+  // Profile sites and the manifest that lists them, once every call the
+  // entry functions make is in place.
+  if (options.profile)
+    pm.addPass(createSmxProfileCallsPass());
+  if (options.entryPoints)
+    pm.addPass(createSmxEmitEntryPointsPass());
+  if (options.threads)
+    pm.addPass(createConvertSCFToOpenMPPass());
   // Memrefs before control flow: the bodies of OpenMP loops sit in
   // single-block `memref.alloca_scope` regions until the memref lowering
   // inlines them.

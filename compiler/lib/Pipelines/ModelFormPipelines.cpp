@@ -42,15 +42,16 @@ void mlir::smx::buildInferencePipeline(
     OpPassManager &pm, const InferencePipelineOptions &options) {
   addEvaluationFormPasses(pm, options.capacityFactor);
   // Stage 2, partitioning, goes here.
-  addCpuLoweringPasses(pm, TargetOptions{options.entryPoints, options.threads});
+  addCpuLoweringPasses(pm, TargetOptions{options.entryPoints, options.threads,
+                                         options.profile});
 }
 
 void mlir::smx::buildTrainingPipeline(OpPassManager &pm,
                                       const TrainingPipelineOptions &options) {
   addTrainingFormPasses(pm, options);
   // Stage 2, partitioning, goes here.
-  addCpuLoweringPasses(pm,
-                       TargetOptions{/*entryPoints=*/true, options.threads});
+  addCpuLoweringPasses(pm, TargetOptions{/*entryPoints=*/true,
+                                         options.threads, options.profile});
 }
 
 void mlir::smx::registerSmxPipelines() {

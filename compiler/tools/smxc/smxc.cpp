@@ -124,6 +124,12 @@ cl::opt<bool> printLocations(
              "them too"),
     cl::init(false), cl::cat(smxcCategory));
 
+cl::opt<bool> profile(
+    "profile",
+    cl::desc("Time every kernel and runtime call of the compiled model, for "
+             "the executable's `profile` command (a little slower)"),
+    cl::init(false), cl::cat(smxcCategory));
+
 cl::opt<bool> staticRuntime(
     "static-runtime",
     cl::desc("Link the model application and the runtime statically: the "
@@ -245,12 +251,14 @@ LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
     smx::InferencePipelineOptions options;
     if (spec.moe)
       options.capacityFactor = evaluationCapacityFactor(spec);
+    options.profile = profile;
     smx::buildInferencePipeline(pm, options);
   } else {
     smx::TrainingPipelineOptions options;
     options.maxGradNorm = maxGradNorm;
     if (spec.moe)
       options.evalCapacityFactor = evaluationCapacityFactor(spec);
+    options.profile = profile;
     smx::buildTrainingPipeline(pm, options);
   }
   return pm.run(module);

@@ -44,6 +44,9 @@
 
 #define SMXRT_CPU_SGEMM_MEMREF smxrt_cpu_sgemm_memref
 #define SMXRT_CPU_ROUTE_MEMREF smxrt_cpu_route_memref
+/* Only in objects compiled with `smxc --profile` (profile.h). */
+#define SMXRT_PROFILE_BEGIN smxrt_profile_begin
+#define SMXRT_PROFILE_END smxrt_profile_end
 
 /*===----------------------------------------------------------------------===*
  * The manifest: keys, entry points, roles, spellings
@@ -57,6 +60,18 @@
 #define SMXRT_MANIFEST_TASK "task"
 #define SMXRT_MANIFEST_ENTRY_POINTS "entry_points"
 #define SMXRT_MANIFEST_MOE_LAYERS "moe_layers"
+/* Objects compiled with `smxc --profile`: one entry per profile site (the
+ * argument of SMXRT_PROFILE_BEGIN/END), with the members below. */
+#define SMXRT_MANIFEST_PROFILE "profile"
+#define SMXRT_PROFILE_AT "at"       /* the model path it computes, or "" */
+#define SMXRT_PROFILE_KIND "kind"   /* one of the kinds below */
+#define SMXRT_PROFILE_BYTES "bytes" /* bytes of the buffers it touches */
+#define SMXRT_PROFILE_FLOPS "flops" /* floating-point operations, or 0 */
+#define SMXRT_PROFILE_KIND_GEMM "gemm"
+#define SMXRT_PROFILE_KIND_ROUTE "route"
+#define SMXRT_PROFILE_KIND_ELEMENTWISE "elementwise"
+#define SMXRT_PROFILE_KIND_REDUCTION "reduction"
+#define SMXRT_PROFILE_KIND_COPY "copy"
 
 /* entry_points members: one per exported function. */
 #define SMXRT_ENTRY_FORWARD "forward"

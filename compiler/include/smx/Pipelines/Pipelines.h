@@ -31,6 +31,9 @@ struct TargetOptions {
   bool entryPoints = true;
   /// Run parallel loops on OpenMP threads.
   bool threads = true;
+  /// Time every kernel and runtime call of the entry points
+  /// (smx-profile-calls; `smxc --profile`).
+  bool profile = false;
 };
 
 /// Options of the inference executable's pipeline (`smxc
@@ -50,6 +53,10 @@ struct InferencePipelineOptions
   Option<bool> threads{*this, "threads",
                        llvm::cl::desc("Run parallel loops on OpenMP threads"),
                        llvm::cl::init(true)};
+  Option<bool> profile{*this, "profile",
+                       llvm::cl::desc("Time every kernel and runtime call "
+                                      "of the entry points (OUT profile)"),
+                       llvm::cl::init(false)};
 };
 
 /// Options of the training executable's pipeline (`smxc
@@ -69,6 +76,10 @@ struct TrainingPipelineOptions
   Option<bool> threads{*this, "threads",
                        llvm::cl::desc("Run parallel loops on OpenMP threads"),
                        llvm::cl::init(true)};
+  Option<bool> profile{*this, "profile",
+                       llvm::cl::desc("Time every kernel and runtime call "
+                                      "of the entry points (OUT profile)"),
+                       llvm::cl::init(false)};
 };
 
 /// Stage 1, inference: the evaluation form of every function (no training

@@ -133,7 +133,8 @@ static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
 
 /// Completes the manifest with what the lowering decided for each entry
 /// function: its memory plan (smx-plan-memory) and the results it updates
-/// in place (smx-update-state-in-place).
+/// in place (smx-update-state-in-place), and with the module's profile
+/// sites (smx-profile-calls).
 static FailureOr<std::string>
 completeManifest(ModuleOp module, StringRef manifest,
                  ArrayRef<std::pair<func::FuncOp, StringRef>> entries) {
@@ -183,6 +184,21 @@ completeManifest(ModuleOp module, StringRef manifest,
     for (StringRef name :
          {kArenaBytesAttrName, kPeakLiveBytesAttrName, kPeakAtAttrName})
       function->removeAttr(name);
+  }
+  if (auto sites = module->getAttrOfType<ArrayAttr>(kProfileSitesAttrName)) {
+    json::Array profile;
+    for (auto site : sites.getAsRange<DictionaryAttr>()) {
+      json::Object entry;
+      for (NamedAttribute member : site) {
+        if (auto text = dyn_cast<StringAttr>(member.getValue()))
+          entry[member.getName().getValue()] = text.getValue();
+        else if (auto number = dyn_cast<IntegerAttr>(member.getValue()))
+          entry[member.getName().getValue()] = number.getInt();
+      }
+      profile.push_back(std::move(entry));
+    }
+    (*parsed->getAsObject())[SMXRT_MANIFEST_PROFILE] = std::move(profile);
+    module->removeAttr(kProfileSitesAttrName);
   }
   std::string text;
   llvm::raw_string_ostream stream(text);

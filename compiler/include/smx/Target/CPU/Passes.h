@@ -35,6 +35,10 @@ inline constexpr StringLiteral kPeakAtAttrName = "smx.peak_at";
 /// argument buffer of the same state and never accesses the out-parameter.
 inline constexpr StringLiteral kInPlaceAttrName = "smx.in_place";
 
+/// On the module, set by smx-profile-calls: one dictionary per profile site
+/// (the manifest's "profile" list).
+inline constexpr StringLiteral kProfileSitesAttrName = "smx.profile_sites";
+
 #define GEN_PASS_DECL
 #include "smx/Target/CPU/Passes.h.inc"
 

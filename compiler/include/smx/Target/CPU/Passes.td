@@ -118,6 +118,28 @@ def SmxOutlineKernelsPass : Pass<"smx-outline-kernels", "ModuleOp"> {
   }];  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SmxProfileCallsPass : Pass<"smx-profile-calls", "ModuleOp"> {
+  let summary = "Times every call and copy of the entry functions";
+  let description = [{
+    For `smxc --profile`. Every `func.call` (kernels, runtime GEMMs and
+    routes) and `memref.copy` at the top level of an entry function (one
+    with `smx.entry_arguments`) becomes a profile site, numbered across the
+    module: it is bracketed by `smxrt_profile_begin(site)` and
+    `smxrt_profile_end(site)`, and the module's `smx.profile_sites` lists,
+    per site, the model path of its location (`at`), its `kind` (gemm,
+    route, elementwise, reduction, copy), the `bytes` of the static buffers
+    it touches and, for GEMMs, its `flops`. `smx-emit-entry-points` puts
+    the list in the manifest (docs/abi.md); `OUT profile` reports it.
+
+    Contract: runs after `smx-outline-kernels`, before
+    `smx-emit-entry-points` and `convert-scf-to-openmp`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+  ];
+}
+
 def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
   let summary = "Replaces libm calls of the model with vectorizable polynomials";
   let description = [{

@@ -1,0 +1,208 @@
+//===- profile_command.cpp - `model profile` ------------------------------===//
+//
+// Times the train step (training objects) or the forward pass of a model
+// compiled with `smxc --profile`, whose code brackets every kernel and
+// runtime call with the runtime's profile hooks (smx_runtime/profile.h),
+// and prints where a step's time goes: per kind of call and per layer,
+// with the bytes each moves and the GFLOP/s of its GEMMs. The batch is
+// random tokens; the parameters come from --seed (shapes are static, so
+// what runs does not depend on the values).
+//
+//===----------------------------------------------------------------------===//
+
+#include "commands/commands.h"
+
+#include "data/counter_rng.h"
+#include "model/parameters.h"
+
+#include "handles.h"
+#include "status_internal.h"
+
+#include "smx_runtime/profile.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+namespace smxrt {
+namespace {
+
+/// Time, calls, bytes and flops added up over a group of sites.
+struct Totals {
+  double seconds = 0;
+  double bytes = 0;
+  double flops = 0;
+};
+
+/// The layer a model path belongs to: "layers.3" for "layers.3.mixing",
+/// "heads.mlm" for "heads.mlm.dense", "embeddings" for
+/// "embeddings.layer_norm". Code with no model path (the loss, the
+/// gradient norm, the optimizer) is "(rest of the step)".
+std::string layerOf(const std::string &path) {
+  if (path.empty())
+    return "(rest of the step)";
+  size_t first = path.find('.');
+  if (first == std::string::npos)
+    return path;
+  std::string head = path.substr(0, first);
+  if (head != "layers" && head != "heads")
+    return head;
+  size_t second = path.find('.', first + 1);
+  return second == std::string::npos ? path : path.substr(0, second);
+}
+
+/// Buffers for one entry point's arguments and results: parameters from
+/// `seed`, moments zero, input_ids random tokens, the schedule scalars a
+/// mid-warm-up step's.
+smxrt_status_t allocateStepBuffers(const std::vector<ArgumentSpec> &arguments,
+                                   const std::vector<TensorSpec> &results,
+                                   int64_t vocabulary, uint64_t seed,
+                                   std::vector<TensorPtr> &argumentBuffers,
+                                   std::vector<TensorPtr> &resultBuffers) {
+  argumentBuffers.resize(arguments.size());
+  for (size_t index = 0; index < arguments.size(); ++index) {
+    const ArgumentSpec &spec = arguments[index];
+    SMXRT_RETURN_IF_ERROR(
+        createTensor(spec.dtype, spec.shape, argumentBuffers[index]));
+    void *data = smxrt_tensor_data(argumentBuffers[index].get());
+    if (spec.role == ArgumentRole::Parameter) {
+      initializeParameter(spec, seed, argumentBuffers[index].get());
+    } else if (spec.name == SMXRT_INPUT_IDS &&
+               spec.dtype == SMXRT_DTYPE_I32) {
+      data::SplitMix64 generator(seed);
+      auto *ids = static_cast<int32_t *>(data);
+      for (int64_t element = 0; element < spec.elementCount; ++element)
+        ids[element] = static_cast<int32_t>(
+            1 + generator.next() % static_cast<uint64_t>(
+                                       std::max<int64_t>(vocabulary - 1, 1)));
+    } else if (spec.name == peakLearningRateInputName) {
+      *static_cast<float *>(data) = 1e-4f;
+    } else if (spec.name == warmupStepsInputName) {
+      *static_cast<int64_t *>(data) = 10;
+    } else if (spec.name == totalStepsInputName) {
+      *static_cast<int64_t *>(data) = 100;
+    }
+  }
+  resultBuffers.resize(results.size());
+  for (size_t index = 0; index < results.size(); ++index)
+    SMXRT_RETURN_IF_ERROR(createTensor(results[index].dtype,
+                                       results[index].shape,
+                                       resultBuffers[index]));
+  return nullptr;
+}
+
+std::vector<void *> pointers(const std::vector<TensorPtr> &tensors) {
+  std::vector<void *> data;
+  for (const TensorPtr &tensor : tensors)
+    data.push_back(smxrt_tensor_data(tensor.get()));
+  return data;
+}
+
+std::string formatGroups(const std::map<std::string, Totals> &groups,
+                         double stepSeconds, int64_t steps,
+                         const char *heading) {
+  std::vector<std::pair<std::string, Totals>> sorted(groups.begin(),
+                                                     groups.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) {
+    return a.second.seconds > b.second.seconds;
+  });
+  std::vector<std::vector<std::string>> rows = {
+      {heading, "ms/step", "share", "GB/s", "GFLOP/s"}};
+  for (const auto &[name, totals] : sorted) {
+    double perStep = totals.seconds / steps;
+    rows.push_back(
+        {name, formatString("%.1f", perStep * 1e3),
+         formatString("%.1f%%", stepSeconds > 0 ? 100 * perStep / stepSeconds
+                                                : 0.0),
+         totals.seconds > 0 ? formatString("%.1f", totals.bytes /
+                                                       totals.seconds / 1e9)
+                            : "-",
+         totals.flops > 0 && totals.seconds > 0
+             ? formatString("%.1f", totals.flops / totals.seconds / 1e9)
+             : "-"});
+  }
+  return formatTable(rows);
+}
+
+} // namespace
+
+smxrt_status_t runProfileCommand(const ModelManifest &manifest,
+                                 smxrt_model_forward_fn_t forward,
+                                 smxrt_model_train_step_fn_t trainStep,
+                                 const CommandLine &commandLine,
+                                 std::FILE *out) {
+  if (manifest.profileSites.empty())
+    return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT,
+                      "this model was compiled without profile sites: "
+                      "compile it with `smxc --profile`");
+  const bool training = manifest.hasTrainStep && trainStep;
+  const int64_t steps =
+      commandLine.steps > 0 ? static_cast<int64_t>(commandLine.steps) : 3;
+  int64_t vocabulary = 2;
+  if (const ArgumentSpec *word = manifest.findArgument("embeddings.word"))
+    vocabulary = word->shape.empty() ? 2 : word->shape[0];
+
+  const std::vector<ArgumentSpec> &arguments =
+      training ? manifest.trainStep.arguments : manifest.arguments;
+  std::vector<TensorSpec> results;
+  for (const ResultSpec &result :
+       training ? manifest.trainStep.results : manifest.results)
+    results.push_back(result);
+  std::vector<TensorPtr> argumentBuffers, resultBuffers;
+  SMXRT_RETURN_IF_ERROR(allocateStepBuffers(arguments, results, vocabulary,
+                                            commandLine.seed, argumentBuffers,
+                                            resultBuffers));
+  std::vector<void *> argumentData = pointers(argumentBuffers);
+  std::vector<void *> resultData = pointers(resultBuffers);
+  auto run = [&] {
+    if (training)
+      trainStep(argumentData.data(), resultData.data());
+    else
+      forward(argumentData.data(), resultData.data());
+  };
+
+  // One untimed step: the first one allocates the arena and faults it in.
+  run();
+  smxrt_profile_reset();
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < steps; ++step)
+    run();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  double stepSeconds = seconds / steps;
+
+  std::map<std::string, Totals> byKind, byLayer;
+  Totals timed;
+  for (size_t site = 0; site < manifest.profileSites.size(); ++site) {
+    const ProfileSiteSpec &spec = manifest.profileSites[site];
+    double siteSeconds = 0;
+    int64_t calls = 0;
+    smxrt_profile_read(static_cast<int64_t>(site), &siteSeconds, &calls);
+    if (calls == 0)
+      continue;
+    Totals totals{siteSeconds, static_cast<double>(spec.bytes) * calls,
+                  static_cast<double>(spec.flops) * calls};
+    for (Totals *group :
+         {&byKind[spec.kind], &byLayer[layerOf(spec.at)], &timed}) {
+      group->seconds += totals.seconds;
+      group->bytes += totals.bytes;
+      group->flops += totals.flops;
+    }
+  }
+  std::string text = formatString(
+      "profile: %lld %s of %s (%lld x %lld) after one untimed: %.1f ms per "
+      "step, %.1f ms (%.1f%%) of it in %zu timed calls and copies\n",
+      static_cast<long long>(steps), training ? "train steps" : "forward passes",
+      manifest.model.c_str(), static_cast<long long>(manifest.batch),
+      static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
+      timed.seconds / steps * 1e3,
+      stepSeconds > 0 ? 100 * timed.seconds / steps / stepSeconds : 0.0,
+      manifest.profileSites.size());
+  text += "\nby kind:\n" + formatGroups(byKind, stepSeconds, steps, "kind");
+  text += "\nby layer:\n" + formatGroups(byLayer, stepSeconds, steps, "layer");
+  std::fputs(text.c_str(), out);
+  return nullptr;
+}
+
+} // namespace smxrt
