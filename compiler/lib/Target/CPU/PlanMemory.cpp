@@ -117,7 +117,7 @@ findLastUse(memref::AllocOp alloc, Block &entry,
             addAlias(result);
       // A value passed into a region (loop-carried values) aliases the
       // region's arguments.
-      if (auto branch = dyn_cast<RegionBranchOpInterface>(user))
+      if (isa<RegionBranchOpInterface>(user))
         for (Region &region : user->getRegions())
           for (BlockArgument argument : region.getArguments())
             addAlias(argument);
