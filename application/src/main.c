@@ -14,7 +14,8 @@
 
 /* Exported only by objects compiled for training: weak, so that an inference
  * object links too and the address is NULL. */
-extern void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results)
+extern void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results,
+                                   void *workspace)
     __attribute__((weak));
 
 int main(int argc, char **argv) {

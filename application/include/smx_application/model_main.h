@@ -24,17 +24,20 @@ SMXRT_EXTERN_C_BEGIN
  * smx_model_train_step; libsmx_model_main.a declares it weak, so that
  * inference objects link without it. */
 const char *SMXRT_MODEL_MANIFEST(void);
-void SMXRT_MODEL_FORWARD(void **arguments, void **results);
-void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results);
+void SMXRT_MODEL_FORWARD(void **arguments, void **results, void *workspace);
+void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results,
+                            void *workspace);
 
 typedef const char *(*smxrt_model_manifest_fn_t)(void);
 /* `arguments[i]` and `results[i]` point to the buffers of the entry point's
  * i-th argument and result in the manifest (docs/abi.md). */
-typedef void (*smxrt_model_forward_fn_t)(void **arguments, void **results);
+typedef void (*smxrt_model_forward_fn_t)(void **arguments, void **results,
+                                         void *workspace);
 /* One training step: reads the batch, the schedule scalars, the parameters
  * and both Adam moments, and writes the updated parameters and moments and
  * the step's outputs into result buffers that alias no argument. */
-typedef void (*smxrt_model_train_step_fn_t)(void **arguments, void **results);
+typedef void (*smxrt_model_train_step_fn_t)(void **arguments,
+                                            void **results, void *workspace);
 
 /* Runs the model executable's command line (`info`, `predict`, `eval`,
  * `train`, `finetune`, `--help`) for the model described by `manifest` and

@@ -14,6 +14,7 @@
 
 #include "data/counter_rng.h"
 #include "model/parameters.h"
+#include "model/workspace.h"
 
 #include "handles.h"
 #include "status_internal.h"
@@ -152,13 +153,17 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   SMXRT_RETURN_IF_ERROR(allocateStepBuffers(arguments, results, vocabulary,
                                             commandLine.seed, argumentBuffers,
                                             resultBuffers));
+  Workspace workspace;
+  SMXRT_RETURN_IF_ERROR(workspace.allocate(
+      training ? manifest.trainStep.memoryPlan : manifest.memoryPlan,
+      training ? "train step" : "forward function"));
   std::vector<void *> argumentData = pointers(argumentBuffers);
   std::vector<void *> resultData = pointers(resultBuffers);
   auto run = [&] {
     if (training)
-      trainStep(argumentData.data(), resultData.data());
+      trainStep(argumentData.data(), resultData.data(), workspace.data());
     else
-      forward(argumentData.data(), resultData.data());
+      forward(argumentData.data(), resultData.data(), workspace.data());
   };
 
   // One untimed step: the first one allocates the arena and faults it in.

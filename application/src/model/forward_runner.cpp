@@ -51,7 +51,7 @@ smxrt_status_t allocateForwardBuffers(const ModelManifest &manifest,
     SMXRT_RETURN_IF_ERROR(
         createTensor(spec.dtype, spec.shape, buffers.results.back()));
   }
-  return nullptr;
+  return buffers.workspace.allocate(manifest.memoryPlan, "forward function");
 }
 
 smxrt_status_t runForwardInChunks(const ModelManifest &manifest,
@@ -91,7 +91,8 @@ smxrt_status_t runForwardInChunks(const ModelManifest &manifest,
                   (batch - rowCount) * rowBytes);
     }
 
-    forward(argumentPointers.data(), resultPointers.data());
+    forward(argumentPointers.data(), resultPointers.data(),
+            buffers.workspace.data());
 
     for (size_t index = 0; index < manifest.results.size(); ++index) {
       const ResultSpec &spec = manifest.results[index];

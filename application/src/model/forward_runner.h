@@ -12,6 +12,7 @@
 #define SMX_RUNTIME_MODEL_FORWARD_RUNNER_H
 
 #include "model/manifest.h"
+#include "model/workspace.h"
 
 #include "smx_application/model_main.h"
 
@@ -42,6 +43,8 @@ smxrt_status_t readBatchInputs(const ModelManifest &manifest,
 struct ForwardBuffers {
   std::vector<TensorPtr> arguments;
   std::vector<TensorPtr> results;
+  /// The forward function's arena.
+  Workspace workspace;
 };
 
 smxrt_status_t allocateForwardBuffers(const ModelManifest &manifest,

@@ -33,6 +33,8 @@ smxrt_status_t HeldOutEvaluator::prepare(const ModelManifest &manifest,
     SMXRT_RETURN_IF_ERROR(
         createTensor(spec.dtype, spec.shape, buffers.results.back()));
   }
+  SMXRT_RETURN_IF_ERROR(
+      buffers.workspace.allocate(manifest.memoryPlan, "forward function"));
   lossTerms.clear();
   logitsResult = -1;
   for (size_t index = 0; index < manifest.results.size(); ++index) {
@@ -91,7 +93,8 @@ void HeldOutEvaluator::run(int64_t step, int64_t validRows) {
   std::vector<void *> resultPointers;
   for (TensorPtr &result : buffers.results)
     resultPointers.push_back(smxrt_tensor_data(result.get()));
-  forward(argumentPointers.data(), resultPointers.data());
+  forward(argumentPointers.data(), resultPointers.data(),
+          buffers.workspace.data());
 
   ++summary.batches;
   summary.rows += validRows;

@@ -45,6 +45,7 @@ smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
   }
   frozenValues.clear();
   frozenValues.resize(spec.arguments.size());
+  SMXRT_RETURN_IF_ERROR(workspace.allocate(spec.memoryPlan, "train step"));
   for (size_t index = 0; index < spec.results.size(); ++index) {
     const ResultSpec &result = spec.results[index];
     if (result.role == ResultRole::Output)
@@ -160,7 +161,7 @@ void TrainState::run(smxrt_model_train_step_fn_t function, int64_t step,
   for (size_t index = 0; index < results.size(); ++index)
     if (spec.results[index].role == ResultRole::Output)
       results[index] = smxrt_tensor_data(outputs[index].get());
-  function(arguments.data(), results.data());
+  function(arguments.data(), results.data(), workspace.data());
 }
 
 void TrainState::commit() {

@@ -15,6 +15,7 @@
 #define SMX_RUNTIME_MODEL_TRAIN_STATE_H
 
 #include "model/manifest.h"
+#include "model/workspace.h"
 
 #include "smx_application/model_main.h"
 
@@ -87,6 +88,8 @@ private:
   /// Indexed by argument: frozen state the step updates in place, saved by
   /// setFrozen() to be restored after each step.
   std::vector<TensorPtr> frozenValues;
+  /// The train step's arena.
+  Workspace workspace;
   /// Indexed by result: the outputs' buffers (null for the others).
   std::vector<TensorPtr> outputs;
   int current = 0;

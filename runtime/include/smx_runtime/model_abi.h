@@ -18,7 +18,7 @@
 
 /* Bumped on any incompatible change to what follows or to docs/abi.md. The
  * manifest carries it as "abi_version"; the runtime refuses other values. */
-#define SMXRT_ABI_VERSION 1
+#define SMXRT_ABI_VERSION 2
 
 /* Spells a symbol macro's identifier as a string: the compiler emits the
  * string, the runtime declares the identifier, and both come from one macro.
@@ -32,10 +32,13 @@
 
 /* const char *SMXRT_MODEL_MANIFEST(void): the manifest (JSON, below). */
 #define SMXRT_MODEL_MANIFEST smx_model_manifest
-/* void SMXRT_MODEL_FORWARD(void **arguments, void **results). */
+/* void SMXRT_MODEL_FORWARD(void **arguments, void **results,
+ *                          void *workspace): workspace holds at least the
+ * entry point's memory_plan.arena_bytes (may be NULL when there are none),
+ * 64-byte aligned. */
 #define SMXRT_MODEL_FORWARD smx_model_forward
-/* void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results); training
- * objects only. */
+/* void SMXRT_MODEL_TRAIN_STEP(void **arguments, void **results,
+ *                             void *workspace); training objects only. */
 #define SMXRT_MODEL_TRAIN_STEP smx_model_train_step
 
 /*===----------------------------------------------------------------------===*

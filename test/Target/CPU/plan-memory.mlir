@@ -85,3 +85,22 @@ func.func @escapes(%n: index) -> (memref<8xf32>, memref<?xf32>) {
   %b = memref.alloc(%n) : memref<?xf32>
   return %a, %b : memref<8xf32>, memref<?xf32>
 }
+
+// -----
+
+// An entry function takes its arena from the caller: a last argument
+// marked smx.workspace (the application allocates it once, docs/abi.md),
+// not an allocation.
+// CHECK-LABEL: func.func @entry
+// CHECK-SAME: (%{{.*}}: memref<16xf32>, %{{.*}}: memref<f32>, %[[ARENA:.*]]: memref<64xi8> {smx.workspace})
+// CHECK-SAME: smx.arena_bytes = 64 : i64
+// CHECK-NOT: memref.alloc
+// CHECK: memref.view %[[ARENA]]
+func.func @entry(%x: memref<16xf32>, %out: memref<f32>) attributes {smx.entry_arguments = 1 : i64} {
+  %c0 = arith.constant 0 : index
+  %a = memref.alloc() : memref<16xf32>
+  memref.copy %x, %a : memref<16xf32> to memref<16xf32>
+  %v = memref.load %a[%c0] : memref<16xf32>
+  memref.store %v, %out[] : memref<f32>
+  return
+}

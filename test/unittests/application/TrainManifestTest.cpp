@@ -20,7 +20,7 @@ namespace {
 /// A small training manifest; `edit` rewrites pieces of it.
 std::string trainingManifest(const std::string &find = "",
                              const std::string &replace = "") {
-  std::string text = R"({"abi_version": 1, "model": "m", "task": "finetune",
+  std::string text = R"({"abi_version": 2, "model": "m", "task": "finetune",
  "batch": 2, "sequence": 4,
  "entry_points": {
   "forward": {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #ifndef FAKE_MODEL_ABI_VERSION
-#define FAKE_MODEL_ABI_VERSION 1
+#define FAKE_MODEL_ABI_VERSION 2
 #endif
 
 #define BATCH 4
@@ -81,7 +81,8 @@ const char *smx_model_manifest(void) {
                               " \"capacity\": 2}]}\n";
 }
 
-void smx_model_forward(void **arguments, void **results) {
+void smx_model_forward(void **arguments, void **results, void *workspace) {
+  (void)workspace; /* no memory plan */
   const int32_t *input_ids = arguments[0];
   const int32_t *type_ids = arguments[1];
   int64_t step = *(const int64_t *)arguments[2];

@@ -83,6 +83,14 @@ static int element_count(const struct parameter *p) {
   return p->rank == 1 ? p->shape[0] : p->shape[0] * p->shape[1];
 }
 
+/* Bytes of all gradients, laid out one after another in the arena. */
+static int gradient_bytes(void) {
+  int total = 0;
+  for (int i = 0; i < PARAMETERS; ++i)
+    total += element_count(&parameters[i]) * (int)sizeof(float);
+  return total;
+}
+
 /*===--- The manifest ----------------------------------------------------===*/
 
 static char manifest[16384];
@@ -195,7 +203,7 @@ static void emit_reported(int forward, const char *role) {
 const char *smx_model_manifest(void) {
   if (manifest_length)
     return manifest;
-  emit("{\"abi_version\": 1, \"model\": \"fake_" TASK "\", \"task\": "
+  emit("{\"abi_version\": 2, \"model\": \"fake_" TASK "\", \"task\": "
        "\"" TASK "\",\n\"batch\": %d, \"sequence\": %d,\n"
        "\"entry_points\": {\n\"forward\": {\"arguments\": [\n",
        BATCH, SEQUENCE);
@@ -239,7 +247,11 @@ const char *smx_model_manifest(void) {
        "{\"name\": \"learning_rate\", \"role\": \"output\", \"dtype\": "
        "\"F32\", \"shape\": []}");
   emit_reported(0, "output");
-  emit("]}},\n\"moe_layers\": [{\"layer\": 1, \"experts\": %d, \"policy\": "
+  /* The gradients live in the train step's arena, which the driver must
+     allocate and pass (docs/abi.md). */
+  emit("],\n\"memory_plan\": {\"arena_bytes\": %d, \"peak_live_bytes\": %d}",
+       gradient_bytes(), gradient_bytes());
+  emit("}},\n\"moe_layers\": [{\"layer\": 1, \"experts\": %d, \"policy\": "
        "\"tokens_choose\", \"capacity_factor\": 2.0, \"groups\": 1, "
        "\"tokens_per_group\": %d, \"capacity\": %d}]}\n",
        EXPERTS, BATCH, CAPACITY);
@@ -551,7 +563,8 @@ static void write_reported(const struct outputs *out, void **results,
   *(float *)results[r++] = out->dropped_fraction;
 }
 
-void smx_model_forward(void **arguments, void **results) {
+void smx_model_forward(void **arguments, void **results, void *workspace) {
+  (void)workspace; /* the forward entry has no memory plan */
   struct batch in;
   read_batch(arguments, &in);
   float *params[PARAMETERS];
@@ -562,7 +575,9 @@ void smx_model_forward(void **arguments, void **results) {
   write_reported(&out, results, 1);
 }
 
-void smx_model_train_step(void **arguments, void **results) {
+void smx_model_train_step(void **arguments, void **results, void *workspace) {
+  if (!workspace || (uintptr_t)workspace % 64 != 0)
+    abort(); /* the manifest promises an arena of gradient_bytes() */
   struct batch in;
   read_batch(arguments, &in);
   int64_t step = *(const int64_t *)arguments[BATCH_INPUTS];
@@ -573,7 +588,9 @@ void smx_model_train_step(void **arguments, void **results) {
   float *params[PARAMETERS], *grads[PARAMETERS];
   for (int i = 0; i < PARAMETERS; ++i) {
     params[i] = arguments[first + i];
-    grads[i] = calloc((size_t)element_count(&parameters[i]), sizeof(float));
+    grads[i] = i == 0 ? (float *)workspace
+                      : grads[i - 1] + element_count(&parameters[i - 1]);
+    memset(grads[i], 0, (size_t)element_count(&parameters[i]) * sizeof(float));
   }
   struct outputs out;
   compute(&in, params, grads, &out);
@@ -612,7 +629,6 @@ void smx_model_train_step(void **arguments, void **results) {
       new_p[k] =
           params[i][k] - lr * (update + (decays ? decay * params[i][k] : 0.0f));
     }
-    free(grads[i]);
   }
   const char *nan_at = getenv("FAKE_NAN_AT_STEP");
   if (nan_at && *nan_at && atoll(nan_at) == step)

@@ -301,7 +301,7 @@ def case_error_no_command(context):
 
 def case_error_bad_abi_version(context):
     context.run_error(r"the model was compiled for ABI version 99, but this runtime "
-                      r"implements ABI version 1", "info",
+                      r"implements ABI version 2", "info",
                       binary=context.bad_abi_model)
 
 

@@ -80,10 +80,11 @@ static FailureOr<Value> wrapBuffer(OpBuilder &builder, Location loc,
       .getResult(0);
 }
 
-/// Adds `entryName(void **arguments, void **results)` calling `function`:
-/// its first `smx.entry_arguments` arguments come from `arguments`, the
-/// memrefs buffer-results-to-out-params appended from `results`. `function`
-/// becomes internal.
+/// Adds `entryName(void **arguments, void **results, void *workspace)`
+/// calling `function`: its first `smx.entry_arguments` arguments come from
+/// `arguments`, the memrefs buffer-results-to-out-params appended from
+/// `results`, and its arena (smx-plan-memory's `smx.workspace` argument,
+/// when it has one) is `workspace`. `function` becomes internal.
 static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
                                     StringRef entryName) {
   MLIRContext *context = module.getContext();
@@ -101,12 +102,20 @@ static LogicalResult emitEntryPoint(ModuleOp module, func::FuncOp function,
   auto pointerType = LLVM::LLVMPointerType::get(context);
   auto entry = func::FuncOp::create(
       builder, loc, entryName,
-      builder.getFunctionType({pointerType, pointerType}, {}));
+      builder.getFunctionType({pointerType, pointerType, pointerType}, {}));
   Block *body = entry.addEntryBlock();
   builder.setInsertionPointToStart(body);
   SmallVector<Value> operands;
   for (auto [index, type] :
        llvm::enumerate(function.getFunctionType().getInputs())) {
+    if (function.getArgAttr(index, kWorkspaceAttrName)) {
+      FailureOr<Value> workspace = wrapBuffer(
+          builder, loc, cast<MemRefType>(type), body->getArgument(2));
+      if (failed(workspace))
+        return failure();
+      operands.push_back(*workspace);
+      continue;
+    }
     bool isResult = index >= numArguments;
     Value pointer = loadPointer(
         builder, loc, body->getArgument(isResult ? 1 : 0),

@@ -269,13 +269,27 @@ struct SmxPlanMemoryPass
     if (buffers.empty())
       return;
 
-    // One allocation for all of them, freed by the deallocation pipeline
-    // like any other; every buffer becomes a view at its offset.
+    // An entry function takes the arena from its caller, as a last argument
+    // (the application allocates it once, docs/abi.md); any other function
+    // allocates it, and the deallocation pipeline frees it. Every buffer
+    // becomes a view at its offset.
     OpBuilder builder = OpBuilder::atBlockBegin(&entry);
     Location loc = function.getLoc();
     auto arenaType = MemRefType::get({arenaBytes}, builder.getI8Type());
-    Value arena = memref::AllocOp::create(
-        builder, loc, arenaType, builder.getI64IntegerAttr(kArenaAlignment));
+    Value arena;
+    if (function->hasAttr(kEntryArgumentsAttrName)) {
+      unsigned index = function.getNumArguments();
+      if (failed(function.insertArgument(
+              index, arenaType,
+              builder.getDictionaryAttr(builder.getNamedAttr(
+                  kWorkspaceAttrName, builder.getUnitAttr())),
+              loc)))
+        return signalPassFailure();
+      arena = function.getArgument(index);
+    } else {
+      arena = memref::AllocOp::create(
+          builder, loc, arenaType, builder.getI64IntegerAttr(kArenaAlignment));
+    }
     // One constant per distinct offset, next to the arena.
     DenseMap<int64_t, Value> offsets;
     for (PlannedBuffer &buffer : buffers) {

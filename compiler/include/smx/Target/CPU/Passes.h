@@ -30,6 +30,9 @@ inline constexpr StringLiteral kArenaBytesAttrName = "smx.arena_bytes";
 inline constexpr StringLiteral kPeakLiveBytesAttrName = "smx.peak_live_bytes";
 inline constexpr StringLiteral kPeakAtAttrName = "smx.peak_at";
 
+/// On the last argument of an entry function, set by smx-plan-memory: the
+/// arena of its buffers, which the caller allocates (docs/abi.md).
+inline constexpr StringLiteral kWorkspaceAttrName = "smx.workspace";
 /// On an out-parameter of an entry function, set by
 /// smx-update-state-in-place: the function writes this result into the
 /// argument buffer of the same state and never accesses the out-parameter.

@@ -22,7 +22,9 @@ def SmxBuildManifestPass : Pass<"smx-build-manifest", "ModuleOp"> {
 def SmxEmitEntryPointsPass : Pass<"smx-emit-entry-points", "ModuleOp"> {
   let summary = "Adds the C entry points of the compiled model";
   let description = [{
-    Adds `smx_model_forward(void **arguments, void **results)`, which wraps
+    Adds `smx_model_forward(void **arguments, void **results, void
+    *workspace)`, which passes `workspace` as the function's arena (its
+    `smx.workspace` argument, if it has one) and wraps
     each runtime-owned buffer in a memref descriptor (static shape,
     identity layout) and calls `@forward`, the same
     `smx_model_train_step` for `@train_step` when the module has one, and
@@ -72,7 +74,10 @@ def SmxPlanMemoryPass : Pass<"smx-plan-memory", "func::FuncOp"> {
     bytes and dead buffers' bytes are reused (buffer assignment by
     liveness; greedy-by-size packing, 64-byte aligned). Each allocation
     becomes a `memref.view` of a single `memref.alloc` of `i8` at the top of
-    the function. A buffer lives from its allocation to the last
+    the function, or, in an entry function (one with `smx.entry_arguments`),
+    a view of a new last argument `memref<N x i8>` marked `smx.workspace`:
+    the arena the application allocates once and passes on every call
+    (docs/abi.md). A buffer lives from its allocation to the last
     entry-block operation that uses it or an alias of it (views, casts,
     values yielded out of regions); a use inside a region counts at the
     region's entry-block ancestor. Buffers that are returned, or whose

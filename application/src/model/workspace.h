@@ -1,0 +1,39 @@
+//===- workspace.h - the arena of an entry point ----------------*- C++ -*-===//
+//
+// A compiled entry point keeps every intermediate buffer in one arena whose
+// size the manifest gives (`memory_plan.arena_bytes`, docs/abi.md). The
+// application allocates it once, when it sets up the buffers of a forward
+// pass or a train step, and passes it on every call: steps allocate
+// nothing, and a model that cannot get its arena fails before it starts.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_APPLICATION_MODEL_WORKSPACE_H
+#define SMX_APPLICATION_MODEL_WORKSPACE_H
+
+#include "model/manifest.h"
+
+#include <cstdlib>
+#include <memory>
+
+namespace smxrt {
+
+class Workspace {
+public:
+  /// Allocates `plan.arenaBytes` (64-byte aligned) for the entry point
+  /// `entryName`; none when the plan is absent or empty.
+  smxrt_status_t allocate(const MemoryPlanSpec &plan, const char *entryName);
+
+  /// The arena to pass to the entry point (null when it has none).
+  void *data() const { return block.get(); }
+
+private:
+  struct Free {
+    void operator()(void *block) const { std::free(block); }
+  };
+  std::unique_ptr<void, Free> block;
+};
+
+} // namespace smxrt
+
+#endif // SMX_APPLICATION_MODEL_WORKSPACE_H
