@@ -1,14 +1,16 @@
 //===- buffer_cache.cpp - the heap of compiled code -----------------------===//
 //
-// Compiled models allocate every intermediate tensor with
+// Compiled models keep their static intermediates in the arena the
+// application passes to each entry point (smx-plan-memory, docs/abi.md).
+// What they still allocate themselves (buffers inside loops or of dynamic
+// size, arenas of functions that are not entry points) comes from
 // `_mlir_memref_to_llvm_alloc` / `_mlir_memref_to_llvm_aligned_alloc` and
-// release it with `_mlir_memref_to_llvm_free` (finalize-memref-to-llvm with
-// use-generic-functions). A forward pass allocates the same few large shapes
-// layer after layer; through plain malloc each of them is a fresh mmap whose
-// pages the kernel zeroes on first touch (glibc never serves blocks of 32 MiB
-// or more from its heap). This cache keeps released large blocks by size and
-// hands them out again, so after the first layer the model runs on warm
-// memory.
+// goes back through `_mlir_memref_to_llvm_free` (finalize-memref-to-llvm
+// with use-generic-functions). Through plain malloc each large one is a
+// fresh mmap whose pages the kernel zeroes on first touch (glibc never
+// serves blocks of 32 MiB or more from its heap). This cache keeps released
+// large blocks by size and hands them out again, so every call after the
+// first runs on warm memory.
 //
 // Policy: blocks below kLargeBlock go straight to malloc. Large sizes are
 // rounded up to kGranule and matched exactly, so the cache never holds more
