@@ -21,8 +21,12 @@ namespace smxrt {
 class Workspace {
 public:
   /// Allocates `plan.arenaBytes` (64-byte aligned) for the entry point
-  /// `entryName`; none when the plan is absent or empty.
-  smxrt_status_t allocate(const MemoryPlanSpec &plan, const char *entryName);
+  /// `entryName`; none when the plan is absent or empty. `otherBytes` are
+  /// the entry point's other buffers (arguments, results): when the two
+  /// together exceed the machine's memory, fails with RESOURCE_EXHAUSTED
+  /// before the first call instead of being killed during it.
+  smxrt_status_t allocate(const MemoryPlanSpec &plan, const char *entryName,
+                          int64_t otherBytes);
 
   /// The arena to pass to the entry point (null when it has none).
   void *data() const { return block.get(); }

@@ -33,8 +33,8 @@ smxrt_status_t HeldOutEvaluator::prepare(const ModelManifest &manifest,
     SMXRT_RETURN_IF_ERROR(
         createTensor(spec.dtype, spec.shape, buffers.results.back()));
   }
-  SMXRT_RETURN_IF_ERROR(
-      buffers.workspace.allocate(manifest.memoryPlan, "forward function"));
+  SMXRT_RETURN_IF_ERROR(buffers.workspace.allocate(
+      manifest.memoryPlan, "forward function", /*otherBytes=*/0));
   lossTerms.clear();
   logitsResult = -1;
   for (size_t index = 0; index < manifest.results.size(); ++index) {

@@ -249,8 +249,13 @@ const char *smx_model_manifest(void) {
   emit_reported(0, "output");
   /* The gradients live in the train step's arena, which the driver must
      allocate and pass (docs/abi.md). */
-  emit("],\n\"memory_plan\": {\"arena_bytes\": %d, \"peak_live_bytes\": %d}",
-       gradient_bytes(), gradient_bytes());
+  /* FAKE_ARENA_BYTES: an arena too large for the machine. */
+  const char *arena = getenv("FAKE_ARENA_BYTES");
+  long long arena_bytes =
+      arena && *arena ? atoll(arena) : (long long)gradient_bytes();
+  emit("],\n\"memory_plan\": {\"arena_bytes\": %lld, "
+       "\"peak_live_bytes\": %d}",
+       arena_bytes, gradient_bytes());
   emit("}},\n\"moe_layers\": [{\"layer\": 1, \"experts\": %d, \"policy\": "
        "\"tokens_choose\", \"capacity_factor\": 2.0, \"groups\": 1, "
        "\"tokens_per_group\": %d, \"capacity\": %d}]}\n",

@@ -113,6 +113,7 @@ class Context:
     def run(self, binary, *arguments, env=None):
         environment = dict(os.environ)
         environment.pop("FAKE_NAN_AT_STEP", None)
+        environment.pop("FAKE_ARENA_BYTES", None)
         environment.update(env or {})
         return Run(subprocess.run([binary, *arguments], capture_output=True,
                                   text=True, timeout=120, cwd=self.scratch,
@@ -386,6 +387,17 @@ def case_nan_stops_and_keeps_the_last_good_checkpoint(context):
     context.run_error(r"loss is NaN at step 3; nothing was saved \(no --ckpt\)",
                       context.pretrain, "train", "--data", context.corpus,
                       "--steps", "5", env={"FAKE_NAN_AT_STEP": "2"})
+
+
+def case_arena_larger_than_the_machine(context):
+    # A train step whose planned arena cannot fit fails before its first
+    # step, with the sizes, instead of being killed during it.
+    context.run_error(r"the train step needs [0-9.]+ GiB \(a [0-9.]+ GiB arena, "
+                      r"memory_plan.arena_bytes, and [0-9.]+ GiB of arguments and "
+                      r"results\), more than this machine's [0-9.]+ GiB; compile the "
+                      r"model with a smaller --batch",
+                      context.pretrain, "train", "--data", context.corpus,
+                      "--steps", "1", env={"FAKE_ARENA_BYTES": str(1 << 50)})
 
 
 def case_keep_last_k(context):
