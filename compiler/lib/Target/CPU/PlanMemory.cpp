@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
@@ -208,20 +209,6 @@ findPeak(ArrayRef<PlannedBuffer> buffers) {
   return {peak, peakPosition};
 }
 
-/// The model path the frontend names an operation's location after (e.g.
-/// "layers.3.mixing"), if it has one.
-static std::optional<std::string> getModelPath(Location loc) {
-  std::optional<std::string> path;
-  loc->walk([&](Location inner) {
-    if (auto name = dyn_cast<NameLoc>(inner)) {
-      path = name.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return path;
-}
-
 namespace {
 struct SmxPlanMemoryPass
     : public smx::impl::SmxPlanMemoryPassBase<SmxPlanMemoryPass> {
@@ -262,10 +249,12 @@ struct SmxPlanMemoryPass
     function->setAttr(kArenaBytesAttrName, attrs.getI64IntegerAttr(arenaBytes));
     function->setAttr(kPeakLiveBytesAttrName,
                       attrs.getI64IntegerAttr(peakBytes));
-    if (!buffers.empty())
-      if (std::optional<std::string> path = getModelPath(
-              std::next(entry.begin(), peakPosition)->getLoc()))
-        function->setAttr(kPeakAtAttrName, attrs.getStringAttr(*path));
+    if (!buffers.empty()) {
+      StringRef path =
+          getModelPath(std::next(entry.begin(), peakPosition)->getLoc());
+      if (!path.empty())
+        function->setAttr(kPeakAtAttrName, attrs.getStringAttr(path));
+    }
     if (buffers.empty())
       return;
 

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx_runtime/model_abi.h"
 
 namespace mlir::smx {
@@ -49,19 +50,6 @@ static bool isReduction(func::FuncOp callee) {
                                                : WalkResult::advance();
              })
              .wasInterrupted();
-}
-
-/// The model path in `loc`, or "".
-static StringRef getModelPath(Location loc) {
-  StringRef path;
-  loc->walk([&](Location inner) {
-    if (auto name = dyn_cast<NameLoc>(inner)) {
-      path = name.getName().getValue();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return path;
 }
 
 static func::FuncOp declareHook(ModuleOp module, StringRef name) {

@@ -63,6 +63,21 @@ inline bool isInTrainStep(Operation *op) {
   return function && function.getSymName() == kTrainStepFunctionName;
 }
 
+/// The model path ("layers.3.mixing") the frontend names an operation's
+/// location after: the first NameLoc in `loc` (fused and call-site
+/// locations included), or "" when it has none.
+inline llvm::StringRef getModelPath(Location loc) {
+  llvm::StringRef path;
+  loc->walk([&](Location inner) {
+    if (auto name = llvm::dyn_cast<NameLoc>(inner)) {
+      path = name.getName().getValue();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return path;
+}
+
 } // namespace mlir::smx
 
 #endif // SMX_DIALECT_SMX_IR_MODELINTERFACE_H
