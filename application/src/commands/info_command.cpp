@@ -85,16 +85,9 @@ std::string describeMemory(const ModelManifest &manifest) {
       rows.push_back({"train step", describePlan(step.memoryPlan) +
                                         " (activations kept for the "
                                         "backward pass, gradients)"});
-    // What a training run holds for its steps: every argument (two copies
-    // of state not updated in place), the outputs and the arena.
-    int64_t total = step.memoryPlan.arenaBytes;
-    for (const ArgumentSpec &argument : step.arguments)
-      total += static_cast<int64_t>(argument.byteSize);
-    for (const ResultSpec &result : step.results)
-      if (result.role == ResultRole::Output || !result.inPlace)
-        total += static_cast<int64_t>(result.byteSize);
     rows.push_back({"train step in all",
-                    formatBytes(total) +
+                    formatBytes(step.bufferBytes() +
+                                step.memoryPlan.arenaBytes) +
                         " (state, batch, outputs and arena; the "
                         "application and data add to it)"});
   }

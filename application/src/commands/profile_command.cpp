@@ -154,14 +154,11 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                                             commandLine.seed, argumentBuffers,
                                             resultBuffers));
   Workspace workspace;
-  int64_t bytes = 0;
-  for (const ArgumentSpec &spec : arguments)
-    bytes += static_cast<int64_t>(spec.byteSize);
-  for (const TensorSpec &spec : results)
-    bytes += static_cast<int64_t>(spec.byteSize);
   SMXRT_RETURN_IF_ERROR(workspace.allocate(
       training ? manifest.trainStep.memoryPlan : manifest.memoryPlan,
-      training ? "train step" : "forward function", bytes));
+      training ? "train step" : "forward function",
+      training ? manifest.trainStep.bufferBytes()
+               : manifest.forwardBufferBytes()));
   std::vector<void *> argumentData = pointers(argumentBuffers);
   std::vector<void *> resultData = pointers(resultBuffers);
   auto run = [&] {

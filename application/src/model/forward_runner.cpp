@@ -51,13 +51,8 @@ smxrt_status_t allocateForwardBuffers(const ModelManifest &manifest,
     SMXRT_RETURN_IF_ERROR(
         createTensor(spec.dtype, spec.shape, buffers.results.back()));
   }
-  int64_t bytes = 0;
-  for (const ArgumentSpec &spec : manifest.arguments)
-    bytes += static_cast<int64_t>(spec.byteSize);
-  for (const ResultSpec &spec : manifest.results)
-    bytes += static_cast<int64_t>(spec.byteSize);
   return buffers.workspace.allocate(manifest.memoryPlan, "forward function",
-                                    bytes);
+                                    manifest.forwardBufferBytes());
 }
 
 smxrt_status_t runForwardInChunks(const ModelManifest &manifest,

@@ -47,6 +47,27 @@ const ResultSpec *TrainStepSpec::findResult(std::string_view name) const {
   return nullptr;
 }
 
+int64_t TrainStepSpec::bufferBytes() const {
+  // A result that is not an output is the next value of a parameter or
+  // moment: a second copy unless the step updates it in place.
+  int64_t bytes = 0;
+  for (const ArgumentSpec &argument : arguments)
+    bytes += static_cast<int64_t>(argument.byteSize);
+  for (const ResultSpec &result : results)
+    if (result.role == ResultRole::Output || !result.inPlace)
+      bytes += static_cast<int64_t>(result.byteSize);
+  return bytes;
+}
+
+int64_t ModelManifest::forwardBufferBytes() const {
+  int64_t bytes = 0;
+  for (const ArgumentSpec &argument : arguments)
+    bytes += static_cast<int64_t>(argument.byteSize);
+  for (const ResultSpec &result : results)
+    bytes += static_cast<int64_t>(result.byteSize);
+  return bytes;
+}
+
 const char *argumentRoleName(ArgumentRole role) {
   using manifest_reading::trainStepArgumentRoles;
   for (const auto &spelling : trainStepArgumentRoles)

@@ -98,6 +98,11 @@ struct TrainStepSpec {
   std::vector<size_t> reported;
   MemoryPlanSpec memoryPlan;
 
+  /// Bytes of the buffers the application holds for the train step besides
+  /// its arena: every argument, the outputs, and a second copy of each
+  /// parameter or moment not updated in place.
+  int64_t bufferBytes() const;
+
   const ArgumentSpec *findArgument(std::string_view name) const;
   const ResultSpec *findResult(std::string_view name) const;
 };
@@ -142,6 +147,10 @@ struct ModelManifest {
   TrainStepSpec trainStep;
   /// The manifest's text, whose hash identifies the model in checkpoints.
   std::string text;
+
+  /// Bytes of the forward function's arguments and results, the buffers
+  /// the application holds for it besides its arena.
+  int64_t forwardBufferBytes() const;
 
   /// nullptr if there is no such argument or result.
   const ArgumentSpec *findArgument(std::string_view name) const;

@@ -34,7 +34,7 @@ smxrt_status_t HeldOutEvaluator::prepare(const ModelManifest &manifest,
         createTensor(spec.dtype, spec.shape, buffers.results.back()));
   }
   SMXRT_RETURN_IF_ERROR(buffers.workspace.allocate(
-      manifest.memoryPlan, "forward function", /*otherBytes=*/0));
+      manifest.memoryPlan, "forward function", manifest.forwardBufferBytes()));
   lossTerms.clear();
   logitsResult = -1;
   for (size_t index = 0; index < manifest.results.size(); ++index) {

@@ -45,15 +45,8 @@ smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
   }
   frozenValues.clear();
   frozenValues.resize(spec.arguments.size());
-  int64_t bytes = 0;
-  for (size_t index = 0; index < spec.arguments.size(); ++index)
-    bytes += static_cast<int64_t>(spec.arguments[index].byteSize) *
-             (copies[1][index] ? 2 : 1);
-  for (const TensorPtr &output : outputs)
-    if (output)
-      bytes += static_cast<int64_t>(smxrt_tensor_byte_size(output.get()));
   SMXRT_RETURN_IF_ERROR(
-      workspace.allocate(spec.memoryPlan, "train step", bytes));
+      workspace.allocate(spec.memoryPlan, "train step", spec.bufferBytes()));
   for (size_t index = 0; index < spec.results.size(); ++index) {
     const ResultSpec &result = spec.results[index];
     if (result.role == ResultRole::Output)

@@ -145,9 +145,9 @@ matchMemoryReduction(scf::ForOp loop) {
 
 /// Keeps a memory reduction's accumulator in a register: one load before
 /// the loop, the partial result carried by the loop, one store after it. A
-/// float sum or product is marked reassociable so that the loop vectorizer may split it into lanes
-/// (the order of a float sum changes in the last bits; the numerics tests'
-/// tolerances cover it). Only loops that write nothing but the accumulator
+/// float sum or product is marked reassociable so that the loop vectorizer
+/// may split it into lanes (the order of a float sum changes in the last
+/// bits; the numerics tests' tolerances cover it). Only loops that write nothing but the accumulator
 /// and read other memrefs are rewritten: the buffers such a loop reads are
 /// inputs of a linalg reduction, which bufferization never aliases with its
 /// output.

@@ -28,14 +28,13 @@ namespace mlir::smx {
 using namespace mlir;
 using namespace mlir::smx;
 
-/// Bytes of the static memref behind `value` (through a cast to an unranked
-/// memref), or 0.
+/// Bytes of the static memref of integers or floats behind `value` (through
+/// a cast to an unranked memref), or 0.
 static int64_t getBufferBytes(Value value) {
   if (auto cast = value.getDefiningOp<memref::CastOp>())
     value = cast.getSource();
   auto type = dyn_cast<MemRefType>(value.getType());
-  if (!type || !type.hasStaticShape() ||
-      !type.getElementType().isIntOrIndexOrFloat())
+  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat())
     return 0;
   return type.getNumElements() *
          llvm::divideCeil(type.getElementTypeBitWidth(), 8);
