@@ -1,12 +1,13 @@
 //===- profile_command.cpp - `model profile` ------------------------------===//
 //
 // Times the train step (training objects) or the forward pass of a model
-// compiled with `smxc --profile`, whose code brackets every kernel and
-// runtime call with the runtime's profile hooks (smx_runtime/profile.h),
-// and prints where a step's time goes: per kind of call and per layer,
-// with the bytes each moves and the GFLOP/s of its GEMMs. The batch is
-// random tokens; the parameters come from --seed (shapes are static, so
-// what runs does not depend on the values).
+// and prints each step's time. For a model compiled with `smxc --profile`,
+// whose code brackets every kernel and runtime call with the runtime's
+// profile hooks (smx_runtime/profile.h), it also prints where a step's time
+// goes: per kind of call and per layer, with the bytes each moves and the
+// GFLOP/s of its GEMMs. The batch is random tokens; the parameters come
+// from --seed (shapes are static, so what runs does not depend on the
+// values). bench/cpu times smx's steps with it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -132,10 +133,6 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                                  smxrt_model_train_step_fn_t trainStep,
                                  const CommandLine &commandLine,
                                  std::FILE *out) {
-  if (manifest.profileSites.empty())
-    return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT,
-                      "this model was compiled without profile sites: "
-                      "compile it with `smxc --profile`");
   const bool training = manifest.hasTrainStep && trainStep;
   const int64_t steps =
       commandLine.steps > 0 ? static_cast<int64_t>(commandLine.steps) : 3;
@@ -171,13 +168,38 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   // One untimed step: the first one allocates the arena and faults it in.
   run();
   smxrt_profile_reset();
-  auto start = std::chrono::steady_clock::now();
-  for (int64_t step = 0; step < steps; ++step)
+  std::vector<double> stepTimes;
+  for (int64_t step = 0; step < steps; ++step) {
+    auto start = std::chrono::steady_clock::now();
     run();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+    stepTimes.push_back(std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - start)
+                            .count());
+  }
+  double seconds = 0;
+  std::string times;
+  for (double stepTime : stepTimes) {
+    seconds += stepTime;
+    times += formatString(" %.3f", stepTime * 1e3);
+  }
   double stepSeconds = seconds / steps;
+  std::vector<double> sorted = stepTimes;
+  std::sort(sorted.begin(), sorted.end());
+  double median = steps % 2 ? sorted[steps / 2]
+                            : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
+  const char *what = training ? "train steps" : "forward passes";
+  if (manifest.profileSites.empty()) {
+    std::fprintf(out,
+                 "profile: %lld %s of %s (%lld x %lld) after one untimed: "
+                 "%.1f ms per step, median %.1f ms\n"
+                 "step times (ms):%s\n"
+                 "(compiled without `smxc --profile`: no breakdown per call)\n",
+                 static_cast<long long>(steps), what, manifest.model.c_str(),
+                 static_cast<long long>(manifest.batch),
+                 static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
+                 median * 1e3, times.c_str());
+    return nullptr;
+  }
 
   std::map<std::string, Totals> byKind, byLayer;
   Totals timed;
@@ -199,13 +221,14 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   }
   std::string text = formatString(
       "profile: %lld %s of %s (%lld x %lld) after one untimed: %.1f ms per "
-      "step, %.1f ms (%.1f%%) of it in %zu timed calls and copies\n",
-      static_cast<long long>(steps), training ? "train steps" : "forward passes",
-      manifest.model.c_str(), static_cast<long long>(manifest.batch),
+      "step, median %.1f ms, %.1f ms (%.1f%%) of it in %zu timed calls and "
+      "copies\nstep times (ms):%s\n",
+      static_cast<long long>(steps), what, manifest.model.c_str(),
+      static_cast<long long>(manifest.batch),
       static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
-      timed.seconds / steps * 1e3,
+      median * 1e3, timed.seconds / steps * 1e3,
       stepSeconds > 0 ? 100 * timed.seconds / steps / stepSeconds : 0.0,
-      manifest.profileSites.size());
+      manifest.profileSites.size(), times.c_str());
   text += "\nby kind:\n" + formatGroups(byKind, stepSeconds, steps, "kind");
   text += "\nby layer:\n" + formatGroups(byLayer, stepSeconds, steps, "layer");
   std::fputs(text.c_str(), out);
