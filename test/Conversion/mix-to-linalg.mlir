@@ -34,18 +34,27 @@ func.func @fourier(%x: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
 
 // -----
 
-// Attention with 4 heads of width 4: scores batched over (batch, head) with
-// K transposed, straight from the [B, L, d] buffers (outer stride 128, inner
-// stride 4, leading dimension 16); masked pad keys; softmax; P·V written
-// into the head's columns of the result.
+// Attention one batch entry at a time: a loop over the 2 entries whose body
+// holds one entry's [4, 8, 8] scores (never the batch's [2, 4, 8, 8]). The
+// GEMMs read the 4 heads of Q, K, V in place at the entry's offset
+// b·8·16 = b·128 (inner stride d_h = 4, leading dimension 16); P·V writes
+// the entry's [1, 8, 16] block, inserted at row b.
 // CHECK-LABEL: func @attention
-// CHECK: call @smxrt_cpu_sgemm_memref(%c2_i64, %c4_i64, %c8_i64, %c8_i64, %c4_i64, %c0_i64, %c1_i64, %c0_i64, %[[Q:.*]], %c0_i64, %c16_i64, %c128_i64, %c4_i64, %[[Q]], %c0_i64, %c16_i64, %c128_i64, %c4_i64, %{{.*}}, %c0_i64, %c8_i64, %c256_i64, %c64_i64)
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %arg1 : tensor<2x4x8x8xf32>, tensor<2x8xi1>)
-// CHECK: arith.select
-// CHECK: arith.maximumf
-// CHECK: math.exp
-// CHECK: arith.divf
-// CHECK: call @smxrt_cpu_sgemm_memref(%c2_i64, %c4_i64, %c8_i64, %c4_i64, %c8_i64, %c0_i64, %c0_i64, %c0_i64, %{{.*}}, %c0_i64, %c8_i64, %c256_i64, %c64_i64, %[[Q]], %c0_i64, %c16_i64, %c128_i64, %c4_i64, %{{.*}}, %c0_i64, %c16_i64, %c128_i64, %c4_i64)
+// CHECK:      scf.for %[[B:.*]] = %c0 to %c2 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<2x8x16xf32>)
+// CHECK:        %[[POS:.*]] = arith.index_cast %[[B]] : index to i64
+// CHECK:        %[[OFF:.*]] = arith.muli %[[POS]], %c128_i64 : i64
+//                                                outer    inner    m        n        k
+// CHECK:        call @smxrt_cpu_sgemm_memref(%c1_i64, %c4_i64, %c8_i64, %c8_i64, %c4_i64, %c0_i64, %c1_i64, %c0_i64, %[[Q:.*]], %[[OFF]], %c16_i64, %c0_i64, %c4_i64, %[[Q]], %[[OFF]], %c16_i64, %c0_i64, %c4_i64, %{{.*}}, %c0_i64, %c8_i64, %c0_i64, %c64_i64)
+// CHECK:        %[[ROW:.*]] = tensor.extract_slice %arg1[%[[B]], 0] [1, 8] [1, 1] : tensor<2x8xi1> to tensor<8xi1>
+// CHECK:        linalg.generic {{.*}} ins(%{{.*}}, %[[ROW]] : tensor<4x8x8xf32>, tensor<8xi1>)
+// CHECK:          arith.select
+// CHECK:        arith.maximumf
+// CHECK:        math.exp
+// CHECK:        arith.divf
+// CHECK:        call @smxrt_cpu_sgemm_memref(%c1_i64, %c4_i64, %c8_i64, %c4_i64, %c8_i64, %c0_i64, %c0_i64, %c0_i64, %{{.*}}, %c0_i64, %c8_i64, %c0_i64, %c64_i64, %[[Q]], %[[OFF]], %c16_i64, %c0_i64, %c4_i64, %[[OUT:.*]], %c0_i64, %c16_i64, %c0_i64, %c4_i64)
+// CHECK:        %[[BLOCK:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<1x8x16xf32> to tensor<1x8x16xf32>
+// CHECK:        %[[NEXT:.*]] = tensor.insert_slice %[[BLOCK]] into %[[ACC]][%[[B]], 0, 0] [1, 8, 16] [1, 1, 1]
+// CHECK:        scf.yield %[[NEXT]]
 func.func @attention(%q: tensor<2x8x16xf32>, %mask: tensor<2x8xi1>) -> tensor<2x8x16xf32> {
   %y = mix.self_attention %q, %q, %q, %mask heads = 4 : tensor<2x8x16xf32>, tensor<2x8xi1>
   return %y : tensor<2x8x16xf32>
@@ -54,14 +63,21 @@ func.func @attention(%q: tensor<2x8x16xf32>, %mask: tensor<2x8xi1>) -> tensor<2x
 // -----
 
 // Attention dropout: the probabilities go through the counter-based mask
-// (seed and step mixed in) before the P·V GEMM.
+// (seed and step mixed in) before the P·V GEMM. An entry's counters start at
+// its first score's index in the batch's [2, 4, 8, 8]: b·4·8·8 = b·256, so
+// the mask is the one of the whole batch's scores.
 // CHECK-LABEL: func.func @attention_dropout
-// CHECK:       math.exp
-// CHECK:       arith.muli %{{.*}}, %{{.*}} : i64
-// CHECK:       linalg.generic
-// CHECK:         arith.cmpf oge
-// CHECK:         arith.select
-// CHECK:       call @smxrt_cpu_sgemm_memref(
+// CHECK:       scf.for %[[B:.*]] = %c0 to %c2
+// CHECK:         %[[FIRST:.*]] = arith.muli %[[B]], %c256 : index
+// CHECK:         math.exp
+// CHECK:         arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK:         linalg.generic
+// CHECK:           linalg.index 2 : index
+// CHECK-NEXT:      %[[LOCAL:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK-NEXT:      arith.addi %[[LOCAL]], %[[FIRST]] : index
+// CHECK:           arith.cmpf oge
+// CHECK:           arith.select
+// CHECK:         call @smxrt_cpu_sgemm_memref(
 func.func @attention_dropout(%q: tensor<2x8x16xf32>, %mask: tensor<2x8xi1>, %step: i64) -> tensor<2x8x16xf32> {
   %y = mix.self_attention %q, %q, %q, %mask heads = 4 dropout(0.1, seed = 1, step = %step) : tensor<2x8x16xf32>, tensor<2x8xi1>
   return %y : tensor<2x8x16xf32>

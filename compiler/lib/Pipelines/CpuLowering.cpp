@@ -42,8 +42,9 @@ static void addTensorLoweringPasses(OpPassManager &pm,
 
 /// Tensors to buffers: function boundaries with identity layouts, results
 /// as out-parameters (the entry points' calling convention), the training
-/// state updated in place, every static
-/// buffer in one arena planned by liveness, deallocation.
+/// state updated in place, static buffers of loop bodies (attention's
+/// per-example scores) hoisted out of their loops, every static buffer in
+/// one arena planned by liveness, deallocation.
 static void addBufferizationPasses(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -54,6 +55,7 @@ static void addBufferizationPasses(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(createSmxUpdateStateInPlacePass());
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   pm.addNestedPass<func::FuncOp>(createSmxPlanMemoryPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 }

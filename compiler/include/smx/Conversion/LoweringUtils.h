@@ -64,7 +64,8 @@ Value createReduction(OpBuilder &builder, Location loc, Value input,
                       ElementwiseBody prologue = nullptr);
 
 /// One operand of a runtime GEMM: a row-major matrix inside `tensor` at
-/// element `offset`, with leading dimension `leadingDim`, repeated every
+/// element `offset` (plus `dynamicOffset`, an i64 value, when set: a loop
+/// walking the tensor), with leading dimension `leadingDim`, repeated every
 /// `outerStride` / `innerStride` elements over the two batch loops.
 struct GemmOperand {
   Value tensor;
@@ -73,6 +74,7 @@ struct GemmOperand {
   int64_t outerStride = 0;
   int64_t innerStride = 0;
   bool transpose = false;
+  Value dynamicOffset = nullptr;
 };
 
 /// The problem of a runtime GEMM: `outer` × `inner` products of an m×k and a
@@ -166,8 +168,12 @@ Value emitActivationDerivative(OpBuilder &builder, Location loc,
 /// element with row-major linear index `i` is kept when the top 24 bits of
 /// `mix(mix(seed ^ step·φ) + i·ψ)` (splitmix64's finalizer) read as a
 /// number in [0, 1) are at least `rate`, and then scaled by 1/(1 − rate).
+///
+/// `counterOffset` (an index value), when given, is added to every element's
+/// index: a block of a larger tensor computed on its own draws the same mask
+/// as the whole tensor when it passes the linear index of its first element.
 Value emitDropout(OpBuilder &builder, Location loc, Value input, Value step,
-                  double rate, int64_t seed);
+                  double rate, int64_t seed, Value counterOffset = nullptr);
 
 /// `input · n` with `n = 1 − jitter + 2·jitter·u` for the same counter-based
 /// uniform number `u` as emitDropout's (moe.jitter's semantics).

@@ -129,7 +129,8 @@ static Value mix64(OpBuilder &b, Location loc, Value z) {
 /// returns the f32 result, which is truncated to the input's element type.
 static Value emitWithCounterUniform(
     OpBuilder &builder, Location loc, Value input, Value step, int64_t seed,
-    function_ref<Value(OpBuilder &, Location, Value x, Value uniform)> body) {
+    function_ref<Value(OpBuilder &, Location, Value x, Value uniform)> body,
+    Value counterOffset = nullptr) {
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
   // The stream key: mix(seed ^ step·φ), computed once per call.
@@ -152,6 +153,8 @@ static Value emitWithCounterUniform(
           Value index = linalg::IndexOp::create(b, nestedLoc, dim);
           linear = arith::AddIOp::create(b, nestedLoc, scaled, index);
         }
+        if (counterOffset)
+          linear = arith::AddIOp::create(b, nestedLoc, linear, counterOffset);
         Value counter =
             arith::IndexCastOp::create(b, nestedLoc, b.getI64Type(), linear);
         Value spread = arith::MulIOp::create(
@@ -173,7 +176,8 @@ static Value emitWithCounterUniform(
 }
 
 Value mlir::smx::emitDropout(OpBuilder &builder, Location loc, Value input,
-                             Value step, double rate, int64_t seed) {
+                             Value step, double rate, int64_t seed,
+                             Value counterOffset) {
   return emitWithCounterUniform(
       builder, loc, input, step, seed,
       [&](OpBuilder &b, Location nestedLoc, Value x, Value uniform) -> Value {
@@ -185,7 +189,8 @@ Value mlir::smx::emitDropout(OpBuilder &builder, Location loc, Value input,
             createF32Constant(b, nestedLoc, 1.0 / (1.0 - rate)));
         return arith::SelectOp::create(b, nestedLoc, keep, scaled,
                                        createF32Constant(b, nestedLoc, 0.0));
-      });
+      },
+      counterOffset);
 }
 
 Value mlir::smx::emitMultiplicativeJitter(OpBuilder &builder, Location loc,

@@ -87,9 +87,16 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
       constant(shape.k),     constant(a.transpose),
       constant(b.transpose), constant(accumulator ? 1 : 0)};
   auto appendMatrix = [&](Value buffer, const GemmOperand &operand) {
-    operands.append(
-        {buffer, constant(operand.offset), constant(operand.leadingDim),
-         constant(operand.outerStride), constant(operand.innerStride)});
+    Value offset = constant(operand.offset);
+    if (operand.dynamicOffset)
+      offset = operand.offset == 0
+                   ? operand.dynamicOffset
+                   : arith::AddIOp::create(builder, loc, offset,
+                                           operand.dynamicOffset)
+                         .getResult();
+    operands.append({buffer, offset, constant(operand.leadingDim),
+                     constant(operand.outerStride),
+                     constant(operand.innerStride)});
   };
   appendMatrix(getReadBuffer(builder, loc, a.tensor), a);
   appendMatrix(getReadBuffer(builder, loc, b.tensor), b);

@@ -259,6 +259,14 @@ struct RealDftLowering : OpRewritePattern<TransformOp> {
   std::pair<double, double> cosineTerm, sineTerm;
 };
 
+// Attention runs one batch entry at a time: a loop over the batch computes
+// each entry's `[H, L, L]` scores, softmax and products, so the `[B, H, L, L]`
+// scores of the whole batch never exist. What is live is one example's
+// scores (H·L² floats: 12 MiB for BERT-Base at L = 512, against 96 MiB for
+// a batch of 8), a block that stays in cache between the GEMM that writes
+// it and the softmax that reads it. The GEMMs read the heads of the
+// `[B, L, d]` projections in place, at the entry's offset.
+
 /// The head split of `[B, L, d]` hidden states, read in place: head `h` of
 /// batch entry `b` is the `[L, d_h]` matrix at offset `b·L·d + h·d_h` with
 /// leading dimension `d`.
@@ -270,72 +278,138 @@ struct AttentionShape {
         rowStride(hidden.length * hidden.width),
         scoreStride(hidden.length * hidden.length) {}
 
-  /// Every head of `tensor` ([B, L, d]) as a GEMM operand.
-  GemmOperand heads_(Value tensor, bool transpose) const {
-    return GemmOperand{tensor, 0, hidden.width, rowStride, headWidth,
-                       transpose};
+  /// The heads of one batch entry of `tensor` ([B, L, d]) as a GEMM
+  /// operand; `entryOffset` (i64) is the entry's first element, `b·L·d`.
+  GemmOperand entryHeads(Value tensor, Value entryOffset,
+                         bool transpose) const {
+    return GemmOperand{tensor,    0,         hidden.width, 0,
+                       headWidth, transpose, entryOffset};
   }
-  /// Every [L, L] matrix of a [B, H, L, L] tensor as a GEMM operand.
+  /// Every [L, L] matrix of one entry's [H, L, L] scores as a GEMM operand.
   GemmOperand scores(Value tensor, bool transpose) const {
-    return GemmOperand{tensor, 0, hidden.length, heads * scoreStride,
-                       scoreStride, transpose};
+    return GemmOperand{tensor, 0, hidden.length, 0, scoreStride, transpose};
   }
   RankedTensorType scoresType(MLIRContext *context) const {
-    return RankedTensorType::get(
-        {hidden.batch, heads, hidden.length, hidden.length},
-        Float32Type::get(context));
+    return RankedTensorType::get({heads, hidden.length, hidden.length},
+                                 Float32Type::get(context));
+  }
+  /// One batch entry of the hidden states: `[1, L, d]`.
+  RankedTensorType entryType(MLIRContext *context) const {
+    return RankedTensorType::get({1, hidden.length, hidden.width},
+                                 Float32Type::get(context));
   }
 };
 
-/// `lhs[b, :, h] · rhs[b, :, h]ᵀ` for every (b, h): `[B, H, L, L]`.
-Value emitHeadProducts(OpBuilder &builder, Location loc,
-                       const AttentionShape &shape, Value lhs, Value rhs) {
-  GemmShape gemm{shape.hidden.batch, shape.heads, shape.hidden.length,
-                 shape.hidden.length, shape.headWidth};
-  GemmOperand layout{Value(), 0, shape.hidden.length,
-                     shape.heads * shape.scoreStride, shape.scoreStride, false};
-  return emitRuntimeGemm(builder, loc, gemm, shape.heads_(lhs, false),
-                         shape.heads_(rhs, true),
-                         shape.scoresType(builder.getContext()), layout);
+/// Batch entry `index` of the loop over the batch, as the offsets its
+/// blocks start at.
+struct BatchEntry {
+  Value index;         // b
+  Value hiddenOffset;  // b·L·d, i64: the entry in a [B, L, d] tensor
+  Value scoresOffset;  // b·H·L², index: the entry in [B, H, L, L]
+};
+
+/// `for b in [0, B)` over the batch, carrying `results` tensors of `type`
+/// ([B, L, d]): `body` returns the entry's `[1, L, d]` block of each, which
+/// is inserted at row `b`. Returns the filled tensors.
+SmallVector<Value> emitLoopOverBatch(
+    OpBuilder &builder, Location loc, const AttentionShape &shape,
+    RankedTensorType type, unsigned results,
+    function_ref<SmallVector<Value>(OpBuilder &, const BatchEntry &)> body) {
+  SmallVector<Value> inits;
+  for (unsigned result = 0; result < results; ++result)
+    inits.push_back(createEmptyTensor(builder, loc, type));
+  // The body is built once the loop is in its function: the runtime calls
+  // in it declare their callees in the module.
+  auto loop = scf::ForOp::create(
+      builder, loc, indexConstant(builder, loc, 0),
+      indexConstant(builder, loc, shape.hidden.batch),
+      indexConstant(builder, loc, 1), inits,
+      [](OpBuilder &, Location, Value, ValueRange) {});
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(loop.getBody());
+  BatchEntry entry;
+  entry.index = loop.getInductionVar();
+  Value position = arith::IndexCastOp::create(builder, loc,
+                                              builder.getI64Type(), entry.index);
+  entry.hiddenOffset = arith::MulIOp::create(
+      builder, loc, position, createI64Constant(builder, loc, shape.rowStride));
+  entry.scoresOffset = arith::MulIOp::create(
+      builder, loc, entry.index,
+      indexConstant(builder, loc, shape.heads * shape.scoreStride));
+  SmallVector<Value> blocks = body(builder, entry);
+  SmallVector<OpFoldResult> offsets = {entry.index, builder.getIndexAttr(0),
+                                       builder.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1),
+                                     builder.getIndexAttr(shape.hidden.length),
+                                     builder.getIndexAttr(shape.hidden.width)};
+  SmallVector<OpFoldResult> strides(3, builder.getIndexAttr(1));
+  SmallVector<Value> updated;
+  for (auto [block, tensor] : llvm::zip_equal(blocks, loop.getRegionIterArgs()))
+    updated.push_back(tensor::InsertSliceOp::create(builder, loc, block, tensor,
+                                                    offsets, sizes, strides));
+  scf::YieldOp::create(builder, loc, updated);
+  return SmallVector<Value>(loop.getResults());
 }
 
-/// `scores[b, h] (ᵀ if transposeScores) · hidden[b, :, h]` for every (b, h),
-/// written as heads of a `[B, L, d]` tensor of `type`.
+/// `lhs[b, :, h] · rhs[b, :, h]ᵀ` for every head h of entry b: `[H, L, L]`.
+Value emitHeadProducts(OpBuilder &builder, Location loc,
+                       const AttentionShape &shape, const BatchEntry &entry,
+                       Value lhs, Value rhs) {
+  GemmShape gemm{1, shape.heads, shape.hidden.length, shape.hidden.length,
+                 shape.headWidth};
+  GemmOperand layout{Value(), 0, shape.hidden.length, 0, shape.scoreStride,
+                     false};
+  return emitRuntimeGemm(
+      builder, loc, gemm, shape.entryHeads(lhs, entry.hiddenOffset, false),
+      shape.entryHeads(rhs, entry.hiddenOffset, true),
+      shape.scoresType(builder.getContext()), layout);
+}
+
+/// `scores[h] (ᵀ if transposeScores) · hidden[b, :, h]` for every head h of
+/// entry b, written as the heads of a `[1, L, d]` block.
 Value emitScoresTimesHeads(OpBuilder &builder, Location loc,
-                           const AttentionShape &shape, Value scores,
-                           bool transposeScores, Value hidden,
-                           RankedTensorType type) {
-  GemmShape gemm{shape.hidden.batch, shape.heads, shape.hidden.length,
-                 shape.headWidth, shape.hidden.length};
-  GemmOperand layout{Value(), 0, shape.hidden.width, shape.rowStride,
-                     shape.headWidth, false};
+                           const AttentionShape &shape, const BatchEntry &entry,
+                           Value scores, bool transposeScores, Value hidden) {
+  GemmShape gemm{1, shape.heads, shape.hidden.length, shape.headWidth,
+                 shape.hidden.length};
+  GemmOperand layout{Value(), 0, shape.hidden.width, 0, shape.headWidth,
+                     false};
   return emitRuntimeGemm(builder, loc, gemm,
                          shape.scores(scores, transposeScores),
-                         shape.heads_(hidden, false), type, layout);
+                         shape.entryHeads(hidden, entry.hiddenOffset, false),
+                         shape.entryType(builder.getContext()), layout);
 }
 
-/// `P = softmax(Q·Kᵀ / sqrt(d_h) + M)` per head, pad keys masked with a large
-/// finite negative: a sequence of padding only then attends uniformly
-/// instead of producing NaNs.
+/// `P = softmax(Q·Kᵀ / sqrt(d_h) + M)` per head of entry b, pad keys masked
+/// with a large finite negative: a sequence of padding only then attends
+/// uniformly instead of producing NaNs.
 Value emitAttentionProbabilities(OpBuilder &builder, Location loc,
-                                 const AttentionShape &shape, Value query,
+                                 const AttentionShape &shape,
+                                 const BatchEntry &entry, Value query,
                                  Value key, Value paddingMask) {
   MLIRContext *context = builder.getContext();
-  Value scores = emitHeadProducts(builder, loc, shape, query, key);
+  Value scores = emitHeadProducts(builder, loc, shape, entry, query, key);
+  // The entry's row of the [B, L] mask, as an [L] vector.
+  auto maskRowType =
+      RankedTensorType::get({shape.hidden.length}, builder.getI1Type());
+  Value maskRow = tensor::ExtractSliceOp::create(
+      builder, loc, maskRowType, paddingMask,
+      ArrayRef<OpFoldResult>{entry.index, builder.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{builder.getIndexAttr(1),
+                             builder.getIndexAttr(shape.hidden.length)},
+      ArrayRef<OpFoldResult>{builder.getIndexAttr(1),
+                             builder.getIndexAttr(1)});
   double scale = 1.0 / std::sqrt(static_cast<double>(shape.headWidth));
-  AffineMap keyMaskMap = AffineMap::get(
-      4, 0, {getAffineDimExpr(0, context), getAffineDimExpr(3, context)},
-      context);
   Value masked = createElementwise(
-      builder, loc, shape.scoresType(context), {scores, paddingMask},
-      {AffineMap::getMultiDimIdentityMap(4, context), keyMaskMap},
+      builder, loc, shape.scoresType(context), {scores, maskRow},
+      {identityMap(context, 3), getTrailingDimsMap(context, 3, 1)},
       [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
         Value scaled = arith::MulFOp::create(
             b, nestedLoc, arguments[0], createF32Constant(b, nestedLoc, scale));
         return arith::SelectOp::create(b, nestedLoc, arguments[1], scaled,
                                        createF32Constant(b, nestedLoc, -1e9));
       });
-  return emitSoftmax(builder, loc, masked, 3);
+  return emitSoftmax(builder, loc, masked, 2);
 }
 
 struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
@@ -347,15 +421,21 @@ struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
       return rewriter.notifyMatchFailure(op, "needs static f32 shapes");
     Location loc = op.getLoc();
     AttentionShape shape(type, op.getNumHeads());
-    Value probabilities = emitAttentionProbabilities(
-        rewriter, loc, shape, op.getQuery(), op.getKey(), op.getPaddingMask());
-    if (op.hasTrainingNoise())
-      probabilities = emitDropout(rewriter, loc, probabilities, op.getStep(),
-                                  op.getDropoutRate().convertToDouble(),
-                                  op.getSeed());
-    rewriter.replaceOp(op, emitScoresTimesHeads(rewriter, loc, shape,
-                                                probabilities, false,
-                                                op.getValue(), type));
+    SmallVector<Value> result = emitLoopOverBatch(
+        rewriter, loc, shape, type, 1,
+        [&](OpBuilder &b, const BatchEntry &entry) -> SmallVector<Value> {
+          Value probabilities = emitAttentionProbabilities(
+              b, loc, shape, entry, op.getQuery(), op.getKey(),
+              op.getPaddingMask());
+          if (op.hasTrainingNoise())
+            probabilities = emitDropout(
+                b, loc, probabilities, op.getStep(),
+                op.getDropoutRate().convertToDouble(), op.getSeed(),
+                entry.scoresOffset);
+          return {emitScoresTimesHeads(b, loc, shape, entry, probabilities,
+                                       false, op.getValue())};
+        });
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -371,51 +451,59 @@ struct SelfAttentionGradLowering : OpRewritePattern<SelfAttentionGradOp> {
     MLIRContext *context = rewriter.getContext();
     AttentionShape shape(type, op.getNumHeads());
     double rate = op.getDropoutRate().convertToDouble();
-    auto dropout = [&](Value scores) {
-      return rate > 0.0 ? emitDropout(rewriter, loc, scores, op.getStep(),
-                                      rate, op.getSeed())
-                        : scores;
-    };
-    Value probabilities = emitAttentionProbabilities(
-        rewriter, loc, shape, op.getQuery(), op.getKey(), op.getPaddingMask());
-    Value dropped = dropout(probabilities);
-    Value resultGrad = op.getResultGrad();
-    // dV = P'ᵀ · dO; dP = dropout(dO · Vᵀ).
-    Value valueGrad = emitScoresTimesHeads(rewriter, loc, shape, dropped,
-                                           /*transposeScores=*/true,
-                                           resultGrad, type);
-    Value probabilitiesGrad = dropout(
-        emitHeadProducts(rewriter, loc, shape, resultGrad, op.getValue()));
-    // dS = P ⊙ (dP − rowsum(dP ⊙ P)) / sqrt(d_h), the softmax's gradient and
-    // the score scale in one pass.
-    RankedTensorType scoresType = shape.scoresType(context);
-    Value products = createElementwise(
-        rewriter, loc, scoresType, {probabilities, probabilitiesGrad}, {},
-        [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          return arith::MulFOp::create(b, nestedLoc, arguments[0],
-                                       arguments[1]);
-        });
-    Value rowSums = createReduction(rewriter, loc, products, 3,
-                                    rewriter.getF32FloatAttr(0.0), addFloats);
     double scale = 1.0 / std::sqrt(static_cast<double>(shape.headWidth));
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, context);
-    Value scoresGrad = createElementwise(
-        rewriter, loc, scoresType, {probabilities, probabilitiesGrad, rowSums},
-        {identity, identity, getLeadingDimsMap(context, 4, 3)},
-        [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-          Value centered =
-              arith::SubFOp::create(b, nestedLoc, arguments[1], arguments[2]);
-          Value softmaxGrad =
-              arith::MulFOp::create(b, nestedLoc, arguments[0], centered);
-          return arith::MulFOp::create(b, nestedLoc, softmaxGrad,
-                                       createF32Constant(b, nestedLoc, scale));
+    RankedTensorType scoresType = shape.scoresType(context);
+    AffineMap identity = identityMap(context, 3);
+    SmallVector<Value> grads = emitLoopOverBatch(
+        rewriter, loc, shape, type, 3,
+        [&](OpBuilder &b, const BatchEntry &entry) -> SmallVector<Value> {
+          auto dropout = [&](Value scores) {
+            return rate > 0.0 ? emitDropout(b, loc, scores, op.getStep(), rate,
+                                            op.getSeed(), entry.scoresOffset)
+                              : scores;
+          };
+          // P recomputed, as the forward pass has it.
+          Value probabilities = emitAttentionProbabilities(
+              b, loc, shape, entry, op.getQuery(), op.getKey(),
+              op.getPaddingMask());
+          Value dropped = dropout(probabilities);
+          Value resultGrad = op.getResultGrad();
+          // dV = P'ᵀ · dO; dP = dropout(dO · Vᵀ).
+          Value valueGrad =
+              emitScoresTimesHeads(b, loc, shape, entry, dropped,
+                                   /*transposeScores=*/true, resultGrad);
+          Value probabilitiesGrad = dropout(emitHeadProducts(
+              b, loc, shape, entry, resultGrad, op.getValue()));
+          // dS = P ⊙ (dP − rowsum(dP ⊙ P)) / sqrt(d_h), the softmax's
+          // gradient and the score scale in one pass.
+          Value products = createElementwise(
+              b, loc, scoresType, {probabilities, probabilitiesGrad}, {},
+              [](OpBuilder &nb, Location nestedLoc, ValueRange arguments) {
+                return arith::MulFOp::create(nb, nestedLoc, arguments[0],
+                                             arguments[1]);
+              });
+          Value rowSums = createReduction(
+              b, loc, products, 2, b.getF32FloatAttr(0.0), addFloats);
+          Value scoresGrad = createElementwise(
+              b, loc, scoresType, {probabilities, probabilitiesGrad, rowSums},
+              {identity, identity, getLeadingDimsMap(context, 3, 2)},
+              [&](OpBuilder &nb, Location nestedLoc, ValueRange arguments) {
+                Value centered = arith::SubFOp::create(
+                    nb, nestedLoc, arguments[1], arguments[2]);
+                Value softmaxGrad = arith::MulFOp::create(
+                    nb, nestedLoc, arguments[0], centered);
+                return arith::MulFOp::create(
+                    nb, nestedLoc, softmaxGrad,
+                    createF32Constant(nb, nestedLoc, scale));
+              });
+          // dQ = dS · K, dK = dSᵀ · Q.
+          Value queryGrad = emitScoresTimesHeads(b, loc, shape, entry,
+                                                 scoresGrad, false, op.getKey());
+          Value keyGrad = emitScoresTimesHeads(b, loc, shape, entry,
+                                               scoresGrad, true, op.getQuery());
+          return {queryGrad, keyGrad, valueGrad};
         });
-    // dQ = dS · K, dK = dSᵀ · Q.
-    Value queryGrad = emitScoresTimesHeads(rewriter, loc, shape, scoresGrad,
-                                           false, op.getKey(), type);
-    Value keyGrad = emitScoresTimesHeads(rewriter, loc, shape, scoresGrad, true,
-                                         op.getQuery(), type);
-    rewriter.replaceOp(op, {queryGrad, keyGrad, valueGrad});
+    rewriter.replaceOp(op, grads);
     return success();
   }
 };
