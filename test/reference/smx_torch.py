@@ -8,11 +8,9 @@ One implementation, two users:
 - `torch_train_step.py` (this directory): the float64 autograd reference of a
   train step. It validates its inputs, routes with the NumPy reference's
   policies (`route_reference`) and adds the MoE metrics and losses.
-- `bench/cpu_infer/torch_model.py`: the eager float32 PyTorch side of the
-  inference benchmark (under `torch.no_grad()`), with the circulant / toeplitz
-  matrices built once (`mixing_matrices`) and experts_choose routed by
-  `torch.topk`. The training benchmark (`bench/cpu_train`) runs it through
-  `torch_train_step.Trainer`.
+- `bench/cpu/torch_peer.py`: the PyTorch 2 peers of the CPU benchmark
+  (eager, torch.compile, and ONNX Runtime on its export), float32, with
+  experts_choose routed in the graph by `torch.topk`.
 
 It lives here, not in bench/, because it is the reference: this directory's
 tests check it (forward against `smx_model.forward` within 1e-12, gradients
