@@ -34,6 +34,7 @@ void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
   // training capacity factor) before @forward becomes the evaluation form.
   SmxBuildTrainStepPassOptions trainStep;
   trainStep.maxGradNorm = options.maxGradNorm;
+  trainStep.recompute = options.recompute;
   pm.addPass(createSmxBuildTrainStepPass(trainStep));
   addEvaluationFormPasses(pm, options.evalCapacityFactor);
 }

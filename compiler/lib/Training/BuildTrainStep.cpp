@@ -307,7 +307,12 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   }
 
   // 3. Reverse mode over the forward ops.
-  if (failed(backpropagate(forwardOps, returnOp, gradients)))
+  std::optional<Recompute> policy = parseRecompute(recompute);
+  if (!policy)
+    return module.emitError()
+           << "smx-build-train-step: unknown recompute policy '" << recompute
+           << "' (none, attention or layers)";
+  if (failed(backpropagate(forwardOps, returnOp, gradients, *policy)))
     return failure();
 
   // 4. Norm, schedule, clipping and AdamW.

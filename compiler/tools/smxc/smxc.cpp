@@ -30,6 +30,7 @@
 #include "smx/InitAll.h"
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/ObjectEmitter.h"
+#include "smx/Training/Gradients.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
@@ -103,6 +104,14 @@ cl::opt<double> maxGradNorm(
     cl::desc("Clip gradients to this global norm in the train step "
              "(0: no clipping; training tasks only)"),
     cl::init(1.0), cl::cat(smxcCategory));
+cl::opt<std::string> recompute(
+    "recompute",
+    cl::desc("Forward values the train step computes again in its backward "
+             "pass instead of keeping them (activation checkpointing): none "
+             "(default), attention (the mixing sublayers of attention "
+             "layers) or layers (every encoder layer: only the layers' "
+             "inputs are kept); training tasks only"),
+    cl::init("none"), cl::cat(smxcCategory));
 cl::opt<double> evalCapacityFactor(
     "eval-capacity-factor",
     cl::desc("Capacity factor of the forward function (predict, eval and "
@@ -256,6 +265,7 @@ LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
   } else {
     smx::TrainingPipelineOptions options;
     options.maxGradNorm = maxGradNorm;
+    options.recompute = recompute;
     if (spec.moe)
       options.evalCapacityFactor = evaluationCapacityFactor(spec);
     options.profile = profile;
@@ -302,6 +312,12 @@ int main(int argc, char **argv) {
   if (evalCapacityFactor.getNumOccurrences() && !(evalCapacityFactor > 0.0))
     return fail("--eval-capacity-factor must be positive, got " +
                 std::to_string(evalCapacityFactor.getValue()));
+  if (!smx::parseRecompute(recompute))
+    return fail("--recompute must be none, attention or layers, got '" +
+                recompute + "'");
+  if (recompute != "none" && task == smx::spec::ModelTask::Inference)
+    return fail("--recompute applies to training executables "
+                "(--task=pretrain or finetune)");
   if (maxPredictions.getNumOccurrences()) {
     if (maxPredictions < 1 || maxPredictions > shape.sequence)
       return fail("--max-predictions must be in [1, " + Twine(shape.sequence) +

@@ -68,6 +68,12 @@ struct TrainingPipelineOptions
       llvm::cl::desc("Clip gradients to this global norm in the train step "
                      "(0: no clipping)"),
       llvm::cl::init(1.0)};
+  Option<std::string> recompute{
+      *this, "recompute",
+      llvm::cl::desc("Forward values the train step's backward pass "
+                     "computes again instead of keeping: none, attention or "
+                     "layers (smx-build-train-step)"),
+      llvm::cl::init("none")};
   Option<double> evalCapacityFactor{
       *this, "eval-capacity-factor",
       llvm::cl::desc("Capacity factor of @forward (evaluation); 0 keeps the "

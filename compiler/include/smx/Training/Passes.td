@@ -33,6 +33,17 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
     (a head the task does not train) keeps its value and moments, as in
     PyTorch, where such a parameter has no gradient.
 
+    With `recompute` other than `none`, the backward pass computes parts of
+    the forward pass again (activation checkpointing) instead of keeping
+    their values alive from the forward pass: `attention`, the mixing
+    sublayers of attention layers (their Q, K, V and attention outputs);
+    `layers`, every encoder layer, so that only the layers' inputs are kept.
+    Each such part is cloned from its inputs right before its gradients;
+    the gradient rules read the copies. Training noise is counter-based and
+    routing deterministic, so the copies compute the same values: the step
+    is bit-identical, it keeps less and computes that part's forward pass
+    twice.
+
     Contract: runs on the spec-level IR of a training-mode forward function
     (dropout and other noise still in place), before `smx-fuse`. Fails with
     an error on the first op on a gradient path that does not implement
@@ -53,6 +64,10 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
            "Adam's epsilon">,
     Option<"weightDecay", "weight-decay", "double", /*default=*/"0.01",
            "Decoupled weight decay of matrices and embeddings">,
+    Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
+           "Forward values the backward pass computes again instead of "
+           "keeping them: none, attention (the mixing sublayers of "
+           "attention layers) or layers (every encoder layer)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
