@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import benchenv  # noqa: E402
 from benchenv import REFERENCE, REPO, log  # noqa: E402
+from measured import MeasuredProcess  # noqa: E402
 
 sys.path.insert(0, REFERENCE)
 
@@ -62,7 +62,6 @@ PEERS = {
 }
 MODELS = ("bert_base", "sparse_mixer", "fast_sparse_mixer", "tiny_sm")
 CORPUS = os.path.join(REPO, "test", "unittests", "application", "data", "small_corpus.txt")
-GIB = 2 ** 30
 
 
 def parse_args():
@@ -83,6 +82,9 @@ def parse_args():
     parser.add_argument("--rtol", type=float, default=1e-3,
                         help="limit of the relative error of a peer's outputs and "
                              "first-step loss against smx's")
+    parser.add_argument("--max-flipped-tokens", type=float, default=0.001,
+                        help="fraction of the batch's tokens whose outputs may differ "
+                             "(MoE routing near-ties in float32) when the rest agree")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds one process may take")
     parser.add_argument("--smxc", default=os.path.join(REPO, "build", "bin", "smxc"))
@@ -115,57 +117,8 @@ ARGS = parse_args()
 # Processes
 # --------------------------------------------------------------------------
 
-def pin_to_cpus():
-    """Every side runs on the same first --threads CPUs (of those this run may use)."""
-    cpus = sorted(os.sched_getaffinity(0))[:ARGS.threads]
-    os.sched_setaffinity(0, cpus)
-
-
-class Process:
-    """One measured process: wall time, peak RSS (wait4's ru_maxrss), stdout."""
-
-    def __init__(self, cmd, what, workdir, extra_env=None):
-        self.what = what
-        log("$ " + " ".join(os.path.relpath(c, REPO) if c.startswith(REPO) else c
-                            for c in cmd))
-        out_path = os.path.join(workdir, "stdout.txt")
-        err_path = os.path.join(workdir, "stderr.txt")
-        env = dict(os.environ, OMP_NUM_THREADS=str(ARGS.threads),
-                   OPENBLAS_NUM_THREADS=str(ARGS.threads), PYTHONUNBUFFERED="1",
-                   **(extra_env or {}))
-        start = time.perf_counter()
-        with open(out_path, "w") as out, open(err_path, "w") as err:
-            process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,
-                                       preexec_fn=pin_to_cpus)
-            deadline = start + ARGS.timeout
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    process.kill()
-                    pid, status, usage = os.wait4(process.pid, 0)
-                    break
-                time.sleep(0.05)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        self.wall = time.perf_counter() - start
-        self.peak_rss = usage.ru_maxrss * 1024
-        self.cpu = usage.ru_utime + usage.ru_stime
-        with open(out_path) as f:
-            self.stdout = f.read()
-        with open(err_path) as f:
-            self.stderr = f.read()
-        self.ok = process.returncode == 0
-        if not self.ok:
-            tail = "\n".join(self.stderr.strip().splitlines()[-15:])
-            log(f"{what}: FAILED (exit {process.returncode}, {self.wall:.0f} s):\n{tail}")
-        else:
-            log(f"{what}: {self.wall:.1f} s, peak RSS {self.peak_rss / GIB:.2f} GiB")
-
-    def json(self):
-        """The last stdout line, as the peer protocol has it."""
-        lines = self.stdout.strip().splitlines()
-        return json.loads(lines[-1]) if lines else {}
+def run_process(cmd, what, workdir, extra_env=None):
+    return MeasuredProcess(cmd, what, workdir, ARGS.threads, ARGS.timeout, extra_env)
 
 
 def median(values):
@@ -202,17 +155,45 @@ def write_inputs(path, batch, seq, vocab, seed):
     smx_safetensors.save(path, {"input_ids": ids, "type_ids": np.zeros_like(ids)})
 
 
-def relative_error(expected, actual):
-    expected, actual = expected.astype(np.float64), actual.astype(np.float64)
-    return float(np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-30))
-
-
-def compare_outputs(smx_path, peer_path):
-    """{output: relative error} over the outputs both wrote; None when they share none."""
+def compare_outputs(smx_path, peer_path, batch, seq):
+    """{output: (relative error, rows that differ, rows)} over the outputs both
+    wrote. A row is a token of a per-token output ([B, S, ...]) or an example
+    of a per-example one ([B, ...]); it differs when its own relative error
+    (against the output's largest magnitude) is above --rtol."""
     a, b = smx_safetensors.load(smx_path), smx_safetensors.load(peer_path)
-    errors = {name: relative_error(a[name], b[name]) for name in sorted(a)
-              if name in b and a[name].shape == b[name].shape}
-    return errors or None
+    result = {}
+    for name in sorted(a):
+        if name not in b or a[name].shape != b[name].shape:
+            continue
+        expected, actual = a[name].astype(np.float64), b[name].astype(np.float64)
+        scale = max(np.max(np.abs(expected)), 1e-30)
+        rows = batch * seq if expected.shape[:2] == (batch, seq) else batch
+        row_error = np.max(np.abs(actual - expected).reshape(rows, -1), axis=1) / scale
+        result[name] = (float(row_error.max()), int(np.sum(row_error > ARGS.rtol)), rows)
+    return result
+
+
+def check_outputs(errors, batch, seq):
+    """(passed, text). Outputs agree when every one is within --rtol, or when
+    they differ only at a few tokens (at most --max-flipped-tokens of the
+    batch's): in an MoE layer, a float32 near-tie among the router's
+    probabilities can put a token in or out of an expert's top C when the
+    sums run in another order, and that token's row (and its example's
+    pooled outputs) then differ while every other row agrees."""
+    if not errors:
+        return False, "no output in common"
+    worst = max(e for e, _, _ in errors.values())
+    if worst <= ARGS.rtol:
+        return True, f"max rel. error {worst:.1e}"
+    tokens = batch * seq
+    flipped = max((n for e, n, rows in errors.values() if rows == tokens), default=0)
+    examples = max((n for e, n, rows in errors.values() if rows == batch), default=0)
+    limit = max(1, int(ARGS.max_flipped_tokens * tokens))
+    text = (f"max rel. error {worst:.1e}: {flipped} of {tokens} tokens and {examples} of "
+            f"{batch} examples differ (the rest within {ARGS.rtol:g})")
+    if 0 < flipped <= limit and examples <= flipped:
+        return True, text + ": routing near-ties"
+    return False, text
 
 
 def rel(a, b):
@@ -243,7 +224,7 @@ def run_peer(peer, mode, d, spec_file, weights, batch_file, steps):
         cmd += ["--lr", "1e-4", "--warmup", "1", "--max-grad-norm", "1"]
     # A fresh compilation cache: compile times are those of a first compile.
     env = {"TORCHINDUCTOR_CACHE_DIR": os.path.join(pdir, "inductor-cache")}
-    proc = Process(cmd, f"{peer} {mode}", pdir, env)
+    proc = run_process(cmd, f"{peer} {mode}", pdir, env)
     result = {"peer": peer, "ok": proc.ok, "peak_rss": proc.peak_rss, "wall": proc.wall}
     if not proc.ok:
         result["error"] = proc.stderr.strip().splitlines()[-1:] or ["failed"]
@@ -261,8 +242,8 @@ def bench_mode(name, mode, d, spec, spec_file, weights, batch, seq, steps):
     """smx and every peer on one model in one mode."""
     model = os.path.join(d, mode)
     flags = ([] if mode == "infer" else ["--task=pretrain", "--max-grad-norm=1"])
-    smxc = Process([ARGS.smxc, spec_file, f"--batch={batch}", f"--seq={seq}", "-o", model]
-                   + flags, f"smxc {name} {mode}", d)
+    smxc = run_process([ARGS.smxc, spec_file, f"--batch={batch}", f"--seq={seq}", "-o", model]
+                       + flags, f"smxc {name} {mode}", d)
     if not smxc.ok:
         sys.exit(f"run.py: smxc failed on {spec_file}")
     smx = {"peer": "smx", "ok": True, "compile_s": smxc.wall, "compile_rss": smxc.peak_rss}
@@ -270,15 +251,15 @@ def bench_mode(name, mode, d, spec, spec_file, weights, batch, seq, steps):
         batch_file = os.path.join(d, "inputs.safetensors")
         write_inputs(batch_file, batch, seq, spec.vocab_size, seed=1)
         smx["outputs"] = os.path.join(d, "smx-outputs.safetensors")
-        run = Process([model, "predict", "--weights", weights, "--input", batch_file,
-                       "--output", smx["outputs"]], f"smx {name} predict", d)
+        run = run_process([model, "predict", "--weights", weights, "--input", batch_file,
+                           "--output", smx["outputs"]], f"smx {name} predict", d)
     else:
         batch_file = os.path.join(d, "batch.safetensors")
         ckpt = os.path.join(d, "ckpt")
-        run = Process([model, "train", "--steps", "1", "--warmup", "1", "--lr", "1e-4",
-                       "--weights", weights, "--data", CORPUS, "--ckpt", ckpt,
-                       "--every", "1000000", "--log-every", "1000", "--seed", "0",
-                       "--dump-batch", batch_file], f"smx {name} train (1 step)", d)
+        run = run_process([model, "train", "--steps", "1", "--warmup", "1", "--lr", "1e-4",
+                           "--weights", weights, "--data", CORPUS, "--ckpt", ckpt,
+                           "--every", "1000000", "--log-every", "1000", "--seed", "0",
+                           "--dump-batch", batch_file], f"smx {name} train (1 step)", d)
         if run.ok:
             with open(os.path.join(ckpt, "metrics.jsonl")) as f:
                 metrics = [json.loads(line) for line in f if '"step"' in line]
@@ -287,8 +268,8 @@ def bench_mode(name, mode, d, spec, spec_file, weights, batch, seq, steps):
     if not run.ok:
         sys.exit(f"run.py: smx {mode} failed on {spec_file}")
     smx["peak_rss"] = run.peak_rss
-    prof = Process([model, "profile", "--steps", str(steps), "--seed", "0"],
-                   f"smx {name} profile", d)
+    prof = run_process([model, "profile", "--steps", str(steps), "--seed", "0"],
+                       f"smx {name} profile", d)
     smx["step_times"] = profile_times(prof.stdout)
     if not prof.ok or not smx["step_times"]:
         sys.exit(f"run.py: `{model} profile` failed")
@@ -300,10 +281,10 @@ def bench_mode(name, mode, d, spec, spec_file, weights, batch, seq, steps):
             continue
         if result["ok"]:
             if mode == "infer":
-                result["errors"] = compare_outputs(smx["outputs"], result["outputs"])
-                worst = max(result["errors"].values()) if result["errors"] else float("inf")
-                result["check"] = f"max rel. error {worst:.1e}"
-                result["checked"] = worst <= ARGS.rtol
+                result["errors"] = compare_outputs(smx["outputs"], result["outputs"],
+                                                   batch, seq)
+                result["checked"], result["check"] = check_outputs(result["errors"], batch,
+                                                                   seq)
             else:
                 first = result.get("first") or {}
                 diff = rel(smx["first"]["loss"], first.get("loss", float("inf")))
@@ -333,8 +314,9 @@ def bench_model(name, workdir):
     if spec.needs_full_length:
         seq = spec.max_length
     weights = os.path.join(d, "weights.safetensors")
-    Process([sys.executable, os.path.join(REFERENCE, "smx_reference.py"), "init", "--spec",
-             spec_file, "--seed", "0", "--output", weights], f"weights of {name}", d)
+    run_process([sys.executable, os.path.join(REFERENCE, "smx_reference.py"), "init",
+                 "--spec", spec_file, "--seed", "0", "--output", weights],
+                f"weights of {name}", d)
     params = sum(int(np.prod(v.shape)) for v in smx_safetensors.load(weights).values())
     steps = ARGS.steps or (3 if params > 20_000_000 else 10)
     result = {"name": spec.name, "spec": os.path.relpath(source, REPO), "batch": ARGS.batch,
@@ -400,7 +382,7 @@ def measure_sgemm(workdir, n=2048):
     blas = benchenv.smx_blas_library(os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(ARGS.smxc))), "lib",
         "libsmx_runtime.so"))
-    proc = Process([sys.executable, "-c", SGEMM_PROBE, str(n), blas], "SGEMM peak", workdir)
+    proc = run_process([sys.executable, "-c", SGEMM_PROBE, str(n), blas], "SGEMM peak", workdir)
     return proc.json() if proc.ok else {}
 
 
@@ -410,9 +392,10 @@ def check_peer_models(workdir):
     itself. A failure ends the run: its peers would measure another model."""
     if not {"jax", "iree"} & set(ARGS.peers):
         return "no JAX model in this run"
-    proc = Process([sys.executable, "-m", "unittest", "-q",
-                    os.path.join(HERE, "test_jax_model.py")],
-                   "test_jax_model.py (the JAX model against the PyTorch reference)", workdir)
+    proc = run_process([sys.executable, "-m", "unittest", "-q",
+                        os.path.join(HERE, "test_jax_model.py")],
+                       "test_jax_model.py (the JAX model against the PyTorch reference)",
+                       workdir)
     if not proc.ok:
         sys.exit("run.py: bench/cpu/jax_model.py disagrees with the PyTorch reference:\n"
                  + proc.stderr[-2000:])

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # smx against PyTorch 2 (eager, torch.compile), JAX/XLA, IREE and ONNX Runtime on
-# this CPU, in one run: `bench/cpu/run.sh [--quick] [run.py options]`.
+# this CPU, in one run: `bench/cpu/run.sh [--quick] [run.py options]`; the
+# largest batch that trains in this machine's memory, smx against PyTorch:
+# `bench/cpu/run.sh largest-batch [largest_batch.py options]`.
 #
 # Sets up its own venv with the peers from PyPI (bench/cpu/requirements.txt;
 # $SMX_BENCH_VENV, default build/bench-venv; reinstalled only when the
@@ -28,4 +30,8 @@ if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
   cp "$requirements" "$stamp"
 fi
 
+if [[ "${1:-}" == largest-batch ]]; then
+  shift
+  exec "$venv/bin/python" "$here/largest_batch.py" "$@"
+fi
 exec "$venv/bin/python" "$here/run.py" "$@"
