@@ -392,8 +392,8 @@ def check_peer_models(workdir):
     itself. A failure ends the run: its peers would measure another model."""
     if not {"jax", "iree"} & set(ARGS.peers):
         return "no JAX model in this run"
-    proc = run_process([sys.executable, "-m", "unittest", "-q",
-                        os.path.join(HERE, "test_jax_model.py")],
+    proc = run_process([sys.executable, "-m", "unittest", "discover", "-q", "-s", HERE,
+                        "-p", "test_jax_model.py"],
                        "test_jax_model.py (the JAX model against the PyTorch reference)",
                        workdir)
     if not proc.ok:
