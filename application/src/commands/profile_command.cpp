@@ -187,17 +187,18 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   std::sort(sorted.begin(), sorted.end());
   double median = steps % 2 ? sorted[steps / 2]
                             : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
-  const char *what = training ? "train steps" : "forward passes";
+  std::string text = formatString(
+      "profile: %lld %s of %s (%lld x %lld) after one untimed: %.1f ms per "
+      "step, median %.1f ms",
+      static_cast<long long>(steps),
+      training ? "train steps" : "forward passes", manifest.model.c_str(),
+      static_cast<long long>(manifest.batch),
+      static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
+      median * 1e3);
   if (manifest.profileSites.empty()) {
-    std::fprintf(out,
-                 "profile: %lld %s of %s (%lld x %lld) after one untimed: "
-                 "%.1f ms per step, median %.1f ms\n"
-                 "step times (ms):%s\n"
-                 "(compiled without `smxc --profile`: no breakdown per call)\n",
-                 static_cast<long long>(steps), what, manifest.model.c_str(),
-                 static_cast<long long>(manifest.batch),
-                 static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
-                 median * 1e3, times.c_str());
+    text += "\nstep times (ms):" + times +
+            "\n(compiled without `smxc --profile`: no breakdown per call)\n";
+    std::fputs(text.c_str(), out);
     return nullptr;
   }
 
@@ -219,16 +220,13 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
       group->flops += totals.flops;
     }
   }
-  std::string text = formatString(
-      "profile: %lld %s of %s (%lld x %lld) after one untimed: %.1f ms per "
-      "step, median %.1f ms, %.1f ms (%.1f%%) of it in %zu timed calls and "
-      "copies\nstep times (ms):%s\n",
-      static_cast<long long>(steps), what, manifest.model.c_str(),
-      static_cast<long long>(manifest.batch),
-      static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
-      median * 1e3, timed.seconds / steps * 1e3,
-      stepSeconds > 0 ? 100 * timed.seconds / steps / stepSeconds : 0.0,
-      manifest.profileSites.size(), times.c_str());
+  text += formatString(", %.1f ms (%.1f%%) of it in %zu timed calls and "
+                       "copies\nstep times (ms):%s\n",
+                       timed.seconds / steps * 1e3,
+                       stepSeconds > 0
+                           ? 100 * timed.seconds / steps / stepSeconds
+                           : 0.0,
+                       manifest.profileSites.size(), times.c_str());
   text += "\nby kind:\n" + formatGroups(byKind, stepSeconds, steps, "kind");
   text += "\nby layer:\n" + formatGroups(byLayer, stepSeconds, steps, "layer");
   std::fputs(text.c_str(), out);
