@@ -126,3 +126,23 @@ def gemm_flops(spec, batch, seq, capacity_factor, mlm_rows):
     if spec.needs_pooler:
         total += 2 * b * d * d
     return total
+
+
+def write_noise_free_spec(name, out, tool):
+    """The spec `name` (a sample name or a path) with its training noise off
+    (dropout, expert dropout, router jitter), written to `out` with a comment
+    naming `tool`: the peers have no noise, and first-step losses are
+    compared. Returns the source spec's path."""
+    import yaml
+    path = spec_path(name)
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    doc["dropout"] = {"hidden": 0.0, "attention": 0.0}
+    if doc.get("moe"):
+        doc["moe"]["expert_dropout"] = 0.0
+        if isinstance(doc["moe"].get("router"), dict):
+            doc["moe"]["router"]["jitter"] = 0.0
+    with open(out, "w") as f:
+        f.write(f"# {os.path.relpath(path, REPO)} for {tool} (training noise off)\n")
+        yaml.safe_dump(doc, f, sort_keys=False)
+    return path

@@ -32,7 +32,6 @@ from measured import GIB, MeasuredProcess  # noqa: E402
 sys.path.insert(0, REFERENCE)
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
 import smx_safetensors  # noqa: E402
 
@@ -133,18 +132,6 @@ def largest(side):
     return best[0], best[1], tried
 
 
-def write_spec(name, out):
-    with open(benchenv.spec_path(name)) as f:
-        doc = yaml.safe_load(f)
-    doc["dropout"] = {"hidden": 0.0, "attention": 0.0}
-    if doc.get("moe"):
-        doc["moe"]["expert_dropout"] = 0.0
-        if isinstance(doc["moe"].get("router"), dict):
-            doc["moe"]["router"]["jitter"] = 0.0
-    with open(out, "w") as f:
-        yaml.safe_dump(doc, f, sort_keys=False)
-
-
 def main():
     workdir = ARGS.workdir or tempfile.mkdtemp(prefix="smx-largest-batch-")
     rows = []
@@ -152,7 +139,7 @@ def main():
         d = os.path.join(workdir, name)
         os.makedirs(d, exist_ok=True)
         spec_file = os.path.join(d, "spec.yaml")
-        write_spec(name, spec_file)
+        benchenv.write_noise_free_spec(name, spec_file, "bench/cpu/largest_batch.py")
         weights = os.path.join(d, "weights.safetensors")
         run([sys.executable, os.path.join(REFERENCE, "smx_reference.py"), "init", "--spec",
              spec_file, "--seed", "0", "--output", weights], f"weights of {name}", d)

@@ -47,7 +47,6 @@ from measured import MeasuredProcess  # noqa: E402
 sys.path.insert(0, REFERENCE)
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
 import smx_safetensors  # noqa: E402
 from smx_spec import load_spec  # noqa: E402
@@ -128,23 +127,6 @@ def median(values):
 # --------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------
-
-def write_bench_spec(name, out):
-    """The spec with its training noise off (dropout, expert dropout, router
-    jitter): the peers have none, and the first-step losses are compared."""
-    path = benchenv.spec_path(name)
-    with open(path) as f:
-        doc = yaml.safe_load(f)
-    doc["dropout"] = {"hidden": 0.0, "attention": 0.0}
-    if doc.get("moe"):
-        doc["moe"]["expert_dropout"] = 0.0
-        if isinstance(doc["moe"].get("router"), dict):
-            doc["moe"]["router"]["jitter"] = 0.0
-    with open(out, "w") as f:
-        f.write(f"# {os.path.relpath(path, REPO)} for bench/cpu/run.py (training noise off)\n")
-        yaml.safe_dump(doc, f, sort_keys=False)
-    return path
-
 
 def write_inputs(path, batch, seq, vocab, seed):
     """Random ids in [1, V) with padded tails (id 0) from half the length on."""
@@ -308,7 +290,7 @@ def bench_model(name, workdir):
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
     spec_file = os.path.join(d, "spec.yaml")
-    source = write_bench_spec(name, spec_file)
+    source = benchenv.write_noise_free_spec(name, spec_file, "bench/cpu/run.py")
     spec = load_spec(spec_file)
     seq = min(ARGS.seq, spec.max_length)
     if spec.needs_full_length:
