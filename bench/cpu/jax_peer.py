@@ -51,8 +51,6 @@ affinity mask, at most T). The caller also pins the process with taskset.
 Compilation may use more threads (XLA's and iree-compile's own).
 """
 
-import argparse
-import json
 import os
 import re
 import shutil
@@ -67,6 +65,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir, "test", "reference"))
 sys.path.insert(0, REFERENCE)
 sys.path.insert(0, HERE)
+
+import peer_protocol  # noqa: E402
 
 PEERS = ("jax", "iree")
 # iree-compile flags: the CPU backend and code for this machine's CPU; the
@@ -83,30 +83,14 @@ IREE_FLAGS = ["--iree-input-type=stablehlo",
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peer", required=True, choices=PEERS)
-    parser.add_argument("--mode", required=True, choices=("infer", "train"))
-    parser.add_argument("--spec", required=True)
-    parser.add_argument("--weights", required=True)
-    parser.add_argument("--batch", required=True)
-    parser.add_argument("--steps", type=int, required=True, help="timed calls after the first")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--output", help="infer: where the first call's outputs go")
-    parser.add_argument("--lr", type=float, default=1e-4, help="peak learning rate")
-    parser.add_argument("--warmup", type=int, default=1, help="learning-rate warm-up steps")
-    parser.add_argument("--max-grad-norm", type=float, default=1.0)
+    parser = peer_protocol.peer_parser(__doc__.split("\n\n")[0], PEERS)
     parser.add_argument("--iree-compile-arg", action="append", default=[],
                         help="iree: one more iree-compile option, e.g. "
                              "--iree-compile-arg=--iree-llvmcpu-enable-ukernels=all (repeatable)")
     parser.add_argument("--workdir", default=None,
                         help="scratch for the StableHLO and IREE module files (default: a "
                              "temporary directory, removed at the end)")
-    args = parser.parse_args(argv)
-    if args.mode == "infer" and not args.output:
-        parser.error("infer needs --output")
-    if args.steps < 0 or args.threads < 1:
-        parser.error("--steps must be >= 0 and --threads >= 1")
-    return args
+    return peer_protocol.check_args(parser, parser.parse_args(argv))
 
 
 ARGS = parse_args()
@@ -487,9 +471,8 @@ def main():
     run = run_jax if ARGS.peer == "jax" else run_iree
     compile_s, ready, times, first, gemm = run(spec, names, values, batch)
     log(f"compile {compile_s:.2f} s")
-    print(json.dumps({"peer": ARGS.peer, "mode": ARGS.mode, "versions": versions(),
-                      "compile_s": compile_s, "setup_s": ready - T_START - compile_s,
-                      "step_times": times, "first": first, "gemm": gemm}))
+    peer_protocol.report(ARGS.peer, ARGS.mode, versions(), compile_s,
+                         ready - T_START - compile_s, times, first, gemm)
     return 0
 
 

@@ -24,8 +24,6 @@ parameters only, which is smx.adamw_update's formula
 `torch.onnx.export` with every graph optimization on.
 """
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -35,29 +33,18 @@ T_START = time.perf_counter()
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, "test", "reference"))
 
+import peer_protocol  # noqa: E402
+
 PEERS = ("torch_eager", "torch_compile", "onnxruntime")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peer", required=True, choices=PEERS)
-    parser.add_argument("--mode", required=True, choices=("infer", "train"))
-    parser.add_argument("--spec", required=True)
-    parser.add_argument("--weights", required=True)
-    parser.add_argument("--batch", required=True)
-    parser.add_argument("--steps", type=int, required=True, help="timed calls after the first")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--output", help="infer: where the first call's outputs go")
-    parser.add_argument("--lr", type=float, default=1e-4, help="peak learning rate")
-    parser.add_argument("--warmup", type=int, default=1, help="learning-rate warm-up steps")
-    parser.add_argument("--max-grad-norm", type=float, default=1.0)
+    parser = peer_protocol.peer_parser(__doc__.split("\n\n")[0], PEERS)
     parser.add_argument("--workdir", default=None, help="scratch (the ONNX file)")
     args = parser.parse_args(argv)
     if args.peer == "onnxruntime" and args.mode == "train":
         parser.error("onnxruntime runs inference only")
-    if args.mode == "infer" and not args.output:
-        parser.error("infer needs --output")
-    return args
+    return peer_protocol.check_args(parser, args)
 
 
 ARGS = parse_args()
@@ -297,9 +284,8 @@ def main():
         versions["onnxruntime"] = onnxruntime.__version__
     gemm = ("ONNX Runtime CPU provider (MLAS)" if ARGS.peer == "onnxruntime"
             else gemm_library())
-    print(json.dumps({"peer": ARGS.peer, "mode": ARGS.mode, "versions": versions,
-                      "compile_s": compile_s, "setup_s": setup_s, "step_times": times,
-                      "first": first, "gemm": gemm}))
+    peer_protocol.report(ARGS.peer, ARGS.mode, versions, compile_s, setup_s, times, first,
+                         gemm)
     return 0
 
 
