@@ -80,14 +80,18 @@ func.func @activations(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
 
 // -----
 
-// Softmax along dimension 0: max and sum reduce dimension 0.
+// Softmax along dimension 0: max and sum reduce dimension 0; the
+// exponentials are computed once, for the sum and the quotient.
 // CHECK-DAG: #[[REDUCED:.*]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func @softmax
 // CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]}
 // CHECK: arith.maximumf
-// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]}
+// CHECK: %[[EXP:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[REDUCED]], #{{.*}}]{{.*}} ins(%{{.*}}, %[[MAX]] :
 // CHECK: math.exp
-// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[REDUCED]], #[[REDUCED]], #{{.*}}]
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%[[EXP]] :
+// CHECK-NOT: math.exp
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[REDUCED]], #{{.*}}]{{.*}} ins(%[[EXP]], %[[SUM]] :
+// CHECK-NOT: math.exp
 // CHECK: arith.divf
 func.func @softmax(%x: tensor<4x6xf32>) -> tensor<4x6xf32> {
   %y = smx.softmax %x dimension = 0 : tensor<4x6xf32>

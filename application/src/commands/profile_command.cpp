@@ -23,6 +23,7 @@
 #include "smx_runtime/profile.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 
@@ -51,6 +52,25 @@ std::string layerOf(const std::string &path) {
     return head;
   size_t second = path.find('.', first + 1);
   return second == std::string::npos ? path : path.substr(0, second);
+}
+
+/// `path` with each layer index replaced by '*' ("layers.*.mixing" for
+/// "layers.3.mixing"), so that the same call in every layer is one group.
+std::string anyLayer(const std::string &path) {
+  std::string result;
+  for (size_t i = 0; i < path.size(); ++i) {
+    bool indexStart = std::isdigit(static_cast<unsigned char>(path[i])) &&
+                      (i == 0 || path[i - 1] == '.');
+    if (!indexStart) {
+      result += path[i];
+      continue;
+    }
+    while (i + 1 < path.size() &&
+           std::isdigit(static_cast<unsigned char>(path[i + 1])))
+      ++i;
+    result += '*';
+  }
+  return result;
 }
 
 /// Buffers for one entry point's arguments and results: parameters from
@@ -100,30 +120,82 @@ std::vector<void *> pointers(const std::vector<TensorPtr> &tensors) {
   return data;
 }
 
+/// ms/step, share of the step, GB/s and GFLOP/s of `totals`.
+std::vector<std::string> formatRates(const Totals &totals, double stepSeconds,
+                                     int64_t steps) {
+  double perStep = totals.seconds / steps;
+  return {formatString("%.1f", perStep * 1e3),
+          formatString("%.1f%%",
+                       stepSeconds > 0 ? 100 * perStep / stepSeconds : 0.0),
+          totals.seconds > 0
+              ? formatString("%.1f", totals.bytes / totals.seconds / 1e9)
+              : "-",
+          totals.flops > 0 && totals.seconds > 0
+              ? formatString("%.1f", totals.flops / totals.seconds / 1e9)
+              : "-"};
+}
+
+const std::vector<std::string> kRateHeadings = {"ms/step", "share", "GB/s",
+                                                "GFLOP/s"};
+
+/// A table of `groups`, slowest first, at most `limit` rows; `label` gives
+/// a group's leading columns.
+template <typename Key, typename Group, typename Label>
+std::string formatSlowest(const std::map<Key, Group> &groups,
+                          std::vector<std::string> headings,
+                          const Label &label,
+                          const Totals &(*totalsOf)(const Group &),
+                          double stepSeconds, int64_t steps, size_t limit) {
+  std::vector<const std::pair<const Key, Group> *> sorted;
+  for (const auto &entry : groups)
+    sorted.push_back(&entry);
+  std::stable_sort(sorted.begin(), sorted.end(), [&](auto *a, auto *b) {
+    return totalsOf(a->second).seconds > totalsOf(b->second).seconds;
+  });
+  headings.insert(headings.end(), kRateHeadings.begin(), kRateHeadings.end());
+  std::vector<std::vector<std::string>> rows = {headings};
+  for (size_t i = 0; i < sorted.size() && i < limit; ++i) {
+    std::vector<std::string> row = label(sorted[i]->first, sorted[i]->second);
+    std::vector<std::string> rates =
+        formatRates(totalsOf(sorted[i]->second), stepSeconds, steps);
+    row.insert(row.end(), rates.begin(), rates.end());
+    rows.push_back(std::move(row));
+  }
+  return formatTable(rows);
+}
+
 std::string formatGroups(const std::map<std::string, Totals> &groups,
                          double stepSeconds, int64_t steps,
                          const char *heading) {
-  std::vector<std::pair<std::string, Totals>> sorted(groups.begin(),
-                                                     groups.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) {
-    return a.second.seconds > b.second.seconds;
-  });
-  std::vector<std::vector<std::string>> rows = {
-      {heading, "ms/step", "share", "GB/s", "GFLOP/s"}};
-  for (const auto &[name, totals] : sorted) {
-    double perStep = totals.seconds / steps;
-    rows.push_back(
-        {name, formatString("%.1f", perStep * 1e3),
-         formatString("%.1f%%", stepSeconds > 0 ? 100 * perStep / stepSeconds
-                                                : 0.0),
-         totals.seconds > 0 ? formatString("%.1f", totals.bytes /
-                                                       totals.seconds / 1e9)
-                            : "-",
-         totals.flops > 0 && totals.seconds > 0
-             ? formatString("%.1f", totals.flops / totals.seconds / 1e9)
-             : "-"});
-  }
-  return formatTable(rows);
+  return formatSlowest(
+      groups, {heading},
+      [](const std::string &name, const Totals &) {
+        return std::vector<std::string>{name};
+      },
+      +[](const Totals &totals) -> const Totals & { return totals; },
+      stepSeconds, steps, groups.size());
+}
+
+/// The calls of one callee at one model path in any layer.
+struct CallGroup {
+  std::string kind;
+  int64_t callsPerStep = 0;
+  Totals totals;
+};
+using CallKey = std::pair<std::string, std::string>; // callee, anyLayer(at)
+
+/// The `limit` slowest groups of calls, with their kind and calls per step.
+std::string formatCalls(const std::map<CallKey, CallGroup> &groups,
+                        double stepSeconds, int64_t steps, size_t limit) {
+  return formatSlowest(
+      groups, {"call", "at", "kind", "calls"},
+      [](const CallKey &key, const CallGroup &group) {
+        return std::vector<std::string>{
+            key.first, key.second.empty() ? "-" : key.second, group.kind,
+            std::to_string(group.callsPerStep)};
+      },
+      +[](const CallGroup &group) -> const Totals & { return group.totals; },
+      stepSeconds, steps, limit);
 }
 
 } // namespace
@@ -203,6 +275,7 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   }
 
   std::map<std::string, Totals> byKind, byLayer;
+  std::map<CallKey, CallGroup> byCall;
   Totals timed;
   for (size_t site = 0; site < manifest.profileSites.size(); ++site) {
     const ProfileSiteSpec &spec = manifest.profileSites[site];
@@ -213,8 +286,11 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
       continue;
     Totals totals{siteSeconds, static_cast<double>(spec.bytes) * calls,
                   static_cast<double>(spec.flops) * calls};
-    for (Totals *group :
-         {&byKind[spec.kind], &byLayer[layerOf(spec.at)], &timed}) {
+    CallGroup &call = byCall[{spec.callee, anyLayer(spec.at)}];
+    call.kind = spec.kind;
+    ++call.callsPerStep;
+    for (Totals *group : {&byKind[spec.kind], &byLayer[layerOf(spec.at)],
+                          &call.totals, &timed}) {
       group->seconds += totals.seconds;
       group->bytes += totals.bytes;
       group->flops += totals.flops;
@@ -229,6 +305,11 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                        manifest.profileSites.size(), times.c_str());
   text += "\nby kind:\n" + formatGroups(byKind, stepSeconds, steps, "kind");
   text += "\nby layer:\n" + formatGroups(byLayer, stepSeconds, steps, "layer");
+  constexpr size_t kSlowestCalls = 25;
+  text += formatString("\nslowest calls (the same call in every layer "
+                       "together; %zu of %zu):\n",
+                       std::min(kSlowestCalls, byCall.size()), byCall.size()) +
+          formatCalls(byCall, stepSeconds, steps, kSlowestCalls);
   std::fputs(text.c_str(), out);
   return nullptr;
 }

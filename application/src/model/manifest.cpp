@@ -230,6 +230,8 @@ private:
         readIntegerMember(entry, path, SMXRT_PROFILE_BYTES, 0, site.bytes));
     SMXRT_RETURN_IF_ERROR(
         readIntegerMember(entry, path, SMXRT_PROFILE_FLOPS, 0, site.flops));
+    SMXRT_RETURN_IF_ERROR(
+        readStringMember(entry, path, SMXRT_PROFILE_CALLEE, site.callee));
     manifest.profileSites.push_back(std::move(site));
     return nullptr;
   }

@@ -126,6 +126,8 @@ struct ProfileSiteSpec {
   std::string kind;
   int64_t bytes = 0;
   int64_t flops = 0;
+  /// The kernel or runtime function called, or "copy".
+  std::string callee;
 };
 
 struct ModelManifest {

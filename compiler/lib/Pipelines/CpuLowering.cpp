@@ -65,6 +65,7 @@ static void addCpuCodegenPasses(OpPassManager &pm,
                                 const TargetOptions &options) {
   if (options.threads) {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    pm.addNestedPass<func::FuncOp>(createSmxFuseRowLoopsPass());
     pm.addNestedPass<func::FuncOp>(createSmxPrepareParallelLoopsPass());
   } else {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

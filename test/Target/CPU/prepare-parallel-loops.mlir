@@ -134,3 +134,42 @@ func.func @not_a_reduction(%buffer: memref<512xf32>) {
   }
   return
 }
+
+// -----
+
+// A row loop of smx-fuse-row-loops too small for threads: its rows' stack
+// buffers become one buffer before the sequential nest, and the
+// alloca_scope (which would split an scf.for body into blocks) goes.
+// SMALL-LABEL: func.func @row_buffers_in_a_sequential_nest
+// SMALL:         %[[ROW:.*]] = memref.alloca() : memref<16xf32>
+// SMALL-NEXT:    scf.for
+// SMALL-NEXT:      scf.for
+// SMALL-NOT:       alloca_scope
+// SMALL:             memref.store %{{.*}}, %[[ROW]]
+// SMALL-NOT:     alloca_scope
+// CHECK-LABEL: func.func @row_buffers_in_a_sequential_nest
+// CHECK:         scf.parallel
+// CHECK-NEXT:      memref.alloca_scope
+// CHECK-NEXT:        memref.alloca() : memref<16xf32>
+func.func @row_buffers_in_a_sequential_nest(%x: memref<64x64x16xf32>, %y: memref<64x64x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c64) step (%c1, %c1) {
+    memref.alloca_scope {
+      %row = memref.alloca() : memref<16xf32>
+      scf.for %k = %c0 to %c16 step %c1 {
+        %v = memref.load %x[%i, %j, %k] : memref<64x64x16xf32>
+        memref.store %v, %row[%k] : memref<16xf32>
+      }
+      scf.for %k = %c0 to %c16 step %c1 {
+        %v = memref.load %row[%k] : memref<16xf32>
+        %s = arith.mulf %v, %v : f32
+        memref.store %s, %y[%i, %j, %k] : memref<64x64x16xf32>
+      }
+    }
+    scf.reduce
+  }
+  return
+}

@@ -250,30 +250,32 @@ Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
       [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
         return extendToF32(b, nestedLoc, arguments[0]);
       });
-  auto shiftedExp = [](OpBuilder &b, Location nestedLoc, Value x, Value max) {
-    return math::ExpOp::create(
-        b, nestedLoc,
-        arith::SubFOp::create(b, nestedLoc, extendToF32(b, nestedLoc, x), max));
-  };
-  Value sum = createReduction(
-      builder, loc, input, dimension, builder.getF32FloatAttr(0.0), addFloats,
-      {maximum}, [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        return shiftedExp(b, nestedLoc, arguments[0], arguments[1]);
-      });
   SmallVector<AffineExpr> kept;
   for (int64_t dim = 0; dim < rank; ++dim)
     if (dim != dimension)
       kept.push_back(getAffineDimExpr(dim, context));
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
   AffineMap reducedMap = AffineMap::get(rank, 0, kept, context);
+  // exp(x - max) once, in f32: the sum and the quotient both read it (with
+  // the row loops fused, while the row is in the L1 cache).
+  Value exponentials = createElementwise(
+      builder, loc, RankedTensorType::get(type.getShape(), builder.getF32Type()),
+      {input, maximum}, {identity, reducedMap},
+      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
+        return math::ExpOp::create(
+            b, nestedLoc,
+            arith::SubFOp::create(b, nestedLoc,
+                                  extendToF32(b, nestedLoc, arguments[0]),
+                                  arguments[1]));
+      });
+  Value sum = createReduction(builder, loc, exponentials, dimension,
+                              builder.getF32FloatAttr(0.0), addFloats);
   return createElementwise(
-      builder, loc, type, {input, maximum, sum},
-      {AffineMap::getMultiDimIdentityMap(rank, context), reducedMap,
-       reducedMap},
+      builder, loc, type, {exponentials, sum}, {identity, reducedMap},
       [&](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        Value numerator = shiftedExp(b, nestedLoc, arguments[0], arguments[1]);
         return truncateFromF32(
             b, nestedLoc,
-            arith::DivFOp::create(b, nestedLoc, numerator, arguments[2]),
+            arith::DivFOp::create(b, nestedLoc, arguments[0], arguments[1]),
             elementType);
       });
 }

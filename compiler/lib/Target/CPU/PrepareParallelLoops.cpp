@@ -241,9 +241,41 @@ struct SmxPrepareParallelLoopsPass
 
   LogicalResult sequentialize(RewriterBase &rewriter, scf::ParallelOp loop) {
     rewriter.setInsertionPoint(loop);
-    if (succeeded(scf::parallelForToNestedFors(rewriter, loop)))
-      return success();
-    return loop.emitOpError("cannot be turned into a sequential loop nest");
+    Operation *before = loop->getPrevNode();
+    Operation *after = loop->getNextNode();
+    Block *block = loop->getBlock();
+    if (failed(scf::parallelForToNestedFors(rewriter, loop)))
+      return loop.emitOpError("cannot be turned into a sequential loop nest");
+    // What replaced `loop` lies between `before` and `after`.
+    Block::iterator end = after ? Block::iterator(after) : block->end();
+    for (Block::iterator it = before ? std::next(Block::iterator(before))
+                                     : block->begin();
+         it != end;) {
+      Operation *op = &*it++;
+      hoistStackBuffers(rewriter, op);
+    }
+    return success();
+  }
+
+  /// In a sequential nest, the per-iteration stack buffers of
+  /// smx-fuse-row-loops (an `alloca_scope` per row) can be one buffer
+  /// before the nest: no two iterations run at once. An `alloca_scope`
+  /// would also split the `scf.for` body into blocks when it is lowered.
+  static void hoistStackBuffers(RewriterBase &rewriter, Operation *nest) {
+    SmallVector<memref::AllocaScopeOp> scopes;
+    nest->walk([&](memref::AllocaScopeOp scope) { scopes.push_back(scope); });
+    for (memref::AllocaScopeOp scope : scopes) {
+      if (scope.getNumResults() != 0)
+        continue;
+      Block &body = scope.getBodyRegion().front();
+      for (Operation &op : llvm::make_early_inc_range(body))
+        if (auto alloca = dyn_cast<memref::AllocaOp>(op);
+            alloca && alloca->getNumOperands() == 0)
+          rewriter.moveOpBefore(alloca, nest);
+      rewriter.eraseOp(body.getTerminator());
+      rewriter.inlineBlockBefore(&body, scope);
+      rewriter.eraseOp(scope);
+    }
   }
 };
 } // namespace

@@ -85,9 +85,10 @@ struct SmxProfileCallsPass
           timed.push_back(&op);
       for (Operation *op : timed) {
         StringRef kind = SMXRT_PROFILE_KIND_COPY;
+        StringRef callee = SMXRT_PROFILE_KIND_COPY;
         int64_t flops = 0;
         if (auto call = dyn_cast<func::CallOp>(op)) {
-          StringRef callee = call.getCallee();
+          callee = call.getCallee();
           if (callee == SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF)) {
             kind = SMXRT_PROFILE_KIND_GEMM;
             // outer, inner, m, n, k come first (memref_abi.h).
@@ -115,6 +116,8 @@ struct SmxProfileCallsPass
                                attrs.getI64IntegerAttr(bytes)),
             attrs.getNamedAttr(SMXRT_PROFILE_FLOPS,
                                attrs.getI64IntegerAttr(flops)),
+            attrs.getNamedAttr(SMXRT_PROFILE_CALLEE,
+                               attrs.getStringAttr(callee)),
         }));
         OpBuilder builder(op);
         Value index = arith::ConstantIntOp::create(builder, op->getLoc(),

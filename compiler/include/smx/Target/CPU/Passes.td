@@ -165,6 +165,49 @@ def SmxApproximateMathPass : Pass<"smx-approximate-math"> {
   ];
 }
 
+def SmxFuseRowLoopsPass : Pass<"smx-fuse-row-loops"> {
+  let summary = "Fuses consecutive parallel loops that work row by row";
+  let description = [{
+    Fuses consecutive `scf.parallel` loops (no reductions, not nested in
+    another `scf.parallel`) over their common leading dimensions, when
+    each iteration of the later loop touches only the rows the same
+    iteration of the earlier one touched: the sweeps of a softmax, a layer
+    norm or their gradients then run row by row while the row is in the
+    L1 cache, one fork for all of them. Dimensions beyond the common
+    prefix become parallel loops inside the fused one
+    (`smx-prepare-parallel-loops` makes them sequential).
+
+    Legality: both bodies touch memory only through `memref.load` and
+    `memref.store`; a buffer one writes and the other accesses is indexed
+    by the prefix induction variables in its leading dimensions in both;
+    different buffers of which one is written do not overlap (traced to
+    their allocation, or to an argument of an entry function, and their
+    static byte range there: views of the arena). Operations between the
+    loops that have no memory effects, or only allocate, move above the
+    first.
+
+    Row contraction: a buffer (an allocation, or a view of the arena) that
+    only the loads and stores of one fused loop touch, each in its own
+    row, becomes a `memref.alloca` of one row inside the loop body (in a
+    `memref.alloca_scope`): the softmax's scaled scores and exponentials
+    live in the L1 cache and are never written back to memory.
+
+    Contract: runs on loop-level IR after `convert-linalg-to-parallel-loops`
+    and before `smx-prepare-parallel-loops`. The arithmetic is unchanged,
+    so results are bit-identical.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"16",
+           "Fewest iterations of the common dimensions worth fusing over "
+           "(fewer leave threads idle)">,
+    Option<"contractRows", "contract-rows", "bool", /*default=*/"true",
+           "Replace buffers private to the rows of a fused loop by a stack "
+           "buffer per row">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def SmxPrepareParallelLoopsPass : Pass<"smx-prepare-parallel-loops"> {
   let summary = "Shapes loop nests for threads outside and vectors inside";
   let description = [{
@@ -181,6 +224,8 @@ def SmxPrepareParallelLoopsPass : Pass<"smx-prepare-parallel-loops"> {
     - a nest whose static work (iterations times operations of its
       bodies) is below `min-parallel-work` becomes sequential: forking a
       team costs more than it saves.
+      The per-row stack buffers of `smx-fuse-row-loops` in it (each in a
+      `memref.alloca_scope`) become one buffer before the nest.
     - a reduction loop that loads its accumulator from memory, combines it
       with one binary operation and stores it back each iteration (what
       the lowering of a linalg reduction leaves) carries the accumulator
