@@ -96,9 +96,14 @@ static void addCpuCodegenPasses(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void mlir::smx::addCpuLoweringPasses(OpPassManager &pm,
-                                     const TargetOptions &options) {
+void mlir::smx::addCpuMemoryPlanPasses(OpPassManager &pm,
+                                       const TargetOptions &options) {
   addTensorLoweringPasses(pm, options);
   addBufferizationPasses(pm);
+}
+
+void mlir::smx::addCpuLoweringPasses(OpPassManager &pm,
+                                     const TargetOptions &options) {
+  addCpuMemoryPlanPasses(pm, options);
   addCpuCodegenPasses(pm, options);
 }

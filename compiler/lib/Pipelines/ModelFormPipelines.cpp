@@ -55,6 +55,13 @@ void mlir::smx::buildTrainingPipeline(OpPassManager &pm,
                                          options.threads, options.profile});
 }
 
+void mlir::smx::buildTrainingMemoryPlanPipeline(
+    OpPassManager &pm, const TrainingPipelineOptions &options) {
+  addTrainingFormPasses(pm, options);
+  addCpuMemoryPlanPasses(pm, TargetOptions{/*entryPoints=*/true,
+                                           options.threads, options.profile});
+}
+
 void mlir::smx::registerSmxPipelines() {
   PassPipelineRegistration<InferencePipelineOptions>(
       "smx-inference-pipeline",

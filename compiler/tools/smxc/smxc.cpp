@@ -2,6 +2,7 @@
 //
 // smxc SPEC.yaml [-o OUT] [--emit=smx|mlir|llvm|obj|exe] [--batch N] [--seq N]
 //      [--task=inference|pretrain|finetune] [--max-predictions N]
+//      [--recompute=none|attention|layers] [--memory-limit=8GiB]
 //      [--static-runtime]
 //
 // parse -> run a pipeline -> emit -> link. Reads a model spec, builds its
@@ -18,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -30,8 +32,10 @@
 #include "smx/InitAll.h"
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/ObjectEmitter.h"
+#include "smx/Target/CPU/Passes.h"
 #include "smx/Training/Gradients.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/CommandLine.h"
@@ -112,6 +116,16 @@ cl::opt<std::string> recompute(
              "layers) or layers (every encoder layer: only the layers' "
              "inputs are kept); training tasks only"),
     cl::init("none"), cl::cat(smxcCategory));
+cl::opt<std::string> memoryLimit(
+    "memory-limit",
+    cl::desc("A budget for the train step's memory: its state, batch, "
+             "outputs and arena, the 'train step in all' of `OUT info` "
+             "(e.g. 8GiB, 8G, 8GB, 512MiB; K, M, G, T and KiB, MiB, GiB, TiB "
+             "are powers of 1024, kB, MB, GB, TB powers of 1000). smxc plans "
+             "the memory of each recompute policy, from none to attention to "
+             "layers, and compiles the first that fits; with --recompute, it "
+             "checks that one. Training tasks only"),
+    cl::init(""), cl::cat(smxcCategory));
 cl::opt<double> evalCapacityFactor(
     "eval-capacity-factor",
     cl::desc("Capacity factor of the forward function (predict, eval and "
@@ -253,6 +267,112 @@ printModule(ModuleOp module) {
   };
 }
 
+/// Bytes in `text` ("8GiB", "512M", "2.5GB", "1000000"), or nullopt.
+std::optional<int64_t> parseByteSize(StringRef text) {
+  StringRef digits = text.take_while(
+      [](char c) { return llvm::isDigit(c) || c == '.'; });
+  StringRef unit = text.drop_front(digits.size()).trim();
+  double value = 0;
+  if (digits.empty() || digits.getAsDouble(value) || !(value > 0))
+    return std::nullopt;
+  static const std::pair<StringRef, double> units[] = {
+      {"", 1},          {"B", 1},          {"K", 0x1p10},  {"KiB", 0x1p10},
+      {"kB", 1e3},      {"KB", 1e3},       {"M", 0x1p20},  {"MiB", 0x1p20},
+      {"MB", 1e6},      {"G", 0x1p30},     {"GiB", 0x1p30}, {"GB", 1e9},
+      {"T", 0x1p40},    {"TiB", 0x1p40},   {"TB", 1e12}};
+  for (auto [name, scale] : units)
+    if (unit == name && value * scale < 0x1p62)
+      return static_cast<int64_t>(value * scale);
+  return std::nullopt;
+}
+
+/// `bytes` in the largest binary unit that keeps the value at least 1.
+std::string formatBytes(int64_t bytes) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  return llvm::formatv("{0:F2} {1}", value, units[unit]);
+}
+
+/// The bytes a train step of `module` compiled with `recomputePolicy` holds:
+/// its arguments and the results it does not update in place (state, batch,
+/// outputs) and its arena, from the memory plan of a copy of the module.
+FailureOr<int64_t> planTrainStepBytes(ModuleOp module,
+                                      const smx::spec::ModelSpec &spec,
+                                      StringRef recomputePolicy) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  PassManager pm(module.getContext());
+  smx::TrainingPipelineOptions options;
+  options.maxGradNorm = maxGradNorm;
+  options.recompute = recomputePolicy.str();
+  if (spec.moe)
+    options.evalCapacityFactor = evaluationCapacityFactor(spec);
+  smx::buildTrainingMemoryPlanPipeline(pm, options);
+  if (failed(pm.run(*copy)))
+    return failure();
+  auto trainStep = copy->lookupSymbol<func::FuncOp>("train_step");
+  auto arena = trainStep ? trainStep->getAttrOfType<IntegerAttr>(
+                               smx::kArenaBytesAttrName)
+                         : IntegerAttr();
+  if (!arena)
+    return failure();
+  int64_t bytes = arena.getInt();
+  for (BlockArgument argument : trainStep.getArguments()) {
+    auto type = dyn_cast<MemRefType>(argument.getType());
+    unsigned index = argument.getArgNumber();
+    if (!type || !type.hasStaticShape() ||
+        trainStep.getArgAttr(index, smx::kWorkspaceAttrName) ||
+        trainStep.getArgAttr(index, smx::kInPlaceAttrName))
+      continue;
+    bytes += type.getNumElements() *
+             llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  }
+  return bytes;
+}
+
+/// --memory-limit: sets --recompute to the least recomputation whose train
+/// step fits the budget, or reports what the smallest one needs.
+LogicalResult chooseRecompute(ModuleOp module,
+                              const smx::spec::ModelSpec &spec) {
+  std::optional<int64_t> limit = parseByteSize(memoryLimit);
+  if (!limit) {
+    fail("--memory-limit must be a size such as 8GiB, 8G, 8GB or 512MiB, "
+         "got '" + memoryLimit + "'");
+    return failure();
+  }
+  SmallVector<std::string> candidates = {"none", "attention", "layers"};
+  if (recompute.getNumOccurrences())
+    candidates = {recompute};
+  std::string tried;
+  for (const std::string &policy : candidates) {
+    FailureOr<int64_t> bytes = planTrainStepBytes(module, spec, policy);
+    if (failed(bytes)) {
+      fail("planning the memory of the train step with --recompute=" +
+           policy + " failed");
+      return failure();
+    }
+    if (*bytes <= *limit) {
+      recompute = policy;
+      llvm::WithColor::note(llvm::errs(), "smxc")
+          << "--memory-limit=" << memoryLimit << " (" << formatBytes(*limit)
+          << "): --recompute=" << policy << ", the train step holds "
+          << formatBytes(*bytes) << (tried.empty() ? "" : "; ") << tried << "\n";
+      return success();
+    }
+    tried += (tried.empty() ? "" : ", ") + policy + " would hold " +
+             formatBytes(*bytes);
+  }
+  fail("the train step does not fit --memory-limit=" + memoryLimit + " (" +
+       formatBytes(*limit) + "): " + tried +
+       (recompute.getNumOccurrences() ? "" : " (the least it can hold)") +
+       "; lower --batch or --seq, or raise the limit");
+  return failure();
+}
+
 /// Runs the executable's pipeline for --task on the frontend's module.
 LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
   PassManager pm(module.getContext());
@@ -318,6 +438,10 @@ int main(int argc, char **argv) {
   if (recompute != "none" && task == smx::spec::ModelTask::Inference)
     return fail("--recompute applies to training executables "
                 "(--task=pretrain or finetune)");
+  if (memoryLimit.getNumOccurrences() &&
+      task == smx::spec::ModelTask::Inference)
+    return fail("--memory-limit applies to training executables "
+                "(--task=pretrain or finetune)");
   if (maxPredictions.getNumOccurrences()) {
     if (maxPredictions < 1 || maxPredictions > shape.sequence)
       return fail("--max-predictions must be in [1, " + Twine(shape.sequence) +
@@ -351,6 +475,8 @@ int main(int argc, char **argv) {
   if (emitKind == EmitKind::Frontend)
     return writeOutput(output, printModule(*module));
 
+  if (memoryLimit.getNumOccurrences() && failed(chooseRecompute(*module, *spec)))
+    return 1;
   if (failed(runPipeline(*module, *spec)))
     return fail("lowering '" + specPath + "' failed");
   if (emitKind == EmitKind::Mlir)

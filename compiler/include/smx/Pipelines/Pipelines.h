@@ -104,6 +104,10 @@ void addTrainingFormPasses(OpPassManager &pm,
 /// threads (with `threads`), LLVM.
 void addCpuLoweringPasses(OpPassManager &pm, const TargetOptions &options);
 
+/// Stage 3, CPU, up to the memory plan: bufferized functions whose buffers
+/// smx-plan-memory has placed in their arenas, no code generated.
+void addCpuMemoryPlanPasses(OpPassManager &pm, const TargetOptions &options);
+
 /// The inference executable: stages 1 and 3.
 void buildInferencePipeline(OpPassManager &pm,
                             const InferencePipelineOptions &options);
@@ -111,6 +115,12 @@ void buildInferencePipeline(OpPassManager &pm,
 /// The training executable: stages 1 and 3.
 void buildTrainingPipeline(OpPassManager &pm,
                            const TrainingPipelineOptions &options);
+
+/// The training executable up to its memory plan (stages 1 and 3 without
+/// code generation): what `smxc --memory-limit` compares recompute
+/// policies by.
+void buildTrainingMemoryPlanPipeline(OpPassManager &pm,
+                                     const TrainingPipelineOptions &options);
 
 /// Registers `smx-inference-pipeline` and `smx-training-pipeline` (smx-opt).
 void registerSmxPipelines();
