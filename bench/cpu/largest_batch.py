@@ -68,7 +68,9 @@ class Side:
 
     def __init__(self, name, d, spec_file, weights):
         self.name, self.d, self.spec_file, self.weights = name, d, spec_file, weights
-        self.batch8 = None
+        # smx's first batch, which smx's step at batch 8 dumps and PyTorch's
+        # steps repeat: both sides train on the same tokens.
+        self.batch8 = os.path.join(d, "batch8.safetensors")
 
     def step(self, batch):
         d = os.path.join(self.d, f"{self.name}-{batch}")
@@ -85,7 +87,6 @@ class Side:
                        self.weights, "--data", CORPUS, "--ckpt", os.path.join(d, "ckpt"),
                        "--every", "1000000", "--log-every", "1000", "--seed", "0"]
                 if batch == 8:
-                    self.batch8 = os.path.join(self.d, "batch8.safetensors")
                     cmd += ["--dump-batch", self.batch8]
                 return run(cmd, f"smx train step at batch {batch}", d)
             rows = {k: np.concatenate([v] * (batch // v.shape[0]))

@@ -34,6 +34,9 @@ typedef enum smxrt_status_code_e {
   SMXRT_STATUS_INTERNAL = 7,
   /* Out of memory, or a size too large to represent. */
   SMXRT_STATUS_RESOURCE_EXHAUSTED = 8,
+  /* A collective did not complete in time: another process of the job
+   * failed, or the processes diverged (smx_runtime/comm.h). */
+  SMXRT_STATUS_DEADLINE_EXCEEDED = 9,
 } smxrt_status_code_t;
 
 /* Opaque error object; NULL is success. */

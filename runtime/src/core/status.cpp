@@ -107,6 +107,8 @@ const char *smxrt_status_code_name(smxrt_status_code_t code) {
     return "INTERNAL";
   case SMXRT_STATUS_RESOURCE_EXHAUSTED:
     return "RESOURCE_EXHAUSTED";
+  case SMXRT_STATUS_DEADLINE_EXCEEDED:
+    return "DEADLINE_EXCEEDED";
   }
   return "UNKNOWN";
 }

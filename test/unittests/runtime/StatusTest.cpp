@@ -38,6 +38,8 @@ TEST(Status, CodeNames) {
   EXPECT_STREQ(smxrt_status_code_name(SMXRT_STATUS_INTERNAL), "INTERNAL");
   EXPECT_STREQ(smxrt_status_code_name(SMXRT_STATUS_RESOURCE_EXHAUSTED),
                "RESOURCE_EXHAUSTED");
+  EXPECT_STREQ(smxrt_status_code_name(SMXRT_STATUS_DEADLINE_EXCEEDED),
+               "DEADLINE_EXCEEDED");
   EXPECT_STREQ(smxrt_status_code_name(static_cast<smxrt_status_code_t>(99)),
                "UNKNOWN");
 }

@@ -1,0 +1,50 @@
+//===- comm_backend.h - What a communication backend provides --*- C++ -*-===//
+//
+// smx_runtime/comm.h is one interface; each backend behind it is this table
+// of functions. The single-process backend lives in libsmx_runtime; the MPI
+// and NCCL backends are libraries of their own (libsmx_comm_mpi.so,
+// libsmx_comm_nccl.so) that export `smxrt_comm_backend_v1()` returning
+// their table, loaded on demand by comm.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMX_RUNTIME_COMM_COMM_BACKEND_H
+#define SMX_RUNTIME_COMM_COMM_BACKEND_H
+
+#include "smx_runtime/status.h"
+
+#include <cstdint>
+
+namespace smxrt {
+
+/// Bumped when the table changes; comm.cpp refuses a library built against
+/// another version.
+constexpr int kCommBackendVersion = 1;
+
+/// The symbol each backend library exports: `extern "C" const
+/// CommBackend *smxrt_comm_backend_v1(void)`.
+#define SMXRT_COMM_BACKEND_SYMBOL "smxrt_comm_backend_v1"
+
+struct CommBackend {
+  int version;
+  const char *name;
+  /// Joins the job; `state` is the backend's, passed to every call.
+  smxrt_status_t (*open)(double timeoutSeconds, void **state);
+  int64_t (*rank)(void *state);
+  int64_t (*size)(void *state);
+  smxrt_status_t (*allReduceSumF32)(void *state, float *data, int64_t count);
+  smxrt_status_t (*allToAll)(void *state, const void *send, void *recv,
+                             int64_t bytesPerRank);
+  smxrt_status_t (*broadcast)(void *state, void *data, int64_t bytes,
+                              int64_t root);
+  /// `recv` holds `size` blocks of `bytes`: block r is rank r's `send`.
+  smxrt_status_t (*allGather)(void *state, const void *send, void *recv,
+                              int64_t bytes);
+  /// Ends every process of the job; never returns.
+  void (*abort)(void *state, int exitCode);
+  void (*close)(void *state);
+};
+
+} // namespace smxrt
+
+#endif // SMX_RUNTIME_COMM_COMM_BACKEND_H

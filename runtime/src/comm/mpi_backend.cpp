@@ -1,0 +1,204 @@
+//===- mpi_backend.cpp - Collectives over MPI (libsmx_comm_mpi.so) --------===//
+//
+// The MPI backend of smx_runtime/comm.h, for CPU buffers. Every collective
+// is started non-blocking and completed by polling against a deadline, so
+// a process whose peer died or skipped a collective returns
+// DEADLINE_EXCEEDED instead of waiting forever; smxrt_comm_abort then ends
+// the job through MPI_Abort. Between polls the process sleeps briefly: on
+// an oversubscribed machine a spinning rank would take the core its peer
+// needs to arrive.
+//
+// MPI's all-reduce of floats may sum in an order that depends on the
+// library's algorithm choice but not on timing: the same job repeats bit
+// for bit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "comm_backend.h"
+#include "status_internal.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+using namespace smxrt;
+
+namespace {
+
+struct MpiState {
+  MPI_Comm comm = MPI_COMM_NULL;
+  int rank = 0;
+  int size = 1;
+  double timeoutSeconds = 0;
+  /// Whether this backend called MPI_Init (and so calls MPI_Finalize).
+  bool initialized = false;
+};
+
+std::string errorString(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS)
+    return formatString("MPI error %d", code);
+  return std::string(text, static_cast<size_t>(length));
+}
+
+smxrt_status_t check(int code, const char *what, const MpiState *state) {
+  if (code == MPI_SUCCESS)
+    return nullptr;
+  return makeStatusf(SMXRT_STATUS_INTERNAL, "rank %d: %s failed: %s",
+                     state ? state->rank : -1, what,
+                     errorString(code).c_str());
+}
+
+/// Waits for `request` until the deadline; the error names the collective.
+smxrt_status_t wait(MpiState *state, MPI_Request &request, const char *what) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::duration<double>(state->timeoutSeconds);
+  auto pause = std::chrono::microseconds(1);
+  while (true) {
+    int done = 0;
+    SMXRT_RETURN_IF_ERROR(
+        check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what, state));
+    if (done)
+      return nullptr;
+    if (Clock::now() > deadline)
+      return makeStatusf(
+          SMXRT_STATUS_DEADLINE_EXCEEDED,
+          "rank %d of %d: the %s did not complete within %g s: another "
+          "process of the job failed, or the processes diverged (different "
+          "steps, executables or data)",
+          state->rank, state->size, what, state->timeoutSeconds);
+    std::this_thread::sleep_for(pause);
+    if (pause < std::chrono::microseconds(200))
+      pause *= 2;
+  }
+}
+
+/// MPI counts are ints: larger buffers go in chunks.
+constexpr int64_t kMaxChunk = INT_MAX / 2;
+
+smxrt_status_t mpiOpen(double timeoutSeconds, void **out) {
+  auto *state = new MpiState;
+  state->timeoutSeconds = timeoutSeconds;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    // Only the thread that calls the runtime makes MPI calls.
+    int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED,
+                               &provided);
+    if (code != MPI_SUCCESS) {
+      delete state;
+      return makeStatusf(SMXRT_STATUS_INTERNAL, "MPI_Init_thread failed: %s",
+                         errorString(code).c_str());
+    }
+    state->initialized = true;
+  }
+  // A communicator of our own, which returns errors instead of aborting.
+  MPI_Comm_dup(MPI_COMM_WORLD, &state->comm);
+  MPI_Comm_set_errhandler(state->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(state->comm, &state->rank);
+  MPI_Comm_size(state->comm, &state->size);
+  *out = state;
+  return nullptr;
+}
+
+int64_t mpiRank(void *state) { return static_cast<MpiState *>(state)->rank; }
+int64_t mpiSize(void *state) { return static_cast<MpiState *>(state)->size; }
+
+smxrt_status_t mpiAllReduceSumF32(void *opaque, float *data, int64_t count) {
+  auto *state = static_cast<MpiState *>(opaque);
+  for (int64_t offset = 0; offset < count; offset += kMaxChunk) {
+    int chunk = static_cast<int>(std::min(kMaxChunk, count - offset));
+    MPI_Request request;
+    SMXRT_RETURN_IF_ERROR(check(MPI_Iallreduce(MPI_IN_PLACE, data + offset,
+                                               chunk, MPI_FLOAT, MPI_SUM,
+                                               state->comm, &request),
+                                "MPI_Iallreduce", state));
+    SMXRT_RETURN_IF_ERROR(wait(state, request, "all-reduce"));
+  }
+  return nullptr;
+}
+
+smxrt_status_t mpiAllToAll(void *opaque, const void *send, void *recv,
+                           int64_t bytesPerRank) {
+  auto *state = static_cast<MpiState *>(opaque);
+  if (bytesPerRank > INT_MAX)
+    return makeStatusf(SMXRT_STATUS_OUT_OF_RANGE,
+                       "all-to-all blocks of %lld bytes exceed MPI's int "
+                       "counts",
+                       static_cast<long long>(bytesPerRank));
+  MPI_Request request;
+  SMXRT_RETURN_IF_ERROR(check(
+      MPI_Ialltoall(send, static_cast<int>(bytesPerRank), MPI_BYTE, recv,
+                    static_cast<int>(bytesPerRank), MPI_BYTE, state->comm,
+                    &request),
+      "MPI_Ialltoall", state));
+  return wait(state, request, "all-to-all");
+}
+
+smxrt_status_t mpiBroadcast(void *opaque, void *data, int64_t bytes,
+                            int64_t root) {
+  auto *state = static_cast<MpiState *>(opaque);
+  auto *bytesData = static_cast<char *>(data);
+  for (int64_t offset = 0; offset < bytes; offset += kMaxChunk) {
+    int chunk = static_cast<int>(std::min(kMaxChunk, bytes - offset));
+    MPI_Request request;
+    SMXRT_RETURN_IF_ERROR(check(MPI_Ibcast(bytesData + offset, chunk,
+                                           MPI_BYTE, static_cast<int>(root),
+                                           state->comm, &request),
+                                "MPI_Ibcast", state));
+    SMXRT_RETURN_IF_ERROR(wait(state, request, "broadcast"));
+  }
+  return nullptr;
+}
+
+smxrt_status_t mpiAllGather(void *opaque, const void *send, void *recv,
+                            int64_t bytes) {
+  auto *state = static_cast<MpiState *>(opaque);
+  if (bytes > INT_MAX)
+    return makeStatus(SMXRT_STATUS_OUT_OF_RANGE,
+                      "all-gather blocks exceed MPI's int counts");
+  MPI_Request request;
+  SMXRT_RETURN_IF_ERROR(check(
+      MPI_Iallgather(send, static_cast<int>(bytes), MPI_BYTE, recv,
+                     static_cast<int>(bytes), MPI_BYTE, state->comm, &request),
+      "MPI_Iallgather", state));
+  return wait(state, request, "all-gather");
+}
+
+[[noreturn]] void mpiAbort(void *opaque, int exitCode) {
+  auto *state = static_cast<MpiState *>(opaque);
+  MPI_Abort(state && state->comm != MPI_COMM_NULL ? state->comm
+                                                   : MPI_COMM_WORLD,
+            exitCode);
+  std::_Exit(exitCode);
+}
+
+void mpiClose(void *opaque) {
+  auto *state = static_cast<MpiState *>(opaque);
+  if (state->comm != MPI_COMM_NULL)
+    MPI_Comm_free(&state->comm);
+  if (state->initialized)
+    MPI_Finalize();
+  delete state;
+}
+
+const CommBackend kMpiBackend = {
+    kCommBackendVersion, "mpi",        mpiOpen,
+    mpiRank,             mpiSize,      mpiAllReduceSumF32,
+    mpiAllToAll,         mpiBroadcast, mpiAllGather,
+    mpiAbort,            mpiClose,
+};
+
+} // namespace
+
+extern "C" __attribute__((visibility("default"))) const CommBackend *
+smxrt_comm_backend_v1() {
+  return &kMpiBackend;
+}

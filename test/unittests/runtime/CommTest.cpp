@@ -1,0 +1,121 @@
+//===- CommTest.cpp - smx_runtime/comm.h on one process or many -----------===//
+//
+// Runs as one process (the single backend) and under `mpirun -np N` (the
+// MPI backend): every process runs every test, and each checks what it
+// received against what the others must have sent.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smx_runtime/comm.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+class Comm : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    smxrt_status_t status = smxrt_comm_open(SMXRT_COMM_AUTO, 60.0, &comm);
+    ASSERT_EQ(status, nullptr) << smxrt_status_message(status);
+  }
+  static void TearDownTestSuite() { smxrt_comm_close(comm); }
+
+  static smxrt_comm_t comm;
+};
+smxrt_comm_t Comm::comm = nullptr;
+
+void expectOk(smxrt_status_t status) {
+  EXPECT_EQ(status, nullptr) << smxrt_status_message(status);
+  smxrt_status_free(status);
+}
+
+TEST_F(Comm, BackendMatchesTheLaunch) {
+  int64_t size = smxrt_comm_size(comm);
+  EXPECT_GE(size, 1);
+  EXPECT_GE(smxrt_comm_rank(comm), 0);
+  EXPECT_LT(smxrt_comm_rank(comm), size);
+  EXPECT_STREQ(smxrt_comm_backend_name(comm), size > 1 ? "mpi" : "single");
+}
+
+TEST_F(Comm, AllReduceSumsEveryElement) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  // Element i of rank r is r + i / 4: small integers and quarters, exact in
+  // f32, so the sum is exact whatever the order.
+  std::vector<float> data(1003);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<float>(rank) + static_cast<float>(i) / 4;
+  expectOk(smxrt_comm_all_reduce_sum_f32(comm, data.data(),
+                                         static_cast<int64_t>(data.size())));
+  for (size_t i = 0; i < data.size(); ++i)
+    ASSERT_EQ(data[i], static_cast<float>(size * (size - 1) / 2) +
+                           static_cast<float>(size) * static_cast<float>(i) /
+                               4)
+        << "element " << i;
+  expectOk(smxrt_comm_all_reduce_sum_f32(comm, nullptr, 0));
+}
+
+TEST_F(Comm, AllToAllSendsBlockRToRankR) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  constexpr int64_t kPerRank = 5;
+  std::vector<int32_t> send(size * kPerRank), recv(size * kPerRank, -1);
+  for (int64_t to = 0; to < size; ++to)
+    for (int64_t i = 0; i < kPerRank; ++i)
+      send[to * kPerRank + i] = static_cast<int32_t>(1000 * rank + 10 * to + i);
+  expectOk(smxrt_comm_all_to_all(comm, send.data(), recv.data(),
+                                 kPerRank * sizeof(int32_t)));
+  for (int64_t from = 0; from < size; ++from)
+    for (int64_t i = 0; i < kPerRank; ++i)
+      EXPECT_EQ(recv[from * kPerRank + i], 1000 * from + 10 * rank + i);
+}
+
+TEST_F(Comm, BroadcastFromEveryRoot) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  for (int64_t root = 0; root < size; ++root) {
+    std::vector<int64_t> data(7, rank == root ? 42 + root : -1);
+    expectOk(smxrt_comm_broadcast(comm, data.data(),
+                                  data.size() * sizeof(int64_t), root));
+    for (int64_t value : data)
+      EXPECT_EQ(value, 42 + root);
+  }
+}
+
+TEST_F(Comm, AgreeAcceptsEqualValues) {
+  expectOk(smxrt_comm_agree(comm, "the spec hash", "sha256:0123abcd"));
+}
+
+TEST_F(Comm, AgreeNamesTheRankThatDiffers) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  std::string value = rank == size - 1 ? "grid dp=1,ep=2" : "grid dp=2,ep=1";
+  smxrt_status_t status = smxrt_comm_agree(comm, "the grid", value.c_str());
+  if (size == 1) {
+    expectOk(status);
+    return;
+  }
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(smxrt_status_code(status), SMXRT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(smxrt_status_message(status)),
+            "the processes of this job disagree on the grid: rank 0 has "
+            "'grid dp=2,ep=1', rank " +
+                std::to_string(size - 1) + " has 'grid dp=1,ep=2'");
+  smxrt_status_free(status);
+}
+
+TEST(CommOpen, RejectsBadArguments) {
+  smxrt_comm_t comm = nullptr;
+  smxrt_status_t status = smxrt_comm_open(SMXRT_COMM_SINGLE, 0.0, &comm);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(std::string(smxrt_status_message(status)),
+            "smxrt_comm_open: the collective timeout must be positive, got "
+            "0 s");
+  smxrt_status_free(status);
+  status = smxrt_comm_open(static_cast<smxrt_comm_backend_t>(42), 1.0, &comm);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(smxrt_status_code(status), SMXRT_STATUS_INVALID_ARGUMENT);
+  smxrt_status_free(status);
+}
+
+} // namespace
