@@ -9,7 +9,7 @@
  *     link MPI nor pay for its start-up);
  *   - NCCL: device buffers over NCCL (libsmx_comm_nccl.so, where CUDA is
  *     present), its unique id broadcast over MPI, so a multi-node launch is
- *     the same `mpirun`.
+ *     the same `mpirun`; smxrt_comm_agree stays on host memory, over MPI.
  *
  * Every collective is bounded in time: a backend gives up after the
  * timeout given at open (a rank that failed, or ranks that diverged, never

@@ -118,4 +118,25 @@ TEST(CommOpen, RejectsBadArguments) {
   smxrt_status_free(status);
 }
 
+// Without a GPU (here and in CI) the NCCL backend must say so in one
+// message; with one, its collectives are checked on the device by the GPU
+// script (bench/gpu).
+TEST(CommOpen, NcclWithoutDeviceSaysSo) {
+  smxrt_comm_t comm = nullptr;
+  smxrt_status_t status = smxrt_comm_open(SMXRT_COMM_NCCL, 10.0, &comm);
+  if (!status) {
+    smxrt_comm_close(comm);
+    GTEST_SKIP() << "a CUDA device is present";
+  }
+  std::string message = smxrt_status_message(status);
+  smxrt_status_free(status);
+  if (message.find("cannot load the communication backend "
+                   "libsmx_comm_nccl.so") != std::string::npos)
+    GTEST_SKIP() << "built without NCCL";
+  EXPECT_EQ(message.rfind("opening the nccl communicator: no CUDA device: ",
+                          0),
+            0u)
+      << message;
+}
+
 } // namespace
