@@ -28,6 +28,17 @@ if subprocess.run([config.python_executable, "-c", "import torch"],
                   stderr=subprocess.DEVNULL).returncode == 0:
     config.available_features.add("torch")
 
+# Multi-process runs need Open MPI's launcher and the runtime's MPI backend;
+# %mpirun lets root start them and more ranks than cores (CI's 2 cores).
+import shutil
+mpirun = shutil.which("mpirun")
+if mpirun and os.path.exists(os.path.join(config.smx_obj_root, "lib",
+                                          "libsmx_comm_mpi.so")):
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                    "OMPI_MCA_rmaps_base_oversubscribe=1 " + mpirun))
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 

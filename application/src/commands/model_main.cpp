@@ -15,6 +15,8 @@
 #include "handles.h"
 #include "status_internal.h"
 
+#include "smx_runtime/comm.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -42,6 +44,28 @@ void bindThreadsByDefault() {
     return;
   setenv("OMP_PROC_BIND", "true", /*overwrite=*/0);
   setenv("OMP_PLACES", "cores", /*overwrite=*/0);
+}
+
+/// A model executable runs as one process until smxc partitions models over
+/// a grid of processes (docs/distributed.md): N copies started by mpirun
+/// would train N independent models into the same checkpoints. So under an
+/// MPI launcher with more than one process, every process stops; rank 0
+/// says why, once, and the others exit quietly.
+smxrt_status_t requireOneProcess(const std::string &program) {
+  smxrt_comm_t comm = nullptr;
+  SMXRT_RETURN_IF_ERROR(smxrt_comm_open(SMXRT_COMM_AUTO, 60.0, &comm));
+  int64_t size = smxrt_comm_size(comm), rank = smxrt_comm_rank(comm);
+  smxrt_comm_close(comm);
+  if (size == 1)
+    return nullptr;
+  if (rank != 0)
+    std::_Exit(1);
+  return makeStatusf(SMXRT_STATUS_UNIMPLEMENTED,
+                     "this job has %lld processes, but %s was compiled for "
+                     "one: run it without mpirun (training across processes, "
+                     "smxc --grid, is not implemented yet: "
+                     "docs/distributed.md)",
+                     static_cast<long long>(size), program.c_str());
 }
 
 /// `eval --input IN` runs on the rows of IN; a training object without
@@ -83,6 +107,8 @@ smxrt_status_t runModelMain(int argc, char **argv,
                       "function");
   ModelManifest manifest;
   SMXRT_RETURN_IF_ERROR(parseModelManifest(manifestText, manifest));
+  if (commandLine.command != Command::Info)
+    SMXRT_RETURN_IF_ERROR(requireOneProcess(program));
   switch (commandLine.command) {
   case Command::Info:
     return runInfoCommand(manifest, commandLine, stdout);
