@@ -13,7 +13,11 @@
 
 #include "smx_runtime/status.h"
 
+#include "status_internal.h"
+
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 namespace smxrt {
 
@@ -44,6 +48,39 @@ struct CommBackend {
   void (*abort)(void *state, int exitCode);
   void (*close)(void *state);
 };
+
+/// Polls `poll(done)` until it sets `done`, returns an error, or
+/// `timeoutSeconds` pass; then runs `onTimeout` and returns the
+/// DEADLINE_EXCEEDED every backend reports for collective `what` of rank
+/// `rank` of `size`. Sleeps between polls, from 1 to 200 us: on an
+/// oversubscribed machine a spinning rank takes the core its peer needs.
+template <typename Poll, typename OnTimeout>
+smxrt_status_t waitWithDeadline(double timeoutSeconds, int rank, int size,
+                                const char *what, Poll poll,
+                                OnTimeout onTimeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::duration<double>(timeoutSeconds);
+  auto pause = std::chrono::microseconds(1);
+  while (true) {
+    bool done = false;
+    SMXRT_RETURN_IF_ERROR(poll(done));
+    if (done)
+      return nullptr;
+    if (Clock::now() > deadline) {
+      onTimeout();
+      return makeStatusf(
+          SMXRT_STATUS_DEADLINE_EXCEEDED,
+          "rank %d of %d: the %s did not complete within %g s: another "
+          "process of the job failed, or the processes diverged (different "
+          "steps, executables or data)",
+          rank, size, what, timeoutSeconds);
+    }
+    std::this_thread::sleep_for(pause);
+    if (pause < std::chrono::microseconds(200))
+      pause *= 2;
+  }
+}
 
 } // namespace smxrt
 

@@ -3,10 +3,8 @@
 // The MPI backend of smx_runtime/comm.h, for CPU buffers. Every collective
 // is started non-blocking and completed by polling against a deadline, so
 // a process whose peer died or skipped a collective returns
-// DEADLINE_EXCEEDED instead of waiting forever; smxrt_comm_abort then ends
-// the job through MPI_Abort. Between polls the process sleeps briefly: on
-// an oversubscribed machine a spinning rank would take the core its peer
-// needs to arrive.
+// DEADLINE_EXCEEDED instead of waiting forever (waitWithDeadline);
+// smxrt_comm_abort then ends the job through MPI_Abort.
 //
 // MPI's all-reduce of floats may sum in an order that depends on the
 // library's algorithm choice but not on timing: the same job repeats bit
@@ -20,10 +18,8 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <climits>
 #include <cstdlib>
-#include <thread>
 
 using namespace smxrt;
 
@@ -56,27 +52,16 @@ smxrt_status_t check(int code, const char *what, const MpiState *state) {
 
 /// Waits for `request` until the deadline; the error names the collective.
 smxrt_status_t wait(MpiState *state, MPI_Request &request, const char *what) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline =
-      Clock::now() + std::chrono::duration<double>(state->timeoutSeconds);
-  auto pause = std::chrono::microseconds(1);
-  while (true) {
-    int done = 0;
-    SMXRT_RETURN_IF_ERROR(
-        check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what, state));
-    if (done)
-      return nullptr;
-    if (Clock::now() > deadline)
-      return makeStatusf(
-          SMXRT_STATUS_DEADLINE_EXCEEDED,
-          "rank %d of %d: the %s did not complete within %g s: another "
-          "process of the job failed, or the processes diverged (different "
-          "steps, executables or data)",
-          state->rank, state->size, what, state->timeoutSeconds);
-    std::this_thread::sleep_for(pause);
-    if (pause < std::chrono::microseconds(200))
-      pause *= 2;
-  }
+  return waitWithDeadline(
+      state->timeoutSeconds, state->rank, state->size, what,
+      [&](bool &done) {
+        int flag = 0;
+        SMXRT_RETURN_IF_ERROR(
+            check(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), what, state));
+        done = flag != 0;
+        return smxrt_status_t(nullptr);
+      },
+      [] {});
 }
 
 /// MPI counts are ints: larger buffers go in chunks.

@@ -22,11 +22,9 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 using namespace smxrt;
 
@@ -57,39 +55,30 @@ smxrt_status_t checkNccl(ncclResult_t result, const char *what,
                      state->rank, what, ncclGetErrorString(result));
 }
 
-/// Waits for the stream's work until the deadline.
+/// Waits for the stream's work until the deadline; an asynchronous NCCL
+/// error or the deadline aborts the NCCL communicator.
 smxrt_status_t wait(NcclState *state, const char *what) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline =
-      Clock::now() + std::chrono::duration<double>(state->timeoutSeconds);
-  auto pause = std::chrono::microseconds(1);
-  while (true) {
-    cudaError_t query = cudaStreamQuery(state->stream);
-    if (query == cudaSuccess)
-      return nullptr;
-    if (query != cudaErrorNotReady)
-      return checkCuda(query, what);
-    ncclResult_t asyncError = ncclSuccess;
-    ncclCommGetAsyncError(state->comm, &asyncError);
-    if (asyncError != ncclSuccess && asyncError != ncclInProgress) {
-      ncclCommAbort(state->comm);
-      state->comm = nullptr;
-      return checkNccl(asyncError, what, state);
-    }
-    if (Clock::now() > deadline) {
-      ncclCommAbort(state->comm);
-      state->comm = nullptr;
-      return makeStatusf(
-          SMXRT_STATUS_DEADLINE_EXCEEDED,
-          "rank %d of %d: the %s did not complete within %g s: another "
-          "process of the job failed, or the processes diverged (different "
-          "steps, executables or data)",
-          state->rank, state->size, what, state->timeoutSeconds);
-    }
-    std::this_thread::sleep_for(pause);
-    if (pause < std::chrono::microseconds(200))
-      pause *= 2;
-  }
+  auto abortComm = [&] {
+    ncclCommAbort(state->comm);
+    state->comm = nullptr;
+  };
+  return waitWithDeadline(
+      state->timeoutSeconds, state->rank, state->size, what,
+      [&](bool &done) -> smxrt_status_t {
+        cudaError_t query = cudaStreamQuery(state->stream);
+        if (query != cudaErrorNotReady) {
+          done = true;
+          return checkCuda(query, what);
+        }
+        ncclResult_t asyncError = ncclSuccess;
+        ncclCommGetAsyncError(state->comm, &asyncError);
+        if (asyncError == ncclSuccess || asyncError == ncclInProgress)
+          return nullptr;
+        smxrt_status_t status = checkNccl(asyncError, what, state);
+        abortComm();
+        return status;
+      },
+      abortComm);
 }
 
 smxrt_status_t requireComm(const NcclState *state) {

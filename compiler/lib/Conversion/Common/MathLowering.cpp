@@ -208,39 +208,10 @@ Value mlir::smx::emitMultiplicativeJitter(OpBuilder &builder, Location loc,
       });
 }
 
-RowLogSumExp mlir::smx::emitRowLogSumExp(OpBuilder &builder, Location loc,
-                                         Value matrix) {
-  RowLogSumExp result;
-  result.maximum = createReduction(
-      builder, loc, matrix, 1,
-      builder.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
-      [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
-        return arith::MaximumFOp::create(b, nestedLoc, element, accumulator);
-      },
-      {},
-      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        return extendToF32(b, nestedLoc, arguments[0]);
-      });
-  result.expSum = createReduction(
-      builder, loc, matrix, 1, builder.getF32FloatAttr(0.0), addFloats,
-      {result.maximum},
-      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        return math::ExpOp::create(
-            b, nestedLoc,
-            arith::SubFOp::create(b, nestedLoc,
-                                  extendToF32(b, nestedLoc, arguments[0]),
-                                  arguments[1]));
-      });
-  return result;
-}
-
-Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
-                             int64_t dimension) {
-  auto type = cast<RankedTensorType>(input.getType());
-  int64_t rank = type.getRank();
-  Type elementType = type.getElementType();
-  MLIRContext *context = builder.getContext();
-  Value maximum = createReduction(
+/// The maximum of `input` along `dimension`, in f32.
+static Value emitMaximum(OpBuilder &builder, Location loc, Value input,
+                         int64_t dimension) {
+  return createReduction(
       builder, loc, input, dimension,
       builder.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
       [](OpBuilder &b, Location nestedLoc, Value element, Value accumulator) {
@@ -250,6 +221,34 @@ Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
       [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
         return extendToF32(b, nestedLoc, arguments[0]);
       });
+}
+
+/// exp(x - max) in f32, for `arguments` = (x, max): the body that both the
+/// log-sum-exp and the softmax sweep over.
+static Value emitShiftedExp(OpBuilder &b, Location loc, ValueRange arguments) {
+  return math::ExpOp::create(
+      b, loc,
+      arith::SubFOp::create(b, loc, extendToF32(b, loc, arguments[0]),
+                            arguments[1]));
+}
+
+RowLogSumExp mlir::smx::emitRowLogSumExp(OpBuilder &builder, Location loc,
+                                         Value matrix) {
+  RowLogSumExp result;
+  result.maximum = emitMaximum(builder, loc, matrix, 1);
+  result.expSum = createReduction(builder, loc, matrix, 1,
+                                  builder.getF32FloatAttr(0.0), addFloats,
+                                  {result.maximum}, emitShiftedExp);
+  return result;
+}
+
+Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
+                             int64_t dimension) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Type elementType = type.getElementType();
+  MLIRContext *context = builder.getContext();
+  Value maximum = emitMaximum(builder, loc, input, dimension);
   SmallVector<AffineExpr> kept;
   for (int64_t dim = 0; dim < rank; ++dim)
     if (dim != dimension)
@@ -260,14 +259,7 @@ Value mlir::smx::emitSoftmax(OpBuilder &builder, Location loc, Value input,
   // the row loops fused, while the row is in the L1 cache).
   Value exponentials = createElementwise(
       builder, loc, RankedTensorType::get(type.getShape(), builder.getF32Type()),
-      {input, maximum}, {identity, reducedMap},
-      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) {
-        return math::ExpOp::create(
-            b, nestedLoc,
-            arith::SubFOp::create(b, nestedLoc,
-                                  extendToF32(b, nestedLoc, arguments[0]),
-                                  arguments[1]));
-      });
+      {input, maximum}, {identity, reducedMap}, emitShiftedExp);
   Value sum = createReduction(builder, loc, exponentials, dimension,
                               builder.getF32FloatAttr(0.0), addFloats);
   return createElementwise(
