@@ -9,9 +9,10 @@ Per model and side: one train step at batch 8 and at batch 16 gives the peak
 RSS of each (smx: `OUT train --steps 1` of a model compiled for that batch;
 PyTorch: `torch_peer.py --mode train --steps 0` on smx's dumped batch, its
 rows repeated); the line through the two predicts the largest multiple of 8
-whose peak stays under the limit (default: 95% of physical memory), and one
-step at that batch confirms it: its peak RSS is reported, and if it fails or
-exceeds the limit, the next multiple of 8 down is tried. Writes
+whose peak stays under the limit (default: 95% of physical memory). A step
+at that batch checks it: if it fits, the next multiple of 8 up is tried
+until one fails or exceeds the limit; if not, the next one down, until one
+fits. The largest batch whose step fit is reported with its peak RSS. Writes
 bench/reports/largest-batch-DATE.md (also printed).
 """
 
@@ -121,15 +122,32 @@ def largest(side):
     log(f"{side.name}: {r0 / GIB:.2f} GiB at 8, {r1 / GIB:.2f} GiB at 16: "
         f"{per_example / GIB:.3f} GiB per example; predicted largest batch {guess}")
     best = (16, r1)
-    batch = guess
-    while batch > 16:
+
+    def fits(batch):
         proc = side.step(batch)
-        fits = proc.ok and proc.peak_rss <= limit
         tried.append((batch, proc.peak_rss if proc.ok else None))
-        if fits:
-            best = (batch, proc.peak_rss)
-            break
+        return proc.ok and proc.peak_rss <= limit, proc.peak_rss
+
+    # From the prediction, up while steps fit (the line may overestimate
+    # what an example costs), else down until one fits.
+    batch = max(guess, 24)
+    ok, rss = fits(batch)
+    if ok:
+        best = (batch, rss)
+        while True:
+            ok, rss = fits(batch + 8)
+            if not ok:
+                break
+            batch += 8
+            best = (batch, rss)
+    else:
         batch -= 8
+        while batch > 16:
+            ok, rss = fits(batch)
+            if ok:
+                best = (batch, rss)
+                break
+            batch -= 8
     return best[0], best[1], tried
 
 
