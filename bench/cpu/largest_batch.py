@@ -180,7 +180,10 @@ def main():
              f"{machine['cpu']}, {machine['cpus']} CPUs, {machine['memory']}; smx "
              f"{benchenv.git_revision()}; {ARGS.threads} threads. A batch counts when one "
              "train step (forward, loss, backward, clipping, AdamW) ran at it with its peak "
-             "RSS under the limit.", "",
+             "RSS under the limit. smx compiles with its default, `--recompute=none`, like "
+             "PyTorch eager keeps every activation; `smxc --memory-limit` (or "
+             "`--recompute=layers`) would trade compute for larger batches, not measured "
+             "here.", "",
              "| model | smx largest batch | its peak RSS | PyTorch eager largest batch | "
              "its peak RSS | smx / PyTorch |", "|---|---|---|---|---|---|"]
     for name, sb, sr, _, tb, tr, _ in rows:
