@@ -160,10 +160,15 @@ extern "C" smxrt_status_t smxrt_comm_open(smxrt_comm_backend_t backend,
                          "smxrt_comm_open: the collective timeout must be "
                          "positive, got %g s",
                          timeout_seconds);
-    if (backend == SMXRT_COMM_AUTO)
-      backend = launchedByMpi() ? SMXRT_COMM_MPI : SMXRT_COMM_SINGLE;
+    // A C caller may pass any int; read it as one (loading an enum object
+    // that holds no enumerator's value is undefined in C++).
+    static_assert(sizeof(backend) == sizeof(int), "an int-sized enum");
+    int requested = 0;
+    std::memcpy(&requested, &backend, sizeof requested);
+    if (requested == SMXRT_COMM_AUTO)
+      requested = launchedByMpi() ? SMXRT_COMM_MPI : SMXRT_COMM_SINGLE;
     const CommBackend *table = nullptr;
-    switch (backend) {
+    switch (requested) {
     case SMXRT_COMM_SINGLE:
       table = &kSingleBackend;
       break;
@@ -175,8 +180,7 @@ extern "C" smxrt_status_t smxrt_comm_open(smxrt_comm_backend_t backend,
       break;
     default:
       return makeStatusf(SMXRT_STATUS_INVALID_ARGUMENT,
-                         "smxrt_comm_open: unknown backend %d",
-                         static_cast<int>(backend));
+                         "smxrt_comm_open: unknown backend %d", requested);
     }
     void *state = nullptr;
     SMXRT_RETURN_IF_ERROR(annotateStatus(
