@@ -75,9 +75,12 @@ std::string anyLayer(const std::string &path) {
 
 /// Buffers for one entry point's arguments and results: parameters from
 /// `seed`, moments zero, input_ids random tokens, the schedule scalars a
-/// mid-warm-up step's.
+/// mid-warm-up step's. A result updated in place (`inPlaceArguments`, -1
+/// for the others) gets no buffer: the step writes into the argument's, as
+/// in `train`, so the profile holds what a training run holds.
 smxrt_status_t allocateStepBuffers(const std::vector<ArgumentSpec> &arguments,
                                    const std::vector<TensorSpec> &results,
+                                   const std::vector<int64_t> &inPlaceArguments,
                                    int64_t vocabulary, uint64_t seed,
                                    std::vector<TensorPtr> &argumentBuffers,
                                    std::vector<TensorPtr> &resultBuffers) {
@@ -107,16 +110,17 @@ smxrt_status_t allocateStepBuffers(const std::vector<ArgumentSpec> &arguments,
   }
   resultBuffers.resize(results.size());
   for (size_t index = 0; index < results.size(); ++index)
-    SMXRT_RETURN_IF_ERROR(createTensor(results[index].dtype,
-                                       results[index].shape,
-                                       resultBuffers[index]));
+    if (inPlaceArguments[index] < 0)
+      SMXRT_RETURN_IF_ERROR(createTensor(results[index].dtype,
+                                         results[index].shape,
+                                         resultBuffers[index]));
   return nullptr;
 }
 
 std::vector<void *> pointers(const std::vector<TensorPtr> &tensors) {
   std::vector<void *> data;
   for (const TensorPtr &tensor : tensors)
-    data.push_back(smxrt_tensor_data(tensor.get()));
+    data.push_back(tensor ? smxrt_tensor_data(tensor.get()) : nullptr);
   return data;
 }
 
@@ -218,10 +222,13 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   for (const ResultSpec &result :
        training ? manifest.trainStep.results : manifest.results)
     results.push_back(result);
+  std::vector<int64_t> inPlaceArguments =
+      training ? manifest.trainStep.inPlaceArguments()
+               : std::vector<int64_t>(results.size(), -1);
   std::vector<TensorPtr> argumentBuffers, resultBuffers;
-  SMXRT_RETURN_IF_ERROR(allocateStepBuffers(arguments, results, vocabulary,
-                                            commandLine.seed, argumentBuffers,
-                                            resultBuffers));
+  SMXRT_RETURN_IF_ERROR(allocateStepBuffers(
+      arguments, results, inPlaceArguments, vocabulary, commandLine.seed,
+      argumentBuffers, resultBuffers));
   Workspace workspace;
   SMXRT_RETURN_IF_ERROR(workspace.allocate(
       training ? manifest.trainStep.memoryPlan : manifest.memoryPlan,
@@ -230,6 +237,9 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                : manifest.forwardBufferBytes()));
   std::vector<void *> argumentData = pointers(argumentBuffers);
   std::vector<void *> resultData = pointers(resultBuffers);
+  for (size_t index = 0; index < resultData.size(); ++index)
+    if (inPlaceArguments[index] >= 0)
+      resultData[index] = argumentData[inPlaceArguments[index]];
   auto run = [&] {
     if (training)
       trainStep(argumentData.data(), resultData.data(), workspace.data());

@@ -47,6 +47,19 @@ const ResultSpec *TrainStepSpec::findResult(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<int64_t> TrainStepSpec::inPlaceArguments() const {
+  std::vector<int64_t> arguments(results.size(), -1);
+  for (auto [resultRun, argumentRun] :
+       {std::pair{&parameterResults, &parameters},
+        {&firstMomentResults, &firstMoments},
+        {&secondMomentResults, &secondMoments}})
+    for (size_t index = 0; index < resultRun->size(); ++index)
+      if (results[(*resultRun)[index]].inPlace)
+        arguments[(*resultRun)[index]] =
+            static_cast<int64_t>((*argumentRun)[index]);
+  return arguments;
+}
+
 int64_t TrainStepSpec::bufferBytes() const {
   // A result that is not an output is the next value of a parameter or
   // moment: a second copy unless the step updates it in place.

@@ -103,6 +103,11 @@ struct TrainStepSpec {
   /// parameter or moment not updated in place.
   int64_t bufferBytes() const;
 
+  /// Per result, the argument it updates in place (the step writes the new
+  /// value into that argument's buffer and never touches the result's), or
+  /// -1.
+  std::vector<int64_t> inPlaceArguments() const;
+
   const ArgumentSpec *findArgument(std::string_view name) const;
   const ResultSpec *findResult(std::string_view name) const;
 };

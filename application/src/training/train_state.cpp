@@ -24,12 +24,9 @@ smxrt_status_t TrainState::allocate(const ModelManifest &manifest) {
   outputs.clear();
   outputs.resize(spec.results.size());
   std::vector<bool> inPlace(spec.arguments.size(), false);
-  for (auto [resultRun, argumentRun] :
-       {std::pair{&spec.parameterResults, &spec.parameters},
-        {&spec.firstMomentResults, &spec.firstMoments},
-        {&spec.secondMomentResults, &spec.secondMoments}})
-    for (size_t index = 0; index < resultRun->size(); ++index)
-      inPlace[(*argumentRun)[index]] = spec.results[(*resultRun)[index]].inPlace;
+  for (int64_t argument : spec.inPlaceArguments())
+    if (argument >= 0)
+      inPlace[static_cast<size_t>(argument)] = true;
   for (size_t index = 0; index < spec.arguments.size(); ++index) {
     const ArgumentSpec &argument = spec.arguments[index];
     if (argument.role == ArgumentRole::Input) {
