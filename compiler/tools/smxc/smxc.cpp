@@ -27,6 +27,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx/Frontend/Spec/ModelBuilder.h"
 #include "smx/Frontend/Spec/SpecParser.h"
 #include "smx/InitAll.h"
@@ -314,7 +315,8 @@ FailureOr<int64_t> planTrainStepBytes(ModuleOp module,
   smx::buildTrainingMemoryPlanPipeline(pm, options);
   if (failed(pm.run(*copy)))
     return failure();
-  auto trainStep = copy->lookupSymbol<func::FuncOp>("train_step");
+  auto trainStep =
+      copy->lookupSymbol<func::FuncOp>(smx::kTrainStepFunctionName);
   auto arena = trainStep ? trainStep->getAttrOfType<IntegerAttr>(
                                smx::kArenaBytesAttrName)
                          : IntegerAttr();
