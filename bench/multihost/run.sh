@@ -22,6 +22,7 @@ for binary in "$tests" "$deadline" "$build/lib/libsmx_comm_mpi.so"; do
 done
 [[ $(id -u) == 0 ]] || { echo "run.sh: network namespaces need root" >&2; exit 1; }
 command -v mpirun >/dev/null || { echo "run.sh: mpirun not found (scripts/setup.sh installs Open MPI)" >&2; exit 1; }
+command -v ip >/dev/null || { echo "run.sh: ip not found (apt-get install iproute2)" >&2; exit 1; }
 
 prefix=smx-host
 subnet=10.77.0
