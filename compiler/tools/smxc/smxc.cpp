@@ -34,6 +34,7 @@
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/ObjectEmitter.h"
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Target/CPU/StaticSizes.h"
 #include "smx/Training/Gradients.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -326,12 +327,10 @@ FailureOr<int64_t> planTrainStepBytes(ModuleOp module,
   for (BlockArgument argument : trainStep.getArguments()) {
     auto type = dyn_cast<MemRefType>(argument.getType());
     unsigned index = argument.getArgNumber();
-    if (!type || !type.hasStaticShape() ||
-        trainStep.getArgAttr(index, smx::kWorkspaceAttrName) ||
+    if (!type || trainStep.getArgAttr(index, smx::kWorkspaceAttrName) ||
         trainStep.getArgAttr(index, smx::kInPlaceAttrName))
       continue;
-    bytes += type.getNumElements() *
-             llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+    bytes += smx::getStaticByteSize(type).value_or(0);
   }
   return bytes;
 }

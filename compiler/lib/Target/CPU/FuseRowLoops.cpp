@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Target/CPU/StaticSizes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -86,20 +87,12 @@ static Value stripCasts(Value value) {
   return value;
 }
 
-/// Bytes of a static memref type, or nullopt.
-static std::optional<int64_t> getStaticBytes(MemRefType type) {
-  if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
-    return std::nullopt;
-  return type.getNumElements() *
-         llvm::divideCeil(type.getElementTypeBitWidth(), 8);
-}
-
 static BufferExtent getExtent(Value value) {
   value = stripCasts(value);
   if (auto view = value.getDefiningOp<memref::ViewOp>()) {
     BufferExtent source = getExtent(view.getSource());
     std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
-    std::optional<int64_t> bytes = getStaticBytes(view.getType());
+    std::optional<int64_t> bytes = smx::getStaticByteSize(view.getType());
     if (!source.root || !shift || !bytes)
       return {source.root};
     return {source.root, source.begin + *shift, source.begin + *shift + *bytes};
@@ -123,7 +116,7 @@ static BufferExtent getExtent(Value value) {
     return {};
   BufferExtent extent{value, 0};
   if (std::optional<int64_t> bytes =
-          getStaticBytes(cast<MemRefType>(value.getType())))
+          smx::getStaticByteSize(cast<MemRefType>(value.getType())))
     extent.end = *bytes;
   return extent;
 }
@@ -184,21 +177,6 @@ static unsigned getCommonPrefix(scf::ParallelOp first, scf::ParallelOp second) {
          same(first.getStep()[prefix], second.getStep()[prefix]))
     ++prefix;
   return prefix;
-}
-
-/// Iterations of the first `prefix` dimensions of `loop`, or nullopt.
-static std::optional<int64_t> getPrefixIterations(scf::ParallelOp loop,
-                                                  unsigned prefix) {
-  int64_t count = 1;
-  for (unsigned dim = 0; dim < prefix; ++dim) {
-    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[dim]);
-    std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound()[dim]);
-    std::optional<int64_t> step = getConstantIntValue(loop.getStep()[dim]);
-    if (!lb || !ub || !step || *step <= 0)
-      return std::nullopt;
-    count *= *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
-  }
-  return count;
 }
 
 /// Whether `second` may run fused with `first` over their first `prefix`
@@ -426,7 +404,7 @@ struct SmxFuseRowLoopsPass
       }
       if (current) {
         unsigned prefix = getCommonPrefix(current, loop);
-        std::optional<int64_t> rows = getPrefixIterations(loop, prefix);
+        std::optional<int64_t> rows = smx::getStaticIterationCount(loop, prefix);
         if (prefix > 0 && rows && *rows >= minRows &&
             canFuse(current, loop, prefix)) {
           for (Operation *hoisted : between)

@@ -1,10 +1,10 @@
 //===- PrepareParallelLoops.cpp - threads outside, vectors inside ---------===//
 
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Target/CPU/StaticSizes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::smx {
@@ -14,18 +14,6 @@ namespace mlir::smx {
 
 using namespace mlir;
 
-/// The static trip count of one loop dimension, or nullopt when a bound or
-/// the step is not a constant.
-static std::optional<int64_t> getTripCount(Value lower, Value upper,
-                                           Value step) {
-  std::optional<int64_t> lb = getConstantIntValue(lower);
-  std::optional<int64_t> ub = getConstantIntValue(upper);
-  std::optional<int64_t> st = getConstantIntValue(step);
-  if (!lb || !ub || !st || *st <= 0)
-    return std::nullopt;
-  return *ub > *lb ? (*ub - *lb + *st - 1) / *st : 0;
-}
-
 /// Operations one run of `block` executes, loops counted with their static
 /// trip counts (a loop of unknown trip count counts as one run of its body).
 static int64_t estimateWork(Block &block) {
@@ -33,8 +21,8 @@ static int64_t estimateWork(Block &block) {
   for (Operation &op : block) {
     int64_t trips = 1;
     if (auto loop = dyn_cast<scf::ForOp>(op))
-      trips = getTripCount(loop.getLowerBound(), loop.getUpperBound(),
-                           loop.getStep())
+      trips = smx::getStaticTripCount(loop.getLowerBound(),
+                                      loop.getUpperBound(), loop.getStep())
                   .value_or(1);
     int64_t nested = 0;
     for (Region &region : op.getRegions())
@@ -43,19 +31,6 @@ static int64_t estimateWork(Block &block) {
     work += 1 + trips * nested;
   }
   return work;
-}
-
-/// The static iteration count of `loop`, or nullopt when it is unknown.
-static std::optional<int64_t> getIterationCount(scf::ParallelOp loop) {
-  int64_t count = 1;
-  for (auto [lb, ub, step] : llvm::zip_equal(
-           loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    std::optional<int64_t> trips = getTripCount(lb, ub, step);
-    if (!trips)
-      return std::nullopt;
-    count *= *trips;
-  }
-  return count;
 }
 
 /// Whether `block` is straight-line code: no op in it has regions.
@@ -226,7 +201,7 @@ struct SmxPrepareParallelLoopsPass
     for (scf::ParallelOp loop : outermost) {
       if (!loop.getInitVals().empty())
         continue;
-      std::optional<int64_t> iterations = getIterationCount(loop);
+      std::optional<int64_t> iterations = smx::getStaticIterationCount(loop);
       if (!iterations ||
           *iterations * estimateWork(*loop.getBody()) < minParallelWork) {
         if (failed(sequentialize(rewriter, loop)))

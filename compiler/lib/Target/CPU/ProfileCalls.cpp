@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Target/CPU/StaticSizes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -34,10 +35,7 @@ static int64_t getBufferBytes(Value value) {
   if (auto cast = value.getDefiningOp<memref::CastOp>())
     value = cast.getSource();
   auto type = dyn_cast<MemRefType>(value.getType());
-  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat())
-    return 0;
-  return type.getNumElements() *
-         llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  return type ? getStaticByteSize(type).value_or(0) : 0;
 }
 
 /// Whether the kernel `callee` reduces (carries a value around a loop).
