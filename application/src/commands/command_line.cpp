@@ -64,6 +64,7 @@ const OptionInfo options[] = {
     {"--step", &CommandLine::step, Predict, 0},
     {"--data", &CommandLine::data, Eval | Training, 0},
     {"--steps", &CommandLine::steps, Train | Profile, 0},
+    {"--calls", &CommandLine::calls, Profile, 0},
     {"--batch", &CommandLine::batch, Training, 0},
     {"--lr", &CommandLine::learningRate, Training, 0},
     {"--warmup", &CommandLine::warmup, Training, 0},
@@ -231,11 +232,12 @@ std::string usageText(const std::string &program) {
       "        [--freeze GROUPS] [--ckpt DIR] [--resume] [--lr X] ...\n"
       "      fine-tunes a model compiled with smxc --task=finetune and\n"
       "      reports held-out accuracy after every epoch\n"
-      "  profile [--steps N] [--seed S]\n"
+      "  profile [--steps N] [--seed S] [--calls N]\n"
       "      runs N (default 3) train steps (training objects) or forward\n"
       "      passes on random tokens and prints each one's time; for models\n"
       "      compiled with smxc --profile, also where the time goes, per\n"
-      "      kind of kernel and per layer, with bytes and GFLOP/s\n"
+      "      kind of kernel and per layer, with bytes and GFLOP/s, and the\n"
+      "      N slowest calls (default 25; 0: every call)\n"
       "\n"
       "options:\n"
       "  --input IN     safetensors with input_ids [N, sequence] I32 and\n"

@@ -53,6 +53,7 @@ struct CommandLine {
   uint64_t stopAt = 0;
   uint64_t logEvery = 0;
   uint64_t evalBatches = 0;
+  uint64_t calls = 25; ///< profile: rows of the slowest calls; 0: all.
   double learningRate = 1e-4;
   bool resume = false;
 };

@@ -50,7 +50,9 @@ void bindThreadsByDefault() {
 /// a grid of processes (docs/distributed.md): N copies started by mpirun
 /// would train N independent models into the same checkpoints. So under an
 /// MPI launcher with more than one process, every process stops; rank 0
-/// says why, once, and the others exit quietly.
+/// says why, once, and exits non-zero, which fails the job. The others
+/// exit 0, quietly: a rank that exited non-zero first would make mpirun
+/// kill rank 0 before it could print the reason.
 smxrt_status_t requireOneProcess(const std::string &program) {
   smxrt_comm_t comm = nullptr;
   SMXRT_RETURN_IF_ERROR(smxrt_comm_open(SMXRT_COMM_AUTO, 60.0, &comm));
@@ -59,7 +61,7 @@ smxrt_status_t requireOneProcess(const std::string &program) {
   if (size == 1)
     return nullptr;
   if (rank != 0)
-    std::_Exit(1);
+    std::_Exit(0);
   return makeStatusf(SMXRT_STATUS_UNIMPLEMENTED,
                      "this job has %lld processes, but %s was compiled for "
                      "one: run it without mpirun (training across processes, "

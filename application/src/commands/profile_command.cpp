@@ -315,11 +315,13 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                        manifest.profileSites.size(), times.c_str());
   text += "\nby kind:\n" + formatGroups(byKind, stepSeconds, steps, "kind");
   text += "\nby layer:\n" + formatGroups(byLayer, stepSeconds, steps, "layer");
-  constexpr size_t kSlowestCalls = 25;
+  size_t shown = commandLine.calls == 0
+                     ? byCall.size()
+                     : std::min<size_t>(commandLine.calls, byCall.size());
   text += formatString("\nslowest calls (the same call in every layer "
                        "together; %zu of %zu):\n",
-                       std::min(kSlowestCalls, byCall.size()), byCall.size()) +
-          formatCalls(byCall, stepSeconds, steps, kSlowestCalls);
+                       shown, byCall.size()) +
+          formatCalls(byCall, stepSeconds, steps, shown);
   std::fputs(text.c_str(), out);
   return nullptr;
 }

@@ -115,6 +115,8 @@ smxrt_status_t ncclOpen(double timeoutSeconds, void **out) {
   state->size = static_cast<int>(smxrt_comm_size(state->bootstrap));
   state->device = localRank(state->rank) % devices;
   auto fail = [&](smxrt_status_t status) {
+    if (state->comm)
+      ncclCommDestroy(state->comm);
     smxrt_comm_close(state->bootstrap);
     return status;
   };
@@ -147,10 +149,10 @@ int64_t ncclSize(void *state) { return static_cast<NcclState *>(state)->size; }
 smxrt_status_t ncclAllReduceSumF32(void *opaque, float *data, int64_t count) {
   auto *state = static_cast<NcclState *>(opaque);
   SMXRT_RETURN_IF_ERROR(requireComm(state));
-  SMXRT_RETURN_IF_ERROR(checkNccl(
-      ncclAllReduce(data, data, static_cast<size_t>(count), ncclFloat, ncclSum,
-                    state->comm, state->stream),
-      "ncclAllReduce", state));
+  SMXRT_RETURN_IF_ERROR(
+      checkNccl(ncclAllReduce(data, data, static_cast<size_t>(count), ncclFloat,
+                              ncclSum, state->comm, state->stream),
+                "ncclAllReduce", state));
   return wait(state, "all-reduce");
 }
 
@@ -161,16 +163,16 @@ smxrt_status_t ncclAllToAll(void *opaque, const void *send, void *recv,
   SMXRT_RETURN_IF_ERROR(checkNccl(ncclGroupStart(), "ncclGroupStart", state));
   for (int peer = 0; peer < state->size; ++peer) {
     size_t offset = static_cast<size_t>(peer) * bytesPerRank;
-    SMXRT_RETURN_IF_ERROR(checkNccl(
-        ncclSend(static_cast<const char *>(send) + offset,
-                 static_cast<size_t>(bytesPerRank), ncclChar, peer,
-                 state->comm, state->stream),
-        "ncclSend", state));
-    SMXRT_RETURN_IF_ERROR(checkNccl(
-        ncclRecv(static_cast<char *>(recv) + offset,
-                 static_cast<size_t>(bytesPerRank), ncclChar, peer,
-                 state->comm, state->stream),
-        "ncclRecv", state));
+    SMXRT_RETURN_IF_ERROR(
+        checkNccl(ncclSend(static_cast<const char *>(send) + offset,
+                           static_cast<size_t>(bytesPerRank), ncclChar, peer,
+                           state->comm, state->stream),
+                  "ncclSend", state));
+    SMXRT_RETURN_IF_ERROR(
+        checkNccl(ncclRecv(static_cast<char *>(recv) + offset,
+                           static_cast<size_t>(bytesPerRank), ncclChar, peer,
+                           state->comm, state->stream),
+                  "ncclRecv", state));
   }
   SMXRT_RETURN_IF_ERROR(checkNccl(ncclGroupEnd(), "ncclGroupEnd", state));
   return wait(state, "all-to-all");
@@ -220,10 +222,17 @@ void ncclClose(void *opaque) {
 }
 
 const CommBackend kNcclBackend = {
-    kCommBackendVersion, "nccl",       ncclOpen,
-    ncclRank,            ncclSize,     ncclAllReduceSumF32,
-    ncclAllToAll,        ncclBroadcastBytes, ncclAllGather,
-    ncclAbortJob,        ncclClose,
+    kCommBackendVersion,
+    "nccl",
+    ncclOpen,
+    ncclRank,
+    ncclSize,
+    ncclAllReduceSumF32,
+    ncclAllToAll,
+    ncclBroadcastBytes,
+    ncclAllGather,
+    ncclAbortJob,
+    ncclClose,
 };
 
 } // namespace

@@ -19,8 +19,8 @@
 //   or wrote;
 // - two different buffers, one written, never overlap: each is traced to
 //   its root (an allocation, or an argument of an entry function: the
-//   runtime's distinct tensors and the arena) and its byte range in it (views of the
-//   arena at static offsets; a subview counts as its whole source).
+//   runtime's distinct tensors and the arena) and its byte range in it (views
+//   of the arena at static offsets; a subview counts as its whole source).
 // Operations between A and B without memory effects (constants, views) or
 // that only allocate move above A.
 //
@@ -66,7 +66,6 @@ struct BufferExtent {
 
 /// One load or store of a buffer inside a loop.
 struct Access {
-  Operation *op;
   ValueRange indices;
 };
 
@@ -126,12 +125,12 @@ static LoopAccesses collectAccesses(scf::ParallelOp loop) {
   loop.getBody()->walk([&](Operation *op) {
     if (auto load = dyn_cast<memref::LoadOp>(op)) {
       accesses.reads[stripCasts(load.getMemRef())].push_back(
-          {op, load.getIndices()});
+          {load.getIndices()});
       return;
     }
     if (auto store = dyn_cast<memref::StoreOp>(op)) {
       accesses.writes[stripCasts(store.getMemRef())].push_back(
-          {op, store.getIndices()});
+          {store.getIndices()});
       return;
     }
     // Loops and straight-line arithmetic are fine; anything else that
@@ -223,8 +222,8 @@ static bool canFuse(scf::ParallelOp first, scf::ParallelOp second,
 /// Clones the body of `loop` into the fused loop's body at the builder's
 /// insertion point: its first `prefix` induction variables become
 /// `outerIvs`, the rest a parallel loop of their own.
-static void cloneBody(OpBuilder &builder, scf::ParallelOp loop,
-                      unsigned prefix, ValueRange outerIvs) {
+static void cloneBody(OpBuilder &builder, scf::ParallelOp loop, unsigned prefix,
+                      ValueRange outerIvs) {
   SmallVector<Value> loopIvs = loop.getInductionVars();
   IRMapping mapping;
   for (unsigned dim = 0; dim < prefix; ++dim)
@@ -239,7 +238,8 @@ static void cloneBody(OpBuilder &builder, scf::ParallelOp loop,
   }
   scf::ParallelOp::create(
       builder, loop.getLoc(), loop.getLowerBound().drop_front(prefix),
-      loop.getUpperBound().drop_front(prefix), loop.getStep().drop_front(prefix),
+      loop.getUpperBound().drop_front(prefix),
+      loop.getStep().drop_front(prefix),
       [&](OpBuilder &b, Location, ValueRange innerIvs) {
         for (auto [inner, iv] :
              llvm::zip_equal(ArrayRef(loopIvs).drop_front(prefix), innerIvs))
@@ -295,10 +295,10 @@ static bool isRowPrivate(Value buffer, scf::ParallelOp loop, unsigned prefix) {
     if (!loop->isProperAncestor(user))
       return false;
     if (auto load = dyn_cast<memref::LoadOp>(user))
-      accesses.push_back({user, load.getIndices()});
+      accesses.push_back({load.getIndices()});
     else if (auto store = dyn_cast<memref::StoreOp>(user);
              store && store.getMemRef() == buffer)
-      accesses.push_back({user, store.getIndices()});
+      accesses.push_back({store.getIndices()});
     else
       return false;
   }
@@ -328,15 +328,15 @@ static void contractRowBuffers(RewriterBase &rewriter, scf::ParallelOp loop,
 
   Block *body = loop.getBody();
   rewriter.setInsertionPointToStart(body);
-  auto scope = memref::AllocaScopeOp::create(rewriter, loop.getLoc(),
-                                             TypeRange());
+  auto scope =
+      memref::AllocaScopeOp::create(rewriter, loop.getLoc(), TypeRange());
   Block *scopeBody = rewriter.createBlock(&scope.getBodyRegion());
   rewriter.setInsertionPointToEnd(scopeBody);
-  auto scopeEnd =
-      memref::AllocaScopeReturnOp::create(rewriter, loop.getLoc(), ValueRange());
-  for (Operation &op :
-       llvm::make_early_inc_range(llvm::make_range(
-           std::next(Block::iterator(scope)), Block::iterator(body->getTerminator()))))
+  auto scopeEnd = memref::AllocaScopeReturnOp::create(rewriter, loop.getLoc(),
+                                                      ValueRange());
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::make_range(std::next(Block::iterator(scope)),
+                            Block::iterator(body->getTerminator()))))
     rewriter.moveOpBefore(&op, scopeEnd);
 
   // The rows first: rewriting the accesses erases ops, and with them any
@@ -386,8 +386,9 @@ struct SmxFuseRowLoopsPass
         contractRowBuffers(rewriter, loop, prefix);
   }
 
-  void fuseInBlock(RewriterBase &rewriter, Block &block,
-                   SmallVectorImpl<std::pair<scf::ParallelOp, unsigned>> &fused) {
+  void
+  fuseInBlock(RewriterBase &rewriter, Block &block,
+              SmallVectorImpl<std::pair<scf::ParallelOp, unsigned>> &fused) {
     scf::ParallelOp current;
     SmallVector<Operation *> between;
     for (Operation &op : llvm::make_early_inc_range(block)) {
@@ -404,7 +405,8 @@ struct SmxFuseRowLoopsPass
       }
       if (current) {
         unsigned prefix = getCommonPrefix(current, loop);
-        std::optional<int64_t> rows = smx::getStaticIterationCount(loop, prefix);
+        std::optional<int64_t> rows =
+            smx::getStaticIterationCount(loop, prefix);
         if (prefix > 0 && rows && *rows >= minRows &&
             canFuse(current, loop, prefix)) {
           for (Operation *hoisted : between)

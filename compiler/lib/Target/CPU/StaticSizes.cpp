@@ -10,9 +10,8 @@ using namespace mlir;
 std::optional<int64_t> mlir::smx::getStaticByteSize(MemRefType type) {
   if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
     return std::nullopt;
-  return type.getNumElements() *
-         static_cast<int64_t>(
-             llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+  return type.getNumElements() * static_cast<int64_t>(llvm::divideCeil(
+                                     type.getElementTypeBitWidth(), 8));
 }
 
 std::optional<int64_t> mlir::smx::getStaticTripCount(Value lower, Value upper,
@@ -32,8 +31,8 @@ mlir::smx::getStaticIterationCount(scf::ParallelOp loop,
   int64_t iterations = 1;
   for (unsigned dim = 0; dim < count; ++dim) {
     std::optional<int64_t> trips =
-        getStaticTripCount(loop.getLowerBound()[dim],
-                           loop.getUpperBound()[dim], loop.getStep()[dim]);
+        getStaticTripCount(loop.getLowerBound()[dim], loop.getUpperBound()[dim],
+                           loop.getStep()[dim]);
     if (!trips)
       return std::nullopt;
     iterations *= *trips;
