@@ -62,6 +62,11 @@ SMXRT_API smxrt_status_t smxrt_comm_all_reduce_sum_f32(smxrt_comm_t comm,
                                                        float *data,
                                                        int64_t count);
 
+/* The same for 64-bit integers (token counts); exact in any order. */
+SMXRT_API smxrt_status_t smxrt_comm_all_reduce_sum_i64(smxrt_comm_t comm,
+                                                       int64_t *data,
+                                                       int64_t count);
+
 /* Equal-split all-to-all: block r of `send` (bytes_per_rank bytes) goes
  * to process r, which receives it as block `rank` of its `recv`. */
 SMXRT_API smxrt_status_t smxrt_comm_all_to_all(smxrt_comm_t comm,
@@ -78,6 +83,13 @@ SMXRT_API smxrt_status_t smxrt_comm_broadcast(smxrt_comm_t comm, void *data,
  * and both values. */
 SMXRT_API smxrt_status_t smxrt_comm_agree(smxrt_comm_t comm, const char *what,
                                           const char *value);
+
+/* Splits `comm`: the processes that pass the same `color` (>= 0) form one
+ * communicator, ranked by `key` (>= 0), with the same backend and timeout.
+ * Every process of `comm` must call it. Close the result before `comm`;
+ * closing it leaves the job running. */
+SMXRT_API smxrt_status_t smxrt_comm_split(smxrt_comm_t comm, int64_t color,
+                                          int64_t key, smxrt_comm_t *out);
 
 /* Ends every process of the job with `exit_code` (after an error; the
  * caller prints its message first). Does not return. */

@@ -37,7 +37,9 @@ smxrt_status_t singleOpen(double, void **state) {
 }
 int64_t singleRank(void *) { return 0; }
 int64_t singleSize(void *) { return 1; }
-smxrt_status_t singleAllReduce(void *, float *, int64_t) { return nullptr; }
+smxrt_status_t singleAllReduce(void *, void *, int64_t, smxrt_dtype_t) {
+  return nullptr;
+}
 smxrt_status_t singleAllToAll(void *, const void *send, void *recv,
                               int64_t bytes) {
   if (send != recv && bytes > 0)
@@ -47,13 +49,17 @@ smxrt_status_t singleAllToAll(void *, const void *send, void *recv,
 smxrt_status_t singleBroadcast(void *, void *, int64_t, int64_t) {
   return nullptr;
 }
+smxrt_status_t singleSplit(void *, int64_t, int64_t, void **out) {
+  *out = nullptr;
+  return nullptr;
+}
 [[noreturn]] void singleAbort(void *, int exitCode) { std::_Exit(exitCode); }
 void singleClose(void *) {}
 
 const CommBackend kSingleBackend = {
     kCommBackendVersion, "single",      singleOpen,      singleRank,
     singleSize,          singleAllReduce, singleAllToAll, singleBroadcast,
-    singleAllToAll,      singleAbort,     singleClose,
+    singleAllToAll,      singleSplit,     singleAbort,     singleClose,
 };
 
 //===----------------------------------------------------------------------===//
@@ -208,7 +214,33 @@ extern "C" smxrt_status_t smxrt_comm_all_reduce_sum_f32(smxrt_comm_t comm,
                                                         int64_t count) {
   if (!comm || (!data && count > 0) || count < 0)
     return invalidArgument("smxrt_comm_all_reduce_sum_f32: bad arguments");
-  return comm->backend->allReduceSumF32(comm->state, data, count);
+  return comm->backend->allReduceSum(comm->state, data, count,
+                                     SMXRT_DTYPE_F32);
+}
+
+extern "C" smxrt_status_t smxrt_comm_all_reduce_sum_i64(smxrt_comm_t comm,
+                                                        int64_t *data,
+                                                        int64_t count) {
+  if (!comm || (!data && count > 0) || count < 0)
+    return invalidArgument("smxrt_comm_all_reduce_sum_i64: bad arguments");
+  return comm->backend->allReduceSum(comm->state, data, count,
+                                     SMXRT_DTYPE_I64);
+}
+
+extern "C" smxrt_status_t smxrt_comm_split(smxrt_comm_t comm, int64_t color,
+                                           int64_t key, smxrt_comm_t *out) {
+  return catchExceptions([&]() -> smxrt_status_t {
+    if (!out)
+      return invalidArgument("smxrt_comm_split: out is NULL");
+    *out = nullptr;
+    if (!comm || color < 0 || key < 0)
+      return invalidArgument("smxrt_comm_split: bad arguments");
+    void *state = nullptr;
+    SMXRT_RETURN_IF_ERROR(
+        comm->backend->split(comm->state, color, key, &state));
+    *out = new smxrt_comm_storage_t{comm->backend, state};
+    return nullptr;
+  });
 }
 
 extern "C" smxrt_status_t smxrt_comm_all_to_all(smxrt_comm_t comm,

@@ -12,6 +12,7 @@
 #define SMX_RUNTIME_COMM_COMM_BACKEND_H
 
 #include "smx_runtime/status.h"
+#include "smx_runtime/tensor.h"
 
 #include "status_internal.h"
 
@@ -23,7 +24,7 @@ namespace smxrt {
 
 /// Bumped when the table changes; comm.cpp refuses a library built against
 /// another version.
-constexpr int kCommBackendVersion = 1;
+constexpr int kCommBackendVersion = 2;
 
 /// The symbol each backend library exports: `extern "C" const
 /// CommBackend *smxrt_comm_backend_v1(void)`.
@@ -36,7 +37,9 @@ struct CommBackend {
   smxrt_status_t (*open)(double timeoutSeconds, void **state);
   int64_t (*rank)(void *state);
   int64_t (*size)(void *state);
-  smxrt_status_t (*allReduceSumF32)(void *state, float *data, int64_t count);
+  /// In place; `dtype` is SMXRT_DTYPE_F32 or SMXRT_DTYPE_I64.
+  smxrt_status_t (*allReduceSum)(void *state, void *data, int64_t count,
+                                 smxrt_dtype_t dtype);
   smxrt_status_t (*allToAll)(void *state, const void *send, void *recv,
                              int64_t bytesPerRank);
   smxrt_status_t (*broadcast)(void *state, void *data, int64_t bytes,
@@ -44,8 +47,14 @@ struct CommBackend {
   /// `recv` holds `size` blocks of `bytes`: block r is rank r's `send`.
   smxrt_status_t (*allGather)(void *state, const void *send, void *recv,
                               int64_t bytes);
+  /// The processes that pass the same `color` as one communicator, ranked
+  /// by `key`; every process of `state` calls it (MPI_Comm_split).
+  smxrt_status_t (*split)(void *state, int64_t color, int64_t key,
+                          void **subState);
   /// Ends every process of the job; never returns.
   void (*abort)(void *state, int exitCode);
+  /// Frees `state`; the job's communicator also leaves the job (a split one
+  /// does not).
   void (*close)(void *state);
 };
 

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <memory>
 
 using namespace smxrt;
 
@@ -96,15 +97,20 @@ smxrt_status_t mpiOpen(double timeoutSeconds, void **out) {
 int64_t mpiRank(void *state) { return static_cast<MpiState *>(state)->rank; }
 int64_t mpiSize(void *state) { return static_cast<MpiState *>(state)->size; }
 
-smxrt_status_t mpiAllReduceSumF32(void *opaque, float *data, int64_t count) {
+smxrt_status_t mpiAllReduceSum(void *opaque, void *data, int64_t count,
+                               smxrt_dtype_t dtype) {
   auto *state = static_cast<MpiState *>(opaque);
+  MPI_Datatype type = dtype == SMXRT_DTYPE_I64 ? MPI_INT64_T : MPI_FLOAT;
+  size_t elementSize = dtype == SMXRT_DTYPE_I64 ? 8 : 4;
   for (int64_t offset = 0; offset < count; offset += kMaxChunk) {
     int chunk = static_cast<int>(std::min(kMaxChunk, count - offset));
     MPI_Request request;
-    SMXRT_RETURN_IF_ERROR(check(MPI_Iallreduce(MPI_IN_PLACE, data + offset,
-                                               chunk, MPI_FLOAT, MPI_SUM,
-                                               state->comm, &request),
-                                "MPI_Iallreduce", state));
+    SMXRT_RETURN_IF_ERROR(check(
+        MPI_Iallreduce(MPI_IN_PLACE,
+                       static_cast<char *>(data) +
+                           static_cast<size_t>(offset) * elementSize,
+                       chunk, type, MPI_SUM, state->comm, &request),
+        "MPI_Iallreduce", state));
     SMXRT_RETURN_IF_ERROR(wait(state, request, "all-reduce"));
   }
   return nullptr;
@@ -157,11 +163,34 @@ smxrt_status_t mpiAllGather(void *opaque, const void *send, void *recv,
   return wait(state, request, "all-gather");
 }
 
-[[noreturn]] void mpiAbort(void *opaque, int exitCode) {
+smxrt_status_t mpiSplit(void *opaque, int64_t color, int64_t key,
+                        void **out) {
   auto *state = static_cast<MpiState *>(opaque);
-  MPI_Abort(state && state->comm != MPI_COMM_NULL ? state->comm
-                                                   : MPI_COMM_WORLD,
-            exitCode);
+  if (color < 0 || color > INT_MAX || key < 0 || key > INT_MAX)
+    return makeStatusf(SMXRT_STATUS_OUT_OF_RANGE,
+                       "rank %d: split color %lld or key %lld is out of MPI's "
+                       "range",
+                       state->rank, static_cast<long long>(color),
+                       static_cast<long long>(key));
+  auto sub = std::make_unique<MpiState>();
+  sub->timeoutSeconds = state->timeoutSeconds;
+  // MPI_Comm_split is blocking; every process of the job calls it at
+  // start-up, right after the collectives that checked they agree.
+  SMXRT_RETURN_IF_ERROR(check(MPI_Comm_split(state->comm,
+                                             static_cast<int>(color),
+                                             static_cast<int>(key),
+                                             &sub->comm),
+                              "MPI_Comm_split", state));
+  MPI_Comm_set_errhandler(sub->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(sub->comm, &sub->rank);
+  MPI_Comm_size(sub->comm, &sub->size);
+  *out = sub.release();
+  return nullptr;
+}
+
+/// Ends the whole job, also when called on a split communicator.
+[[noreturn]] void mpiAbort(void *, int exitCode) {
+  MPI_Abort(MPI_COMM_WORLD, exitCode);
   std::_Exit(exitCode);
 }
 
@@ -176,9 +205,9 @@ void mpiClose(void *opaque) {
 
 const CommBackend kMpiBackend = {
     kCommBackendVersion, "mpi",        mpiOpen,
-    mpiRank,             mpiSize,      mpiAllReduceSumF32,
+    mpiRank,             mpiSize,      mpiAllReduceSum,
     mpiAllToAll,         mpiBroadcast, mpiAllGather,
-    mpiAbort,            mpiClose,
+    mpiSplit,            mpiAbort,     mpiClose,
 };
 
 } // namespace

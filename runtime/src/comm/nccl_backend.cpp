@@ -146,13 +146,15 @@ smxrt_status_t ncclOpen(double timeoutSeconds, void **out) {
 int64_t ncclRank(void *state) { return static_cast<NcclState *>(state)->rank; }
 int64_t ncclSize(void *state) { return static_cast<NcclState *>(state)->size; }
 
-smxrt_status_t ncclAllReduceSumF32(void *opaque, float *data, int64_t count) {
+smxrt_status_t ncclAllReduceSum(void *opaque, void *data, int64_t count,
+                                smxrt_dtype_t dtype) {
   auto *state = static_cast<NcclState *>(opaque);
   SMXRT_RETURN_IF_ERROR(requireComm(state));
-  SMXRT_RETURN_IF_ERROR(
-      checkNccl(ncclAllReduce(data, data, static_cast<size_t>(count), ncclFloat,
-                              ncclSum, state->comm, state->stream),
-                "ncclAllReduce", state));
+  SMXRT_RETURN_IF_ERROR(checkNccl(
+      ncclAllReduce(data, data, static_cast<size_t>(count),
+                    dtype == SMXRT_DTYPE_I64 ? ncclInt64 : ncclFloat, ncclSum,
+                    state->comm, state->stream),
+      "ncclAllReduce", state));
   return wait(state, "all-reduce");
 }
 
@@ -204,6 +206,38 @@ smxrt_status_t ncclAllGather(void *opaque, const void *send, void *recv,
   return nullptr;
 }
 
+/// A split of both the NCCL and the bootstrap communicator, on the same
+/// device and a stream of its own.
+smxrt_status_t ncclSplit(void *opaque, int64_t color, int64_t key,
+                         void **out) {
+  auto *state = static_cast<NcclState *>(opaque);
+  SMXRT_RETURN_IF_ERROR(requireComm(state));
+  auto sub = std::make_unique<NcclState>();
+  sub->timeoutSeconds = state->timeoutSeconds;
+  sub->device = state->device;
+  auto fail = [&](smxrt_status_t status) {
+    if (sub->comm)
+      ncclCommDestroy(sub->comm);
+    smxrt_comm_close(sub->bootstrap);
+    return status;
+  };
+  SMXRT_RETURN_IF_ERROR(
+      smxrt_comm_split(state->bootstrap, color, key, &sub->bootstrap));
+  sub->rank = static_cast<int>(smxrt_comm_rank(sub->bootstrap));
+  sub->size = static_cast<int>(smxrt_comm_size(sub->bootstrap));
+  if (smxrt_status_t status = checkNccl(
+          ncclCommSplit(state->comm, static_cast<int>(color),
+                        static_cast<int>(key), &sub->comm, nullptr),
+          "ncclCommSplit", state))
+    return fail(status);
+  if (smxrt_status_t status = checkCuda(
+          cudaStreamCreateWithFlags(&sub->stream, cudaStreamNonBlocking),
+          "cudaStreamCreateWithFlags"))
+    return fail(status);
+  *out = sub.release();
+  return nullptr;
+}
+
 void ncclAbortJob(void *opaque, int exitCode) {
   auto *state = static_cast<NcclState *>(opaque);
   if (state->comm)
@@ -227,10 +261,11 @@ const CommBackend kNcclBackend = {
     ncclOpen,
     ncclRank,
     ncclSize,
-    ncclAllReduceSumF32,
+    ncclAllReduceSum,
     ncclAllToAll,
     ncclBroadcastBytes,
     ncclAllGather,
+    ncclSplit,
     ncclAbortJob,
     ncclClose,
 };

@@ -7,6 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "smx_runtime/comm.h"
+#include "smx_runtime/grid.h"
+#include "smx_runtime/memref_abi.h"
+#include "smx_runtime/tensor.h"
 
 #include <gtest/gtest.h>
 
@@ -59,6 +62,89 @@ TEST_F(Comm, AllReduceSumsEveryElement) {
                                4)
         << "element " << i;
   expectOk(smxrt_comm_all_reduce_sum_f32(comm, nullptr, 0));
+}
+
+TEST_F(Comm, AllReduceSumsIntegers) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  // Beyond f32's exact integers: an i64 sum must not go through floats.
+  std::vector<int64_t> data = {(int64_t{1} << 40) + rank, -rank, 7};
+  expectOk(smxrt_comm_all_reduce_sum_i64(comm, data.data(), 3));
+  EXPECT_EQ(data[0], size * (int64_t{1} << 40) + size * (size - 1) / 2);
+  EXPECT_EQ(data[1], -size * (size - 1) / 2);
+  EXPECT_EQ(data[2], 7 * size);
+}
+
+TEST_F(Comm, SplitGroupsByColorAndRanksByKey) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  // Even and odd ranks, ranked in reverse.
+  smxrt_comm_t half = nullptr;
+  expectOk(smxrt_comm_split(comm, rank % 2, size - rank, &half));
+  ASSERT_NE(half, nullptr);
+  int64_t members = (size - rank % 2 + 1) / 2;
+  EXPECT_EQ(smxrt_comm_size(half), members);
+  EXPECT_EQ(smxrt_comm_rank(half), members - 1 - rank / 2);
+  float value = static_cast<float>(rank);
+  expectOk(smxrt_comm_all_reduce_sum_f32(half, &value, 1));
+  float expected = 0;
+  for (int64_t other = rank % 2; other < size; other += 2)
+    expected += static_cast<float>(other);
+  EXPECT_EQ(value, expected);
+  smxrt_comm_close(half);
+}
+
+/// A contiguous memref descriptor of rank 1, as compiled code passes it.
+template <typename T> struct Descriptor1D {
+  T *allocated, *aligned;
+  int64_t offset, size, stride;
+};
+
+TEST_F(Comm, GridCollectivesRunOverTheirAxes) {
+  int64_t size = smxrt_comm_size(comm);
+  // dp x ep: size x 1 and, on an even job, (size / 2) x 2.
+  for (int64_t ep : {int64_t{1}, int64_t{2}}) {
+    if (size % ep)
+      continue;
+    int64_t shape[] = {size / ep, ep};
+    smxrt_grid_t grid = nullptr;
+    expectOk(smxrt_grid_create(comm, shape, 2, &grid));
+    ASSERT_NE(grid, nullptr);
+    int64_t rank = smxrt_grid_rank(grid);
+    EXPECT_EQ(smxrt_grid_axis_index(grid, 0), rank / ep);
+    EXPECT_EQ(smxrt_grid_axis_index(grid, 1), rank % ep);
+    smxrt_grid_install(grid);
+    EXPECT_EQ(smxrt_grid_process_index(), rank);
+    // Over dp (mask 1): the ranks of this ep index; over ep (mask 2): the
+    // ranks of this dp index; over both: every rank.
+    for (int64_t mask : {int64_t{1}, int64_t{2}, int64_t{3}}) {
+      std::vector<int64_t> input = {rank, 1}, result(2, -1);
+      Descriptor1D<int64_t> in{input.data(), input.data(), 0, 2, 1};
+      Descriptor1D<int64_t> out{result.data(), result.data(), 0, 2, 1};
+      smxrt_grid_all_reduce_sum_memref(mask, SMXRT_DTYPE_I64, 1, &in, 1, &out);
+      int64_t expectedSum = 0, expectedCount = 0;
+      for (int64_t other = 0; other < size; ++other) {
+        bool sameDp = other / ep == rank / ep, sameEp = other % ep == rank % ep;
+        bool member = mask == 3 || (mask == 1 && sameEp) || (mask == 2 && sameDp);
+        expectedSum += member ? other : 0;
+        expectedCount += member ? 1 : 0;
+      }
+      EXPECT_EQ(result[0], expectedSum) << "mask " << mask << ", ep " << ep;
+      EXPECT_EQ(result[1], expectedCount) << "mask " << mask << ", ep " << ep;
+    }
+    smxrt_grid_destroy(grid);
+    EXPECT_EQ(smxrt_grid_installed(), nullptr);
+  }
+}
+
+TEST_F(Comm, GridOfTheWrongSizeSaysSo) {
+  int64_t shape[] = {smxrt_comm_size(comm) + 1, 1};
+  smxrt_grid_t grid = nullptr;
+  smxrt_status_t status = smxrt_grid_create(comm, shape, 2, &grid);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(grid, nullptr);
+  EXPECT_NE(std::string(smxrt_status_message(status)).find("compiled for a grid of"),
+            std::string::npos)
+      << smxrt_status_message(status);
+  smxrt_status_free(status);
 }
 
 TEST_F(Comm, AllToAllSendsBlockRToRankR) {
