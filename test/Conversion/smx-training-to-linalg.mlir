@@ -95,3 +95,21 @@ func.func @cross_entropy(%logits: tensor<2x3x5xf32>, %labels: tensor<2x3xi32>) -
   %l = smx.cross_entropy %logits, %labels ignore_index = -100 : tensor<2x3x5xf32>, tensor<2x3xi32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// On a grid, the count of the whole job divides both the loss and its
+// gradient: the local count is summed over the grid before the maximum
+// with 1.
+// CHECK-LABEL: func.func @cross_entropy_share
+// CHECK:       %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+// CHECK:       linalg.generic {{.*}} ins(%[[COUNT]] : tensor<f32>)
+// CHECK:       arith.maximumf
+// CHECK:       arith.divf
+// CHECK:       %[[GRAD_COUNT:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+shard.grid @grid(shape = 2x1)
+func.func @cross_entropy_share(%logits: tensor<2x5xf32>, %labels: tensor<2xi32>, %dloss: tensor<f32>) -> (tensor<f32>, tensor<2x5xf32>) {
+  %l = smx.cross_entropy %logits, %labels ignore_index = -100 count_over @grid grid_axes = [0, 1] : tensor<2x5xf32>, tensor<2xi32>
+  %g = smx.cross_entropy_grad %logits, %labels, %dloss ignore_index = -100 count_over @grid grid_axes = [0, 1] : tensor<2x5xf32>, tensor<2xi32>, tensor<f32>
+  return %l, %g : tensor<f32>, tensor<2x5xf32>
+}

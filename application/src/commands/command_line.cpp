@@ -132,14 +132,14 @@ smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
   return nullptr;
 }
 
+} // namespace
+
 const char *commandName(Command command) {
   for (const CommandInfo &info : commands)
     if (info.command == command)
       return info.name;
   return "help";
 }
-
-} // namespace
 
 smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
   return catchExceptions([&]() -> smxrt_status_t {

@@ -62,6 +62,8 @@ struct CommandLine {
 /// `--name=value`; `--help` or `-h` anywhere asks for the usage. Errors name
 /// the offending argument.
 smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result);
+/// The command's name on the command line ("train"); "help" for Help.
+const char *commandName(Command command);
 
 /// The text `--help` prints.
 std::string usageText(const std::string &program);

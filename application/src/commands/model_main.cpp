@@ -10,16 +10,19 @@
 
 #include "commands/command_line.h"
 #include "commands/commands.h"
+#include "distributed/job.h"
 #include "model/manifest.h"
 
 #include "handles.h"
 #include "status_internal.h"
 
-#include "smx_runtime/comm.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 namespace smxrt {
 namespace {
@@ -46,35 +49,12 @@ void bindThreadsByDefault() {
   setenv("OMP_PLACES", "cores", /*overwrite=*/0);
 }
 
-/// A model executable runs as one process until smxc partitions models over
-/// a grid of processes (docs/distributed.md): N copies started by mpirun
-/// would train N independent models into the same checkpoints. So under an
-/// MPI launcher with more than one process, every process stops; rank 0
-/// says why, once, and exits non-zero, which fails the job. The others
-/// exit 0, quietly: a rank that exited non-zero first would make mpirun
-/// kill rank 0 before it could print the reason.
-smxrt_status_t requireOneProcess(const std::string &program) {
-  smxrt_comm_t comm = nullptr;
-  SMXRT_RETURN_IF_ERROR(smxrt_comm_open(SMXRT_COMM_AUTO, 60.0, &comm));
-  int64_t size = smxrt_comm_size(comm), rank = smxrt_comm_rank(comm);
-  smxrt_comm_close(comm);
-  if (size == 1)
-    return nullptr;
-  if (rank != 0)
-    std::_Exit(0);
-  return makeStatusf(SMXRT_STATUS_UNIMPLEMENTED,
-                     "this job has %lld processes, but %s was compiled for "
-                     "one: run it without mpirun (training across processes, "
-                     "smxc --grid, is not implemented yet: "
-                     "docs/distributed.md)",
-                     static_cast<long long>(size), program.c_str());
-}
-
 /// `eval --input IN` runs on the rows of IN; a training object without
 /// --input is evaluated on the held-out split of its data.
 smxrt_status_t runEvalDispatch(const ModelManifest &manifest,
                                smxrt_model_forward_fn_t forward,
-                               const CommandLine &commandLine) {
+                               const CommandLine &commandLine,
+                               std::FILE *out) {
   if (commandLine.has("--input")) {
     for (const char *option :
          {"--data", "--task", "--eval-task", "--tokenizer", "--eval-batches",
@@ -84,18 +64,19 @@ smxrt_status_t runEvalDispatch(const ModelManifest &manifest,
                            "%s is not an option of 'eval --input' (it selects "
                            "the held-out data of 'eval' without --input)",
                            option);
-    return runEvalCommand(manifest, forward, commandLine, stdout);
+    return runEvalCommand(manifest, forward, commandLine, out);
   }
   if (manifest.task.empty())
     return makeStatus(SMXRT_STATUS_INVALID_ARGUMENT, "'eval' needs --input");
-  return runTrainingEvalCommand(manifest, forward, commandLine, stdout);
+  return runTrainingEvalCommand(manifest, forward, commandLine, out);
 }
 
 smxrt_status_t runModelMain(int argc, char **argv,
                             smxrt_model_manifest_fn_t manifestFunction,
                             smxrt_model_forward_fn_t forward,
                             smxrt_model_train_step_fn_t trainStep,
-                            const std::string &program) {
+                            const std::string &program,
+                            std::unique_ptr<Job> &job) {
   CommandLine commandLine;
   SMXRT_RETURN_IF_ERROR(parseCommandLine(argc, argv, commandLine));
   if (commandLine.command == Command::Help) {
@@ -109,23 +90,39 @@ smxrt_status_t runModelMain(int argc, char **argv,
                       "function");
   ModelManifest manifest;
   SMXRT_RETURN_IF_ERROR(parseModelManifest(manifestText, manifest));
-  if (commandLine.command != Command::Info)
-    SMXRT_RETURN_IF_ERROR(requireOneProcess(program));
+  if (commandLine.command == Command::Info)
+    return runInfoCommand(manifest, commandLine, stdout);
+  SMXRT_RETURN_IF_ERROR(Job::join(manifest, program, argc, argv, job));
+  if (manifest.isPartitioned() && commandLine.command != Command::Train)
+    return makeStatusf(
+        SMXRT_STATUS_UNIMPLEMENTED,
+        "'%s' of a model compiled with smxc --grid is not built yet; 'train' "
+        "is. Its checkpoints hold the whole model: run '%s' with an "
+        "executable compiled without --grid (docs/distributed.md)",
+        commandName(commandLine.command), commandName(commandLine.command));
+  // The leader alone prints; the others' reports would repeat it.
+  std::unique_ptr<std::FILE, int (*)(std::FILE *)> discard(nullptr,
+                                                           std::fclose);
+  std::FILE *out = stdout;
+  if (!job->isLeader()) {
+    discard.reset(std::fopen("/dev/null", "w"));
+    if (!discard)
+      return makeStatus(SMXRT_STATUS_IO_ERROR, "cannot open /dev/null");
+    out = discard.get();
+  }
   switch (commandLine.command) {
   case Command::Info:
-    return runInfoCommand(manifest, commandLine, stdout);
+    break;
   case Command::Predict:
-    return runPredictCommand(manifest, forward, commandLine, stdout);
+    return runPredictCommand(manifest, forward, commandLine, out);
   case Command::Eval:
-    return runEvalDispatch(manifest, forward, commandLine);
+    return runEvalDispatch(manifest, forward, commandLine, out);
   case Command::Train:
-    return runTrainCommand(manifest, forward, trainStep, commandLine, stdout);
+    return runTrainCommand(manifest, forward, trainStep, commandLine, out);
   case Command::Finetune:
-    return runFinetuneCommand(manifest, forward, trainStep, commandLine,
-                              stdout);
+    return runFinetuneCommand(manifest, forward, trainStep, commandLine, out);
   case Command::Profile:
-    return runProfileCommand(manifest, forward, trainStep, commandLine,
-                             stdout);
+    return runProfileCommand(manifest, forward, trainStep, commandLine, out);
   case Command::Help:
     break;
   }
@@ -143,17 +140,33 @@ extern "C" int smxrt_model_main(int argc, char **argv,
                                 smxrt_model_train_step_fn_t trainStep) {
   bindThreadsByDefault();
   std::string program;
+  std::unique_ptr<Job> job;
   StatusPtr status(catchExceptions([&]() -> smxrt_status_t {
     program = programName(argc, argv);
-    return runModelMain(argc, argv, manifest, forward, trainStep, program);
+    return runModelMain(argc, argv, manifest, forward, trainStep, program,
+                        job);
   }));
   if (std::fflush(stdout) != 0 && !status)
     status.reset(
         makeStatus(SMXRT_STATUS_IO_ERROR, "cannot write to standard output"));
   if (!status)
     return 0;
-  std::fprintf(stderr, "%s: error: %s\n",
-               program.empty() ? "model" : program.c_str(),
+  // In a job of several processes, the leader's error comes first: a
+  // failure every process meets (a bad option, a missing file) is reported
+  // once, as mpirun ends the others when the leader exits. One that only
+  // another process meets is still reported, by that process.
+  std::string where;
+  if (job && !job->isLeader()) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    where = formatString(" (rank %lld of %lld)",
+                         static_cast<long long>(job->rank()),
+                         static_cast<long long>(job->size()));
+  }
+  std::fprintf(stderr, "%s%s: error: %s\n",
+               program.empty() ? "model" : program.c_str(), where.c_str(),
                smxrt_status_message(status.get()));
+  // The others may wait in a collective this process will never join.
+  if (job)
+    job->abortIfShared(1);
   return 1;
 }

@@ -130,7 +130,7 @@ void PretrainBatcher::fillRow(uint64_t step, int32_t row,
   const auto slots = static_cast<size_t>(options.maxPredictions);
   const auto at = static_cast<size_t>(row);
   CounterRng rng(options.seed, RngPurpose::PretrainRow, step,
-                 static_cast<uint64_t>(row));
+                 static_cast<uint64_t>(options.firstRow + row));
 
   // The window splits into two non-empty spans: A (text first) and B.
   std::vector<int32_t> window;

@@ -4,7 +4,8 @@
 // pure function of (documents, options, step): each row draws from its own
 // counter-based generator keyed by (seed, step, row), so training resumed at
 // step N needs no saved cursor, and epochs do not exist (documents are
-// sampled). docs/data.md, "Pre-training batches", is the specification.
+// sampled). A process of a job fills its rows of the job's batch
+// (firstRow). docs/data.md, "Pre-training batches", is the specification.
 //
 // Row layout, S = sequence length, P = max predictions:
 //   input_ids  [CLS] first [SEP] second [SEP] [PAD]...
@@ -40,6 +41,11 @@ struct PretrainOptions {
   int32_t vocabSize = 0;
   uint64_t seed = 0;
   double maskProbability = 0.15;
+  /// Row r of a batch is row firstRow + r of the step's global batch, whose
+  /// rows are keyed by their global index: a process of a job fills its
+  /// share [firstRow, firstRow + batchSize) and all of them together the
+  /// batch one process would fill.
+  int64_t firstRow = 0;
 };
 
 /// Caller memory for one batch (shapes in the file comment).

@@ -161,6 +161,14 @@ public:
             readProfileSite(profile->getArray()[index],
                             elementPath(SMXRT_MANIFEST_PROFILE, index)));
     }
+    if (const json::Value *grid = root.find(SMXRT_MANIFEST_GRID)) {
+      SMXRT_RETURN_IF_ERROR(readIntegerMember(*grid, SMXRT_MANIFEST_GRID,
+                                              SMXRT_GRID_DP, 1,
+                                              manifest.dataParallel));
+      SMXRT_RETURN_IF_ERROR(readIntegerMember(*grid, SMXRT_MANIFEST_GRID,
+                                              SMXRT_GRID_EP, 1,
+                                              manifest.expertParallel));
+    }
     if (const json::Value *task = root.find(SMXRT_MANIFEST_TASK)) {
       SMXRT_RETURN_IF_ERROR(
           readString(*task, SMXRT_MANIFEST_TASK, manifest.task));

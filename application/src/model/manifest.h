@@ -147,6 +147,10 @@ struct ModelManifest {
   MemoryPlanSpec memoryPlan;
   /// Indexed by profile site; empty unless compiled with --profile.
   std::vector<ProfileSiteSpec> profileSites;
+  /// The grid of a model compiled with smxc --grid (1 x 1 otherwise):
+  /// dataParallel x expertParallel processes, each with `batch` examples.
+  int64_t dataParallel = 1;
+  int64_t expertParallel = 1;
   /// "pretrain" or "finetune" for a training object; empty for inference.
   std::string task;
   /// Whether the manifest has entry_points.train_step (then `task` is set).
@@ -154,6 +158,11 @@ struct ModelManifest {
   TrainStepSpec trainStep;
   /// The manifest's text, whose hash identifies the model in checkpoints.
   std::string text;
+
+  /// Whether the model runs on a grid of more than one process.
+  bool isPartitioned() const { return dataParallel * expertParallel > 1; }
+  /// The examples of one step of the whole grid.
+  int64_t globalBatch() const { return batch * dataParallel * expertParallel; }
 
   /// Bytes of the forward function's arguments and results, the buffers
   /// the application holds for it besides its arena.

@@ -147,6 +147,22 @@ std::string manifestHash(const ModelManifest &manifest) {
       "%016llx", static_cast<unsigned long long>(data::fnv1a64(manifest.text)));
 }
 
+std::string trainingHash(const ModelManifest &manifest) {
+  std::string identity = formatString(
+      "model=%s task=%s batch=%lld sequence=%lld", manifest.model.c_str(),
+      manifest.task.c_str(), static_cast<long long>(manifest.globalBatch()),
+      static_cast<long long>(manifest.sequence));
+  for (size_t index : manifest.trainStep.parameters) {
+    const ArgumentSpec &parameter = manifest.trainStep.arguments[index];
+    identity += "\n" + parameter.name + ":" +
+                smxrt_dtype_name(parameter.dtype);
+    for (int64_t size : parameter.shape)
+      identity += " " + std::to_string(size);
+  }
+  return formatString(
+      "%016llx", static_cast<unsigned long long>(data::fnv1a64(identity)));
+}
+
 std::string joinPath(const std::string &directory, const std::string &name) {
   if (directory.empty())
     return name;

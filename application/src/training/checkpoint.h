@@ -39,6 +39,12 @@ std::string checkpointName(int64_t step);
 
 /// The 16-hex-digit FNV-1a-64 of the manifest text: the model's identity.
 std::string manifestHash(const ModelManifest &manifest);
+/// FNV-1a-64 of what a checkpoint's training depends on, as 16 hex digits:
+/// the model, its task, its parameters (names, dtypes, shapes), the
+/// sequence and the batch of the whole job. Not the grid: a checkpoint
+/// holds the whole model, and a run on any grid of the same global batch
+/// resumes it (docs/distributed.md, "Checkpoints").
+std::string trainingHash(const ModelManifest &manifest);
 
 /// "<dir>/<name>", without doubling a trailing slash.
 std::string joinPath(const std::string &directory, const std::string &name);

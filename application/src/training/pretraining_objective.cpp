@@ -8,6 +8,8 @@
 
 #include "training/objective.h"
 
+#include "distributed/job.h"
+
 #include "data/pretrain_batches.h"
 
 #include "status_internal.h"
@@ -61,10 +63,11 @@ public:
 
   std::string describeModel() const override {
     return formatString("model: %s (pre-training), batch %lld x sequence "
-                        "%lld, %d masked-LM slots",
+                        "%lld, %d masked-LM slots%s",
                         manifest.model.c_str(),
-                        static_cast<long long>(manifest.batch),
-                        static_cast<long long>(manifest.sequence), predictions);
+                        static_cast<long long>(manifest.globalBatch()),
+                        static_cast<long long>(manifest.sequence), predictions,
+                        describeGridShare(manifest).c_str());
   }
   std::string describeData() const override {
     return formatString("data: %s: %zu training documents (%zu tokens), %zu "
@@ -109,6 +112,8 @@ private:
     options.maxPredictions = predictions;
     options.vocabSize = tokenizer.vocabSize();
     options.seed = seed;
+    // This process's rows of the job's batch.
+    options.firstRow = thisJob().rank() * manifest.batch;
     return data::PretrainBatcher::create(tokenized, options, batcher);
   }
 

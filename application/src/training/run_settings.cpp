@@ -2,6 +2,7 @@
 
 #include "training/run_settings.h"
 
+#include "distributed/job.h"
 #include "training/checkpoint.h"
 
 #include "status_internal.h"
@@ -15,7 +16,10 @@ smxrt_status_t findResumePoint(const ModelManifest &manifest,
                                const CommandLine &commandLine,
                                FileDescriptor &lock, ResumePoint &point) {
   const std::string &directory = commandLine.ckpt;
-  if (!directory.empty() && (!commandLine.resume || isDirectory(directory)))
+  // In a job of several processes, the leader writes the checkpoints and
+  // holds the lock for all of them.
+  if (!directory.empty() && (!commandLine.resume || isDirectory(directory)) &&
+      thisJob().isLeader())
     SMXRT_RETURN_IF_ERROR(
         lockCheckpointDirectory(directory, commandLine.resume, lock));
   if (!commandLine.resume) {
@@ -56,15 +60,22 @@ smxrt_status_t findResumePoint(const ModelManifest &manifest,
         directory.c_str(), joinPath(directory, "latest").c_str());
   SMXRT_RETURN_IF_ERROR(annotateStatus(
       readCheckpointMeta(point.stepDirectory, point.meta), "cannot resume: "));
-  const json::Value *hash = point.meta.find("manifest_hash");
-  if (!hash || !hash->isString() || hash->getString() != manifestHash(manifest))
+  // Checkpoints since the grid came hold a training hash, which any grid
+  // of the same job batch matches; older ones the whole manifest's.
+  const char *hashKey = point.meta.find("training_hash") ? "training_hash"
+                                                         : "manifest_hash";
+  std::string expected = point.meta.find("training_hash")
+                             ? trainingHash(manifest)
+                             : manifestHash(manifest);
+  const json::Value *hash = point.meta.find(hashKey);
+  if (!hash || !hash->isString() || hash->getString() != expected)
     return makeStatusf(
         SMXRT_STATUS_INVALID_ARGUMENT,
-        "cannot resume: %s was written by another model (manifest hash %s; "
-        "this model's is %s)",
-        point.stepDirectory.c_str(),
+        "cannot resume: %s was written by another model or batch (%s %s; "
+        "this run's is %s)",
+        point.stepDirectory.c_str(), hashKey,
         hash && hash->isString() ? hash->getString().c_str() : "missing",
-        manifestHash(manifest).c_str());
+        expected.c_str());
   const json::Value *task = point.meta.find("task");
   if (!task || !task->isString() || task->getString() != manifest.task)
     return makeStatusf(SMXRT_STATUS_INVALID_ARGUMENT,
@@ -162,12 +173,12 @@ smxrt_status_t checkSchedule(int64_t steps, int64_t warmup, double lr,
 smxrt_status_t checkBatch(const ModelManifest &manifest,
                           const CommandLine &commandLine) {
   if (commandLine.has("--batch") &&
-      static_cast<int64_t>(commandLine.batch) != manifest.batch)
+      static_cast<int64_t>(commandLine.batch) != manifest.globalBatch())
     return invalidArgument(formatString(
         "--batch %llu: the model was compiled for batch %lld; recompile with "
         "smxc --batch %llu to train with that batch",
         static_cast<unsigned long long>(commandLine.batch),
-        static_cast<long long>(manifest.batch),
+        static_cast<long long>(manifest.globalBatch()),
         static_cast<unsigned long long>(commandLine.batch)));
   return nullptr;
 }

@@ -2,6 +2,8 @@
 
 #include "training/train_progress.h"
 
+#include "distributed/job.h"
+
 #include "data/corpus.h"
 
 #include "file.h"
@@ -36,7 +38,7 @@ Progress::Progress(int64_t firstStep, int64_t totalSteps, int64_t logEvery,
       logEvery(logEvery > 0 ? logEvery
                             : std::max<int64_t>(1, totalSteps / 100)),
       tokensPerStep(tokensPerStep), out(out),
-      terminal(::isatty(STDERR_FILENO) == 1),
+      shown(thisJob().isLeader()), terminal(::isatty(STDERR_FILENO) == 1),
       start(std::chrono::steady_clock::now()) {}
 
 Progress::~Progress() { clear(); }
@@ -51,6 +53,8 @@ void Progress::update(int64_t step, double loss, double learningRate,
   recentTokensPerSecond = recentTokensPerSecond == 0
                               ? rate
                               : 0.9 * recentTokensPerSecond + 0.1 * rate;
+  if (!shown)
+    return;
   if (terminal) {
     draw(step == totalSteps);
   } else if (step % logEvery == 0 || step == totalSteps) {

@@ -46,6 +46,8 @@ private:
 
   int64_t firstStep, totalSteps, logEvery, tokensPerStep;
   std::FILE *out;
+  /// Whether this process shows progress: the leader of a job alone.
+  bool shown;
   bool terminal;
   bool drawn = false;
   int64_t step = 0;

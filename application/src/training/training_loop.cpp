@@ -2,6 +2,8 @@
 
 #include "training/training_loop.h"
 
+#include "distributed/job.h"
+
 #include "training/checkpoint.h"
 
 #include "file.h"
@@ -153,8 +155,14 @@ smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
     if (hooks.afterStep)
       SMXRT_RETURN_IF_ERROR(hooks.afterStep(done, loss, progress));
 
-    const bool stopping = done == end || interruptSignal != 0;
-    if (!settings.checkpointDirectory.empty() &&
+    // Every process of a job stops after the same step: a signal one of
+    // them got stops them all.
+    const Job &job = thisJob();
+    bool interrupted = interruptSignal != 0;
+    if (job.size() > 1)
+      SMXRT_RETURN_IF_ERROR(job.any(interrupted, interrupted));
+    const bool stopping = done == end || interrupted;
+    if (!settings.checkpointDirectory.empty() && job.isLeader() &&
         (done % settings.every == 0 || stopping)) {
       std::string written, note;
       SMXRT_RETURN_IF_ERROR(writeCheckpoint(
@@ -169,8 +177,8 @@ smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
       if (!note.empty())
         progress.report("note: " + note);
     }
-    if (interruptSignal != 0) {
-      int signal = interruptSignal;
+    if (interrupted) {
+      int signal = interruptSignal != 0 ? interruptSignal : SIGTERM;
       progress.finish();
       return makeStatusf(
           SMXRT_STATUS_INTERNAL, "interrupted by %s after step %lld; %s",

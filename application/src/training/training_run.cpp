@@ -9,6 +9,8 @@
 
 #include "training/training_run.h"
 
+#include "distributed/job.h"
+
 #include "model/parameters.h"
 #include "training/checkpoint.h"
 #include "training/objective.h"
@@ -99,7 +101,8 @@ json::Object commonMeta(const ModelManifest &manifest, int64_t step,
   meta.emplace_back("task", manifest.task);
   meta.emplace_back("model", manifest.model);
   meta.emplace_back("manifest_hash", manifestHash(manifest));
-  meta.emplace_back("batch", manifest.batch);
+  meta.emplace_back("training_hash", trainingHash(manifest));
+  meta.emplace_back("batch", manifest.globalBatch());
   meta.emplace_back("sequence", manifest.sequence);
   meta.emplace_back("seed", seed);
   meta.emplace_back("learning_rate", learningRate);
@@ -151,7 +154,9 @@ smxrt_status_t openMetrics(const CommandLine &commandLine,
                            const ResumePoint &point,
                            const std::string &metricsFile,
                            MetricsFile &metrics) {
-  if (metricsFile.empty())
+  // The leader writes the job's metrics (every reported value is the
+  // job's sum).
+  if (metricsFile.empty() || !thisJob().isLeader())
     return nullptr;
   if (!commandLine.ckpt.empty())
     SMXRT_RETURN_IF_ERROR(makeDirectories(commandLine.ckpt));
@@ -173,7 +178,7 @@ LoopSettings makeLoopSettings(const ModelManifest &manifest,
   settings.every = every;
   settings.keep = keep;
   settings.logEvery = static_cast<int64_t>(commandLine.logEvery);
-  settings.tokensPerStep = manifest.batch * manifest.sequence;
+  settings.tokensPerStep = manifest.globalBatch() * manifest.sequence;
   settings.checkpointDirectory = commandLine.ckpt;
   settings.lastCheckpoint = point.stepDirectory;
   return settings;
@@ -264,6 +269,9 @@ smxrt_status_t chooseSettings(TrainingRun &run) {
   run.freeze = run.choose.string("--freeze", commandLine.freeze, "freeze", "");
   SMXRT_RETURN_IF_ERROR(
       run.objective.chooseSettings(commandLine, run.point, run.choose));
+  SMXRT_RETURN_IF_ERROR(thisJob().agree(
+      "the checkpoint to resume from",
+      run.point.resuming ? run.point.stepDirectory : "none (a fresh start)"));
   // A schedule known from the settings is checked before any data is read.
   if (std::optional<int64_t> planned = run.objective.plannedSteps())
     return chooseSchedule(run, *planned);
@@ -282,8 +290,19 @@ smxrt_status_t setUpData(TrainingRun &run) {
   request.trainingTexts = [&] { return objective.tokenizerTexts(); };
   request.vocabularyLimit = run.vocabularyLimit;
   request.mayTrain = !run.point.resuming;
-  SMXRT_RETURN_IF_ERROR(
-      setUpTokenizer(request, run.tokenizer, run.tokenizerReport));
+  // The leader loads or trains (and saves) the tokenizer; the others take
+  // its copy.
+  const Job &job = thisJob();
+  std::string serialized;
+  if (job.isLeader()) {
+    SMXRT_RETURN_IF_ERROR(
+        setUpTokenizer(request, run.tokenizer, run.tokenizerReport));
+    serialized = run.tokenizer->serialized();
+  }
+  SMXRT_RETURN_IF_ERROR(job.broadcastFromLeader(serialized));
+  if (!job.isLeader())
+    SMXRT_RETURN_IF_ERROR(data::Tokenizer::fromSerialized(
+        serialized, "the leader's tokenizer", run.tokenizer));
   SMXRT_RETURN_IF_ERROR(checkTokenizerHash(run.point, *run.tokenizer));
   int64_t steps = 0;
   SMXRT_RETURN_IF_ERROR(objective.prepareBatches(run.point, *run.tokenizer,

@@ -30,6 +30,7 @@ static void addTensorLoweringPasses(OpPassManager &pm,
   pm.addPass(createConvertSmxToLinalgPass());
   pm.addPass(createConvertMixToLinalgPass());
   pm.addPass(createConvertMoeToLinalgPass());
+  pm.addPass(createConvertShardToRuntimePass());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   // No CSE from here to bufferization: runtime calls read their tensors

@@ -1,9 +1,10 @@
 //===- ModelFormPipelines.cpp - the executables' pipelines ----------------===//
 //
 // Stage 1 (model forms) and the two executable pipelines that chain the
-// stages. A new stage (expert partitioning) goes between the model forms
-// and the target lowering; a new target (CUDA) is another add*LoweringPasses
-// chosen where the CPU one is added.
+// stages. Partitioning (stage 2) runs before the train step is built, so
+// that the step differentiates each device's share of the loss; a new
+// target (CUDA) is another add*LoweringPasses chosen where the CPU one is
+// added.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "smx/Dialect/Moe/Transforms/Passes.h"
 #include "smx/Dialect/Smx/Transforms/Passes.h"
+#include "smx/Partition/Passes.h"
 #include "smx/Training/Passes.h"
 
 using namespace mlir;
@@ -28,8 +30,20 @@ void mlir::smx::addEvaluationFormPasses(OpPassManager &pm,
   }
 }
 
+void mlir::smx::addPartitionPasses(OpPassManager &pm, int64_t dataParallel,
+                                   int64_t expertParallel) {
+  SmxShardBatchPassOptions batch;
+  batch.dataParallel = dataParallel;
+  batch.expertParallel = expertParallel;
+  pm.addPass(createSmxShardBatchPass(batch));
+}
+
 void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
                                       const TrainingPipelineOptions &options) {
+  // Stage 2 runs first: the train step differentiates each device's share
+  // of the loss and sums the gradients over the grid.
+  if (options.isPartitioned())
+    addPartitionPasses(pm, options.dataParallel, options.expertParallel);
   // The train step is built from the frontend's training form (dropout, the
   // training capacity factor) before @forward becomes the evaluation form.
   SmxBuildTrainStepPassOptions trainStep;
@@ -42,7 +56,6 @@ void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
 void mlir::smx::buildInferencePipeline(
     OpPassManager &pm, const InferencePipelineOptions &options) {
   addEvaluationFormPasses(pm, options.capacityFactor);
-  // Stage 2, partitioning, goes here.
   addCpuLoweringPasses(pm, TargetOptions{options.entryPoints, options.threads,
                                          options.profile});
 }
@@ -50,7 +63,6 @@ void mlir::smx::buildInferencePipeline(
 void mlir::smx::buildTrainingPipeline(OpPassManager &pm,
                                       const TrainingPipelineOptions &options) {
   addTrainingFormPasses(pm, options);
-  // Stage 2, partitioning, goes here.
   addCpuLoweringPasses(pm, TargetOptions{/*entryPoints=*/true,
                                          options.threads, options.profile});
 }

@@ -7,7 +7,9 @@
 //   3. walk the cloned ops backwards, asking each, through
 //      DifferentiableOpInterface, for the gradients of its operands and
 //      summing the gradients of values used more than once;
-//   4. take the global gradient norm, clip if asked, and update every
+//   4. on a partitioned model (a `shard.grid`, smx-shard-batch), sum the
+//      gradients, the loss and the reported results over the grid;
+//   5. take the global gradient norm, clip if asked, and update every
 //      parameter and its Adam moments.
 //
 //===----------------------------------------------------------------------===//
@@ -16,10 +18,12 @@
 
 #include "smx/Training/Gradients.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx/Dialect/Smx/IR/SmxOps.h"
+#include "smx/Partition/Passes.h"
 
 namespace mlir::smx {
 #define GEN_PASS_DEF_SMXBUILDTRAINSTEPPASS
@@ -51,6 +55,19 @@ Value createClipScale(OpBuilder &builder, Location loc, Value norm,
   Value one =
       arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(1.0));
   return arith::MinimumFOp::create(builder, loc, ratio, one);
+}
+
+/// The sum of `value` over every device of `grid`.
+Value createGridSum(OpBuilder &builder, Location loc, shard::GridOp grid,
+                    Value value) {
+  SmallVector<int16_t> axes;
+  for (int64_t axis = 0, e = grid.getRank(); axis < e; ++axis)
+    axes.push_back(static_cast<int16_t>(axis));
+  return shard::AllReduceOp::create(
+      builder, loc, value.getType(), FlatSymbolRefAttr::get(grid),
+      builder.getDenseI16ArrayAttr(axes), value,
+      shard::ReductionKindAttr::get(builder.getContext(),
+                                    shard::ReductionKind::Sum));
 }
 
 struct ForwardInterface;
@@ -315,13 +332,25 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   if (failed(backpropagate(forwardOps, returnOp, gradients, *policy)))
     return failure();
 
-  // 4. Norm, schedule, clipping and AdamW.
+  // 4. On a grid, each device holds its share of the loss: the job's
+  // gradient, loss and metrics are sums over the grid.
+  shard::GridOp grid = getModelGrid(module);
   SmallVector<Value> parameterGradients, presentGradients;
   for (size_t p = 0; p < parameterCount; ++p) {
-    parameterGradients.push_back(gradients.lookup(parameterArguments[p]));
-    if (parameterGradients.back())
-      presentGradients.push_back(parameterGradients.back());
+    Value gradient = gradients.lookup(parameterArguments[p]);
+    if (gradient && grid)
+      gradient = createGridSum(builder, loc, grid, gradient);
+    parameterGradients.push_back(gradient);
+    if (gradient)
+      presentGradients.push_back(gradient);
   }
+  if (grid) {
+    totalLoss = createGridSum(builder, loc, grid, totalLoss);
+    for (unsigned i : interface->reported)
+      forwardResults[i] = createGridSum(builder, loc, grid, forwardResults[i]);
+  }
+
+  // 5. Norm, schedule, clipping and AdamW.
   if (presentGradients.empty())
     return forward.emitOpError() << "has a loss that depends on none of its "
                                     "parameters";

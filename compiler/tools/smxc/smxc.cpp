@@ -3,7 +3,7 @@
 // smxc SPEC.yaml [-o OUT] [--emit=smx|mlir|llvm|obj|exe] [--batch N] [--seq N]
 //      [--task=inference|pretrain|finetune] [--max-predictions N]
 //      [--recompute=none|attention|layers] [--memory-limit=8GiB]
-//      [--static-runtime]
+//      [--grid dp=D,ep=E] [--static-runtime]
 //
 // parse -> run a pipeline -> emit -> link. Reads a model spec, builds its
 // smx/mix/moe IR (the frontend), runs the inference or the training
@@ -36,6 +36,7 @@
 #include "smx/Target/CPU/Passes.h"
 #include "smx/Target/CPU/StaticSizes.h"
 #include "smx/Training/Gradients.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileUtilities.h"
@@ -154,6 +155,13 @@ cl::opt<bool> profile(
     cl::desc("Time every kernel and runtime call of the compiled model, for "
              "the executable's `profile` command (a little slower)"),
     cl::init(false), cl::cat(smxcCategory));
+
+cl::opt<std::string> gridOption(
+    "grid",
+    cl::desc("Train on a grid of processes, dp=D,ep=E (each 1 if omitted): "
+             "the batch splits over the D·E processes of `mpirun -np D·E "
+             "OUT train` (see docs/distributed.md)"),
+    cl::value_desc("dp=D,ep=E"), cl::cat(smxcCategory));
 
 cl::opt<bool> staticRuntime(
     "static-runtime",
@@ -300,6 +308,82 @@ std::string formatBytes(int64_t bytes) {
   return llvm::formatv("{0:F2} {1}", value, units[unit]);
 }
 
+/// The grid of --grid.
+struct Grid {
+  int64_t dataParallel = 1, expertParallel = 1;
+  int64_t devices() const { return dataParallel * expertParallel; }
+};
+Grid grid;
+
+/// Parses --grid (`dp=D,ep=E`, either part optional) into `grid` and checks
+/// it against the model; one error naming the numbers otherwise.
+LogicalResult parseGrid(const smx::spec::ModelSpec &spec,
+                        smx::spec::CompileShape &shape) {
+  SmallVector<StringRef> parts;
+  StringRef(gridOption).split(parts, ',');
+  llvm::StringSet<> seen;
+  for (StringRef part : parts) {
+    auto [name, value] = part.trim().split('=');
+    int64_t *target = name == "dp"   ? &grid.dataParallel
+                      : name == "ep" ? &grid.expertParallel
+                                     : nullptr;
+    long long number = 0;
+    if (!target || value.getAsInteger(10, number) || number < 1 ||
+        !seen.insert(name).second) {
+      fail("--grid must be dp=D,ep=E with positive D and E (each axis "
+           "once), got '" + gridOption + "'");
+      return failure();
+    }
+    *target = number;
+  }
+  if (task == smx::spec::ModelTask::Inference) {
+    fail("--grid applies to training executables (--task=pretrain or "
+         "finetune)");
+    return failure();
+  }
+  if (grid.expertParallel > 1) {
+    int64_t experts = spec.moe ? spec.moe->numExperts : 0;
+    if (!spec.moe) {
+      fail("--grid ep=" + Twine(grid.expertParallel) + ": model '" +
+           spec.name + "' has no MoE layers to split over ep");
+      return failure();
+    }
+    if (grid.expertParallel > experts || experts % grid.expertParallel) {
+      fail("--grid ep=" + Twine(grid.expertParallel) + ": the " +
+           Twine(experts) + " experts of each MoE layer do not split evenly "
+           "over " + Twine(grid.expertParallel) + " processes");
+      return failure();
+    }
+    fail("--grid ep=" + Twine(grid.expertParallel) +
+         ": expert parallelism is not built yet (issue 14); use ep=1");
+    return failure();
+  }
+  if (shape.batch % grid.devices()) {
+    fail("--grid dp=" + Twine(grid.dataParallel) + ",ep=" +
+         Twine(grid.expertParallel) + ": the batch of " + Twine(shape.batch) +
+         " examples does not split evenly over dp x ep = " +
+         Twine(grid.devices()) + " processes");
+    return failure();
+  }
+  // The frontend builds the model of one process's share of the batch.
+  shape.batch /= grid.devices();
+  return success();
+}
+
+/// Fills the training pipeline's `options` from the command line, with
+/// `recomputePolicy`.
+void setTrainingOptions(smx::TrainingPipelineOptions &options,
+                        const smx::spec::ModelSpec &spec,
+                        StringRef recomputePolicy) {
+  options.maxGradNorm = maxGradNorm;
+  options.recompute = recomputePolicy.str();
+  if (spec.moe)
+    options.evalCapacityFactor = evaluationCapacityFactor(spec);
+  options.profile = profile;
+  options.dataParallel = grid.dataParallel;
+  options.expertParallel = grid.expertParallel;
+}
+
 /// The bytes a train step of `module` compiled with `recomputePolicy` holds:
 /// its arguments and the results it does not update in place (state, batch,
 /// outputs) and its arena, from the memory plan of a copy of the module.
@@ -309,10 +393,7 @@ FailureOr<int64_t> planTrainStepBytes(ModuleOp module,
   OwningOpRef<ModuleOp> copy = module.clone();
   PassManager pm(module.getContext());
   smx::TrainingPipelineOptions options;
-  options.maxGradNorm = maxGradNorm;
-  options.recompute = recomputePolicy.str();
-  if (spec.moe)
-    options.evalCapacityFactor = evaluationCapacityFactor(spec);
+  setTrainingOptions(options, spec, recomputePolicy);
   smx::buildTrainingMemoryPlanPipeline(pm, options);
   if (failed(pm.run(*copy)))
     return failure();
@@ -385,11 +466,7 @@ LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
     smx::buildInferencePipeline(pm, options);
   } else {
     smx::TrainingPipelineOptions options;
-    options.maxGradNorm = maxGradNorm;
-    options.recompute = recompute;
-    if (spec.moe)
-      options.evalCapacityFactor = evaluationCapacityFactor(spec);
-    options.profile = profile;
+    setTrainingOptions(options, spec, recompute);
     smx::buildTrainingPipeline(pm, options);
   }
   return pm.run(module);
@@ -443,6 +520,8 @@ int main(int argc, char **argv) {
       task == smx::spec::ModelTask::Inference)
     return fail("--memory-limit applies to training executables "
                 "(--task=pretrain or finetune)");
+  if (gridOption.getNumOccurrences() && failed(parseGrid(*spec, shape)))
+    return 1;
   if (maxPredictions.getNumOccurrences()) {
     if (maxPredictions < 1 || maxPredictions > shape.sequence)
       return fail("--max-predictions must be in [1, " + Twine(shape.sequence) +

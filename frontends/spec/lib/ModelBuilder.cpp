@@ -111,7 +111,8 @@ Value ModelBuilder::dropout(Value input, double rate) {
 Value ModelBuilder::crossEntropy(const Twine &path, Value logits, Value labels,
                                  Value weights) {
   return CrossEntropyOp::create(builder, at(path), logits, labels, weights,
-                                builder.getI64IntegerAttr(-100));
+                                builder.getI64IntegerAttr(-100),
+                                /*count_over=*/nullptr, /*grid_axes=*/nullptr);
 }
 
 Value ModelBuilder::embeddings() {

@@ -48,16 +48,20 @@ SMXRT_API void smxrt_cpu_route_memref(
 
 /* Collectives of a model compiled for a grid (smx_runtime/grid.h), on the
  * grid the application installed: `result` = the sum of `input` over the
- * processes along the axes of `axes_mask` (bit a for grid axis a); `dtype`
- * is SMXRT_DTYPE_F32 or SMXRT_DTYPE_I64; both buffers are contiguous and
- * of one shape. Without an installed grid, the sum of one process. A
- * collective that fails prints why and ends every process of the job. */
-SMXRT_API void smxrt_grid_all_reduce_sum_memref(int64_t axes_mask,
-                                                int64_t dtype,
-                                                int64_t input_rank,
-                                                void *input,
-                                                int64_t result_rank,
-                                                void *result);
+ * processes along the axes of `axes_mask` (bit a for grid axis a); both
+ * buffers are contiguous and of one shape. Without an installed grid, the
+ * sum of one process. A collective that fails prints why and ends every
+ * process of the job. */
+SMXRT_API void smxrt_grid_all_reduce_sum_f32_memref(int64_t axes_mask,
+                                                    int64_t input_rank,
+                                                    void *input,
+                                                    int64_t result_rank,
+                                                    void *result);
+SMXRT_API void smxrt_grid_all_reduce_sum_i64_memref(int64_t axes_mask,
+                                                    int64_t input_rank,
+                                                    void *input,
+                                                    int64_t result_rank,
+                                                    void *result);
 /* This process's linear index in the installed grid (0 without one). */
 SMXRT_API int64_t smxrt_grid_process_index(void);
 

@@ -63,6 +63,12 @@
 #define SMXRT_MANIFEST_TASK "task"
 #define SMXRT_MANIFEST_ENTRY_POINTS "entry_points"
 #define SMXRT_MANIFEST_MOE_LAYERS "moe_layers"
+/* A model compiled for a grid (smxc --grid): {"dp": D, "ep": E}, the grid's
+ * two axes (smx_runtime/grid.h); "batch" is then one process's batch.
+ * Absent for a model of one process. */
+#define SMXRT_MANIFEST_GRID "grid"
+#define SMXRT_GRID_DP "dp"
+#define SMXRT_GRID_EP "ep"
 /* Objects compiled with `smxc --profile`: one entry per profile site (the
  * argument of SMXRT_PROFILE_BEGIN/END), with the members below. */
 #define SMXRT_MANIFEST_PROFILE "profile"

@@ -185,22 +185,17 @@ char *dataOf(int64_t rank, void *descriptor, size_t elementSize,
   return head->aligned + head->offset * static_cast<int64_t>(elementSize);
 }
 
-} // namespace
-
-extern "C" void smxrt_grid_all_reduce_sum_memref(int64_t axes_mask,
-                                                 int64_t dtype,
-                                                 int64_t input_rank,
-                                                 void *input,
-                                                 int64_t result_rank,
-                                                 void *result) {
+/// `result` = the sum of `input` over the axes of `axesMask`.
+void allReduceSum(int64_t axesMask, smxrt_dtype_t dtype, int64_t inputRank,
+                  void *input, int64_t resultRank, void *result) {
   smxrt_grid_t grid = installedGrid.load();
   size_t elementSize = dtype == SMXRT_DTYPE_I64 ? 8 : 4;
   int64_t count = 0, resultCount = 0;
-  const char *from = dataOf(input_rank, input, elementSize, count);
-  char *to = dataOf(result_rank, result, elementSize, resultCount);
+  const char *from = dataOf(inputRank, input, elementSize, count);
+  char *to = dataOf(resultRank, result, elementSize, resultCount);
   if (from != to && count > 0)
     std::memmove(to, from, static_cast<size_t>(count) * elementSize);
-  smxrt_comm_t comm = smxrt_grid_comm(grid, axes_mask);
+  smxrt_comm_t comm = smxrt_grid_comm(grid, axesMask);
   if (!comm)
     return; // One process along these axes: the sum is the value.
   smxrt_status_t status =
@@ -211,6 +206,26 @@ extern "C" void smxrt_grid_all_reduce_sum_memref(int64_t axes_mask,
                                           count);
   if (status)
     abortJob(grid, status);
+}
+
+} // namespace
+
+extern "C" void smxrt_grid_all_reduce_sum_f32_memref(int64_t axes_mask,
+                                                     int64_t input_rank,
+                                                     void *input,
+                                                     int64_t result_rank,
+                                                     void *result) {
+  allReduceSum(axes_mask, SMXRT_DTYPE_F32, input_rank, input, result_rank,
+               result);
+}
+
+extern "C" void smxrt_grid_all_reduce_sum_i64_memref(int64_t axes_mask,
+                                                     int64_t input_rank,
+                                                     void *input,
+                                                     int64_t result_rank,
+                                                     void *result) {
+  allReduceSum(axes_mask, SMXRT_DTYPE_I64, input_rank, input, result_rank,
+               result);
 }
 
 extern "C" int64_t smxrt_grid_process_index(void) {

@@ -38,6 +38,18 @@ struct NcclState {
   int size = 1;
   int device = 0;
   double timeoutSeconds = 0;
+
+  NcclState() = default;
+  NcclState(const NcclState &) = delete;
+  NcclState &operator=(const NcclState &) = delete;
+  /// Frees what was made, also of a state whose opening failed half-way.
+  ~NcclState() {
+    if (comm)
+      ncclCommDestroy(comm);
+    if (stream)
+      cudaStreamDestroy(stream);
+    smxrt_comm_close(bootstrap);
+  }
 };
 
 smxrt_status_t checkCuda(cudaError_t error, const char *what) {
@@ -100,6 +112,15 @@ int localRank(int rank) {
   return rank;
 }
 
+/// Gives an opened communicator its stream and hands it out.
+smxrt_status_t finishOpening(std::unique_ptr<NcclState> state, void **out) {
+  SMXRT_RETURN_IF_ERROR(checkCuda(
+      cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking),
+      "cudaStreamCreateWithFlags"));
+  *out = state.release();
+  return nullptr;
+}
+
 smxrt_status_t ncclOpen(double timeoutSeconds, void **out) {
   auto state = std::make_unique<NcclState>();
   state->timeoutSeconds = timeoutSeconds;
@@ -114,33 +135,18 @@ smxrt_status_t ncclOpen(double timeoutSeconds, void **out) {
   state->rank = static_cast<int>(smxrt_comm_rank(state->bootstrap));
   state->size = static_cast<int>(smxrt_comm_size(state->bootstrap));
   state->device = localRank(state->rank) % devices;
-  auto fail = [&](smxrt_status_t status) {
-    if (state->comm)
-      ncclCommDestroy(state->comm);
-    smxrt_comm_close(state->bootstrap);
-    return status;
-  };
-  if (smxrt_status_t status =
-          checkCuda(cudaSetDevice(state->device), "cudaSetDevice"))
-    return fail(status);
+  SMXRT_RETURN_IF_ERROR(
+      checkCuda(cudaSetDevice(state->device), "cudaSetDevice"));
   ncclUniqueId id;
   if (state->rank == 0)
-    if (smxrt_status_t status =
-            checkNccl(ncclGetUniqueId(&id), "ncclGetUniqueId", state.get()))
-      return fail(status);
-  if (smxrt_status_t status =
-          smxrt_comm_broadcast(state->bootstrap, &id, sizeof(id), 0))
-    return fail(status);
-  if (smxrt_status_t status = checkNccl(
-          ncclCommInitRank(&state->comm, state->size, id, state->rank),
-          "ncclCommInitRank", state.get()))
-    return fail(status);
-  if (smxrt_status_t status = checkCuda(
-          cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking),
-          "cudaStreamCreateWithFlags"))
-    return fail(status);
-  *out = state.release();
-  return nullptr;
+    SMXRT_RETURN_IF_ERROR(
+        checkNccl(ncclGetUniqueId(&id), "ncclGetUniqueId", state.get()));
+  SMXRT_RETURN_IF_ERROR(
+      smxrt_comm_broadcast(state->bootstrap, &id, sizeof(id), 0));
+  SMXRT_RETURN_IF_ERROR(checkNccl(
+      ncclCommInitRank(&state->comm, state->size, id, state->rank),
+      "ncclCommInitRank", state.get()));
+  return finishOpening(std::move(state), out);
 }
 
 int64_t ncclRank(void *state) { return static_cast<NcclState *>(state)->rank; }
@@ -215,27 +221,15 @@ smxrt_status_t ncclSplit(void *opaque, int64_t color, int64_t key,
   auto sub = std::make_unique<NcclState>();
   sub->timeoutSeconds = state->timeoutSeconds;
   sub->device = state->device;
-  auto fail = [&](smxrt_status_t status) {
-    if (sub->comm)
-      ncclCommDestroy(sub->comm);
-    smxrt_comm_close(sub->bootstrap);
-    return status;
-  };
   SMXRT_RETURN_IF_ERROR(
       smxrt_comm_split(state->bootstrap, color, key, &sub->bootstrap));
   sub->rank = static_cast<int>(smxrt_comm_rank(sub->bootstrap));
   sub->size = static_cast<int>(smxrt_comm_size(sub->bootstrap));
-  if (smxrt_status_t status = checkNccl(
-          ncclCommSplit(state->comm, static_cast<int>(color),
-                        static_cast<int>(key), &sub->comm, nullptr),
-          "ncclCommSplit", state))
-    return fail(status);
-  if (smxrt_status_t status = checkCuda(
-          cudaStreamCreateWithFlags(&sub->stream, cudaStreamNonBlocking),
-          "cudaStreamCreateWithFlags"))
-    return fail(status);
-  *out = sub.release();
-  return nullptr;
+  SMXRT_RETURN_IF_ERROR(
+      checkNccl(ncclCommSplit(state->comm, static_cast<int>(color),
+                              static_cast<int>(key), &sub->comm, nullptr),
+                "ncclCommSplit", state));
+  return finishOpening(std::move(sub), out);
 }
 
 void ncclAbortJob(void *opaque, int exitCode) {
@@ -245,15 +239,7 @@ void ncclAbortJob(void *opaque, int exitCode) {
   smxrt_comm_abort(state->bootstrap, exitCode);
 }
 
-void ncclClose(void *opaque) {
-  auto *state = static_cast<NcclState *>(opaque);
-  if (state->comm)
-    ncclCommDestroy(state->comm);
-  if (state->stream)
-    cudaStreamDestroy(state->stream);
-  smxrt_comm_close(state->bootstrap);
-  delete state;
-}
+void ncclClose(void *opaque) { delete static_cast<NcclState *>(opaque); }
 
 const CommBackend kNcclBackend = {
     kCommBackendVersion,

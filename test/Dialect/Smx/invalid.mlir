@@ -162,6 +162,14 @@ func.func @cross_entropy_rank(%logits: tensor<f32>, %labels: tensor<i32>) {
 
 // -----
 
+func.func @cross_entropy_grid_without_axes(%logits: tensor<2x3xf32>, %labels: tensor<2xi32>) {
+  // expected-error @+1 {{'smx.cross_entropy' op (C3): count_over and grid_axes go together}}
+  %0 = "smx.cross_entropy"(%logits, %labels) <{ignore_index = -100 : i64, count_over = @grid}> : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
 func.func @cross_entropy_labels(%logits: tensor<8x10xf32>, %labels: tensor<8x10xi32>) {
   // expected-error @+1 {{'smx.cross_entropy' op (C1): expected labels of shape [8], got 'tensor<8x10xi32>'}}
   %0 = smx.cross_entropy %logits, %labels ignore_index = -100 : tensor<8x10xf32>, tensor<8x10xi32>

@@ -332,11 +332,18 @@ def case_corrupt_checkpoint_is_refused_untouched(context):
         file.write(meta_text[:20])
     refuse(re.escape(meta_path) + r": invalid JSON")
     meta = json.loads(meta_text)
+    meta["training_hash"] = "0123456789abcdef"
+    with open(meta_path, "w") as file:
+        json.dump(meta, file)
+    refuse(re.escape(step_dir) + r" was written by another model or batch \(training_hash "
+           r"0123456789abcdef; this run's is [0-9a-f]{16}\)")
+    # A checkpoint from before the training hash is checked by its manifest.
+    del meta["training_hash"]
     meta["manifest_hash"] = "0123456789abcdef"
     with open(meta_path, "w") as file:
         json.dump(meta, file)
-    refuse(re.escape(step_dir) + r" was written by another model \(manifest hash "
-           r"0123456789abcdef; this model's is [0-9a-f]{16}\)")
+    refuse(re.escape(step_dir) + r" was written by another model or batch \(manifest_hash "
+           r"0123456789abcdef; this run's is [0-9a-f]{16}\)")
     with open(meta_path, "w") as file:
         file.write(meta_text)
 

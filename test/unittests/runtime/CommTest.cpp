@@ -119,7 +119,7 @@ TEST_F(Comm, GridCollectivesRunOverTheirAxes) {
       std::vector<int64_t> input = {rank, 1}, result(2, -1);
       Descriptor1D<int64_t> in{input.data(), input.data(), 0, 2, 1};
       Descriptor1D<int64_t> out{result.data(), result.data(), 0, 2, 1};
-      smxrt_grid_all_reduce_sum_memref(mask, SMXRT_DTYPE_I64, 1, &in, 1, &out);
+      smxrt_grid_all_reduce_sum_i64_memref(mask, 1, &in, 1, &out);
       int64_t expectedSum = 0, expectedCount = 0;
       for (int64_t other = 0; other < size; ++other) {
         bool sameDp = other / ep == rank / ep, sameEp = other % ep == rank % ep;

@@ -12,6 +12,7 @@ defvar loweringDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::shard::ShardDialect",
                            "::mlir::tensor::TensorDialect"];
 
 def ConvertSmxToLinalgPass : Pass<"convert-smx-to-linalg", "ModuleOp"> {
@@ -72,6 +73,25 @@ def ConvertMoeToLinalgPass : Pass<"convert-moe-to-linalg", "ModuleOp"> {
     gradient ops that `smx-build-train-step` emits included, except
     `moe.all_to_all`, which smx does not lower yet: the pass fails on it.
     Guarantees that no moe op remains.
+  }];
+  let dependentDialects = loweringDialects;
+}
+
+def ConvertShardToRuntimePass : Pass<"convert-shard-to-runtime", "ModuleOp"> {
+  let summary = "Lowers the collectives of a partitioned model to runtime calls";
+  let description = [{
+    `shard.all_reduce` (sums of f32 or i64 tensors) becomes a call of
+    `smxrt_grid_all_reduce_sum_{f32,i64}_memref` on the axes of the grid
+    that have more than one device, or its input when none has;
+    `shard.process_linear_index` becomes `smxrt_grid_process_index`. The
+    runtime runs them on the grid the application installed
+    (smx_runtime/grid.h), with the job's deadline. Then the `shard.grid`
+    symbols go.
+
+    Contract: accepts the collectives `smx-shard-batch`, `smx-build-train-step`
+    and the cross-entropy lowering emit, on tensors of static shape.
+    Guarantees that no `shard` op remains; fails, naming the op, on a grid
+    still in use.
   }];
   let dependentDialects = loweringDialects;
 }

@@ -86,7 +86,26 @@ struct TrainingPipelineOptions
                        llvm::cl::desc("Time every kernel and runtime call "
                                       "of the entry points (OUT profile)"),
                        llvm::cl::init(false)};
+  Option<int64_t> dataParallel{
+      *this, "dp",
+      llvm::cl::desc("Devices along the grid's data-parallel axis; with "
+                     "ep, partitions the model over dp x ep devices (the "
+                     "frontend built it for one device's batch)"),
+      llvm::cl::init(1)};
+  Option<int64_t> expertParallel{
+      *this, "ep",
+      llvm::cl::desc("Devices along the grid's expert-parallel axis"),
+      llvm::cl::init(1)};
+
+  bool isPartitioned() const {
+    return dataParallel != 1 || expertParallel != 1;
+  }
 };
+
+/// Stage 2: the model of one device's batch as the program of each device
+/// of a dp x ep grid (smx-shard-batch).
+void addPartitionPasses(OpPassManager &pm, int64_t dataParallel,
+                        int64_t expertParallel);
 
 /// Stage 1, inference: the evaluation form of every function (no training
 /// noise; `capacityFactor` on every route unless 0).

@@ -33,6 +33,12 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
     (a head the task does not train) keeps its value and moments, as in
     PyTorch, where such a parameter has no gradient.
 
+    On a partitioned model (a `shard.grid @grid`, from `smx-shard-batch`),
+    each device's forward pass computes its share of the loss: the
+    gradients, the total loss and the reported results are summed over
+    every device of the grid (`shard.all_reduce`) before the gradient norm,
+    so every device applies the same update.
+
     With `recompute` other than `none`, the backward pass computes parts of
     the forward pass again (activation checkpointing) instead of keeping
     their values alive from the forward pass: `attention`, the mixing
@@ -72,6 +78,7 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::shard::ShardDialect",
     "::mlir::smx::SmxDialect",
     "::mlir::tensor::TensorDialect",
   ];

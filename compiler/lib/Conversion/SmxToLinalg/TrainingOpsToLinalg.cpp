@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "smx/Conversion/LoweringUtils.h"
 #include "smx/Dialect/Smx/IR/SmxOps.h"
@@ -94,9 +95,18 @@ CrossEntropyRows emitCrossEntropyRows(OpBuilder &builder, Location loc,
   return result;
 }
 
-/// `max(sum(weights), 1)` as a 0-d f32 tensor.
-Value emitWeightDenominator(OpBuilder &builder, Location loc, Value weight) {
+/// `max(sum(weights), 1)` as a 0-d f32 tensor; with `countOver`, the sum
+/// over the devices along `gridAxes` (a `shard.all_reduce`, which
+/// convert-shard-to-runtime lowers).
+Value emitWeightDenominator(OpBuilder &builder, Location loc, Value weight,
+                            FlatSymbolRefAttr countOver,
+                            DenseI16ArrayAttr gridAxes) {
   Value total = sumAll(builder, loc, weight);
+  if (countOver)
+    total = shard::AllReduceOp::create(
+        builder, loc, total.getType(), countOver, gridAxes, total,
+        shard::ReductionKindAttr::get(builder.getContext(),
+                                      shard::ReductionKind::Sum));
   return createElementwise(
       builder, loc, cast<RankedTensorType>(total.getType()), total, {},
       [](OpBuilder &b, Location nestedLoc, ValueRange args) {
@@ -170,7 +180,8 @@ struct CrossEntropyLowering : OpRewritePattern<CrossEntropyOp> {
               arith::MulFOp::create(b, nestedLoc, args[3], loss));
         });
     Value total = sumAll(rewriter, loc, terms);
-    Value denominator = emitWeightDenominator(rewriter, loc, rows.weight);
+    Value denominator = emitWeightDenominator(
+        rewriter, loc, rows.weight, op.getCountOverAttr(), op.getGridAxesAttr());
     Value loss = createElementwise(
         rewriter, loc, cast<RankedTensorType>(op.getType()),
         {total, denominator}, {},
@@ -196,7 +207,8 @@ struct CrossEntropyGradLowering : OpRewritePattern<CrossEntropyGradOp> {
     Value weights = flattenRows(rewriter, loc, op.getWeights());
     CrossEntropyRows rows = emitCrossEntropyRows(
         rewriter, loc, logits, labels, weights, op.getIgnoreIndex());
-    Value denominator = emitWeightDenominator(rewriter, loc, rows.weight);
+    Value denominator = emitWeightDenominator(
+        rewriter, loc, rows.weight, op.getCountOverAttr(), op.getGridAxesAttr());
     auto matrixType = cast<RankedTensorType>(logits.getType());
     AffineMap identity = identityMap(context, 2);
     AffineMap row = getLeadingDimsMap(context, 2, 1);

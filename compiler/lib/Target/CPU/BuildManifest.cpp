@@ -3,8 +3,10 @@
 #include "smx/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "smx/Dialect/Moe/IR/MoeOps.h"
 #include "smx/Dialect/Smx/IR/ModelInterface.h"
+#include "smx/Partition/Passes.h"
 #include "llvm/Support/JSON.h"
 
 #include "smx_runtime/model_abi.h"
@@ -188,6 +190,11 @@ struct SmxBuildManifestPass
         {SMXRT_MANIFEST_MOE_LAYERS, std::move(moeLayers)}};
     if (auto task = module->getAttrOfType<StringAttr>(kTaskAttrName))
       manifest[SMXRT_MANIFEST_TASK] = task.getValue();
+    if (shard::GridOp grid = getModelGrid(module)) {
+      ArrayRef<int64_t> shape = grid.getShape();
+      manifest[SMXRT_MANIFEST_GRID] =
+          json::Object{{SMXRT_GRID_DP, shape[0]}, {SMXRT_GRID_EP, shape[1]}};
+    }
     std::string text;
     llvm::raw_string_ostream os(text);
     os << json::Value(std::move(manifest));

@@ -116,7 +116,8 @@ LogicalResult CrossEntropyOp::buildGradients(
   operandGradients[getLogitsMutable().getOperandNumber()] =
       CrossEntropyGradOp::create(builder, getLoc(), getLogits().getType(),
                                  getLogits(), getLabels(), getWeights(),
-                                 resultGradients[0], getIgnoreIndexAttr());
+                                 resultGradients[0], getIgnoreIndexAttr(),
+                                 getCountOverAttr(), getGridAxesAttr());
   return success();
 }
 

@@ -218,12 +218,16 @@ CrossEntropyOp::inferReturnTypes(MLIRContext *context, std::optional<Location>,
   return inferScalarLossType(context, inferredReturnTypes);
 }
 
-/// The constraints of smx.cross_entropy (C1, C2) on its operands, shared by
-/// its gradient op.
+/// The constraints of smx.cross_entropy (C1-C3), shared by its gradient op.
 static LogicalResult verifyCrossEntropyOperands(Operation *op,
                                                 RankedTensorType logitsType,
                                                 RankedTensorType labelsType,
-                                                Value weights) {
+                                                Value weights,
+                                                Attribute countOver,
+                                                Attribute gridAxes) {
+  if (static_cast<bool>(countOver) != static_cast<bool>(gridAxes))
+    return op->emitOpError()
+           << "(C3): count_over and grid_axes go together";
   if (logitsType.getRank() < 1)
     return op->emitOpError() << "(C1): expected logits of rank >= 1, got "
                              << logitsType;
@@ -238,7 +242,8 @@ static LogicalResult verifyCrossEntropyOperands(Operation *op,
 
 LogicalResult CrossEntropyOp::verify() {
   return verifyCrossEntropyOperands(*this, getLogits().getType(),
-                                    getLabels().getType(), getWeights());
+                                    getLabels().getType(), getWeights(),
+                                    getCountOverAttr(), getGridAxesAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -393,7 +398,8 @@ LogicalResult SoftmaxGradOp::verify() {
 
 LogicalResult CrossEntropyGradOp::verify() {
   return verifyCrossEntropyOperands(*this, getLogits().getType(),
-                                    getLabels().getType(), getWeights());
+                                    getLabels().getType(), getWeights(),
+                                    getCountOverAttr(), getGridAxesAttr());
 }
 
 #define GET_OP_CLASSES

@@ -265,25 +265,38 @@ def Smx_CrossEntropyOp : Smx_Op<"cross_entropy",
     weight 0 (padding of the 80 prediction slots). The result is a 0-d f32
     tensor; the sum is accumulated in f32.
 
+    On a partitioned model, `count_over @grid grid_axes = [...]` makes the
+    result this device's share of the mean over the whole batch: the
+    denominator becomes `max(sum of w_i over the devices along grid_axes,
+    1)` (an all-reduce of the local sums), so that the shares of the
+    devices add up to the mean over all their positions, not to a mean of
+    per-device means (`smx-shard-batch`).
+
     Constraints:
     - (C1) `logits` has rank ≥ 1 and `labels` has its leading dimensions
       (`logits` without its last dimension).
     - (C2) `weights`, when present, has the shape of `labels`.
+    - (C3) `grid_axes` is present exactly when `count_over` names a grid.
 
     Example:
     ```mlir
     %loss = smx.cross_entropy %logits, %labels weights %w ignore_index = -100
         : tensor<8x80x30522xf32>, tensor<8x80xi32>, tensor<8x80xf32>
+    %share = smx.cross_entropy %logits, %labels weights %w ignore_index = -100
+        count_over @grid grid_axes = [0, 1]
+        : tensor<2x80x30522xf32>, tensor<2x80xi32>, tensor<2x80xf32>
     ```
   }];
   let arguments = (ins Smx_FloatTensor:$logits, Smx_IndexTensor:$labels,
                        Optional<Smx_FloatTensor>:$weights,
-                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
+                       OptionalAttr<FlatSymbolRefAttr>:$count_over,
+                       OptionalAttr<DenseI16ArrayAttr>:$grid_axes);
   let results = (outs Smx_ScalarFloatTensor:$loss);
   let assemblyFormat = [{
     $logits `,` $labels (`weights` $weights^)? `ignore_index` `=`
-    $ignore_index attr-dict `:` type($logits) `,` type($labels)
-    (`,` type($weights)^)?
+    $ignore_index (`count_over` $count_over^ `grid_axes` `=` $grid_axes)?
+    attr-dict `:` type($logits) `,` type($labels) (`,` type($weights)^)?
   }];
   let hasVerifier = 1;
 }
@@ -517,7 +530,7 @@ def Smx_CrossEntropyGradOp : Smx_Op<"cross_entropy_grad",
     For `smx.cross_entropy` with the same operands:
     `logits_grad[i, c] = loss_grad * w_i * (softmax(logits[i])[c] -
     [c == labels[i]]) / max(sum_i w_i, 1)`, with `w_i` as there (0 where the
-    label is `ignore_index`).
+    label is `ignore_index`), and the same `count_over` denominator.
 
     Constraints:
     - (C1) as `smx.cross_entropy`; `loss_grad` is a 0-d f32 tensor.
@@ -531,12 +544,15 @@ def Smx_CrossEntropyGradOp : Smx_Op<"cross_entropy_grad",
   let arguments = (ins Smx_FloatTensor:$logits, Smx_IndexTensor:$labels,
                        Optional<Smx_FloatTensor>:$weights,
                        Smx_ScalarFloatTensor:$loss_grad,
-                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
+                       OptionalAttr<FlatSymbolRefAttr>:$count_over,
+                       OptionalAttr<DenseI16ArrayAttr>:$grid_axes);
   let results = (outs Smx_FloatTensor:$logits_grad);
   let assemblyFormat = [{
     $logits `,` $labels `,` $loss_grad (`weights` $weights^)? `ignore_index`
-    `=` $ignore_index attr-dict `:` type($logits) `,` type($labels) `,`
-    type($loss_grad) (`,` type($weights)^)?
+    `=` $ignore_index (`count_over` $count_over^ `grid_axes` `=` $grid_axes)?
+    attr-dict `:` type($logits) `,` type($labels) `,` type($loss_grad)
+    (`,` type($weights)^)?
   }];
   let hasVerifier = 1;
 }

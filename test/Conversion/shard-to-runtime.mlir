@@ -1,0 +1,69 @@
+// RUN: smx-opt %s --split-input-file --convert-shard-to-runtime --verify-diagnostics | FileCheck %s
+
+// On a 2x1 grid, only axis 0 has more than one device: the sum over both
+// axes runs on axis 0 (mask 1), the sum over axis 1 is its input. The grid
+// goes once its collectives are calls.
+
+// CHECK-NOT:   shard.grid
+// CHECK:       func.func private @smxrt_grid_process_index() -> i64
+// CHECK-DAG:   func.func private @smxrt_grid_all_reduce_sum_f32_memref(i64, memref<*xf32>, memref<*xf32>)
+// CHECK-DAG:   func.func private @smxrt_grid_all_reduce_sum_i64_memref(i64, memref<*xi64>, memref<*xi64>)
+// CHECK-LABEL: func.func @sums
+// CHECK-SAME:  (%[[G:.*]]: tensor<8x2xf32>, %[[C:.*]]: tensor<3xi64>)
+// CHECK:       %[[MASK:.*]] = arith.constant 1 : i64
+// CHECK:       %[[IN:.*]] = bufferization.to_buffer %[[G]] read_only
+// CHECK:       %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x2xf32>
+// CHECK:       call @smxrt_grid_all_reduce_sum_f32_memref(%[[MASK]], %{{.*}}, %{{.*}})
+// CHECK:       %[[SUM:.*]] = bufferization.to_tensor %[[OUT]]
+// CHECK:       call @smxrt_grid_all_reduce_sum_i64_memref(%{{.*}}, %{{.*}}, %{{.*}}) : (i64, memref<*xi64>, memref<*xi64>) -> ()
+// CHECK:       %[[RANK:.*]] = call @smxrt_grid_process_index() : () -> i64
+// CHECK:       %[[INDEX:.*]] = arith.index_cast %[[RANK]] : i64 to index
+// CHECK:       return %[[SUM]], %[[G]], %{{.*}}, %[[INDEX]]
+module {
+  shard.grid @grid(shape = 2x1)
+  func.func @sums(%g: tensor<8x2xf32>, %c: tensor<3xi64>) -> (tensor<8x2xf32>, tensor<8x2xf32>, tensor<3xi64>, index) {
+    %all = shard.all_reduce %g on @grid grid_axes = [0, 1] : tensor<8x2xf32> -> tensor<8x2xf32>
+    %ep = shard.all_reduce %g on @grid grid_axes = [1] : tensor<8x2xf32> -> tensor<8x2xf32>
+    %count = shard.all_reduce %c on @grid grid_axes = [0] : tensor<3xi64> -> tensor<3xi64>
+    %rank = shard.process_linear_index on @grid : index
+    return %all, %ep, %count, %rank : tensor<8x2xf32>, tensor<8x2xf32>, tensor<3xi64>, index
+  }
+}
+
+// -----
+
+// A grid of one device: no calls at all.
+// CHECK-LABEL: func.func @one_device
+// CHECK-NOT:   call
+// CHECK:       %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK:       return %arg0, %[[ZERO]]
+module {
+  shard.grid @grid(shape = 1x1)
+  func.func @one_device(%g: tensor<8xf32>) -> (tensor<8xf32>, index) {
+    %all = shard.all_reduce %g on @grid grid_axes = [0, 1] : tensor<8xf32> -> tensor<8xf32>
+    %rank = shard.process_linear_index on @grid : index
+    return %all, %rank : tensor<8xf32>, index
+  }
+}
+
+// -----
+
+module {
+  shard.grid @grid(shape = 2x1)
+  func.func @max(%g: tensor<8xf32>) -> tensor<8xf32> {
+    // expected-error @+1 {{is lowered for sums only}}
+    %all = shard.all_reduce %g on @grid grid_axes = [0] reduction = max : tensor<8xf32> -> tensor<8xf32>
+    return %all : tensor<8xf32>
+  }
+}
+
+// -----
+
+module {
+  shard.grid @grid(shape = 2x1)
+  func.func @f16(%g: tensor<8xf16>) -> tensor<8xf16> {
+    // expected-error @+1 {{is lowered for f32 and i64 only, not 'f16'}}
+    %all = shard.all_reduce %g on @grid grid_axes = [0] : tensor<8xf16> -> tensor<8xf16>
+    return %all : tensor<8xf16>
+  }
+}

@@ -1,0 +1,54 @@
+"""Compares two training runs' metrics.jsonl line by line.
+
+Every number (losses, gradient norm, learning rate, expert loads and drop
+fractions) must agree within a relative tolerance, after the same steps.
+Timing fields are skipped. Exits 1 with the first difference.
+
+Usage: compare_metrics.py A.jsonl B.jsonl [--rtol 1e-5]
+"""
+import argparse
+import json
+import sys
+
+TIMING = {"step_time_s", "tokens_per_s"}
+
+
+def numbers(value):
+    if isinstance(value, list):
+        for item in value:
+            yield from numbers(item)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield float(value)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("--rtol", type=float, default=1e-5)
+    args = parser.parse_args()
+    with open(args.a) as f:
+        a = [json.loads(line) for line in f]
+    with open(args.b) as f:
+        b = [json.loads(line) for line in f]
+    if [line["step"] for line in a] != [line["step"] for line in b]:
+        sys.exit(f"different steps: {[l['step'] for l in a]} vs "
+                 f"{[l['step'] for l in b]}")
+    worst = 0.0
+    for x, y in zip(a, b):
+        if set(x) != set(y):
+            sys.exit(f"step {x['step']}: different fields {sorted(set(x) ^ set(y))}")
+        for key in x:
+            if key in TIMING:
+                continue
+            for p, q in zip(numbers(x[key]), numbers(y[key])):
+                error = abs(p - q) / max(abs(p), 1e-3)
+                worst = max(worst, error)
+                if error > args.rtol:
+                    sys.exit(f"step {x['step']}: {key} differs: {p} vs {q} "
+                             f"(relative {error:.2e} > {args.rtol:.0e})")
+    print(f"{len(a)} steps agree: largest relative difference {worst:.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+// RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --verify-diagnostics | FileCheck %s
+// RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-build-train-step --verify-diagnostics | FileCheck %s --check-prefix=STEP
+
+// Each device computes its share of every loss and metric: the masked
+// cross-entropy divides by the count of the whole grid, the other mean is
+// divided by the 4 devices, and the integer count stays as it is.
+
+// CHECK:       shard.grid @grid(shape = 2x2)
+// CHECK-LABEL: func.func @forward
+// CHECK:       %[[CE:.*]] = smx.cross_entropy %{{.*}}, %{{.*}} weights %{{.*}} ignore_index = -100 count_over @grid grid_axes = [0, 1]
+// CHECK:       %[[MSE:.*]] = smx.mean_squared_error
+// CHECK:       %[[QUARTER:.*]] = arith.constant dense<2.500000e-01> : tensor<f32>
+// CHECK:       %[[SHARE:.*]] = arith.mulf %[[MSE]], %[[QUARTER]] : tensor<f32>
+// CHECK:       return %[[CE]], %[[SHARE]], %{{.*}}, %{{.*}} :
+
+// The train step differentiates the shares and sums over the grid: each
+// gradient before the norm, the total loss and each reported result.
+// STEP-LABEL: func.func @train_step
+// STEP:       smx.cross_entropy_grad {{.*}} count_over @grid grid_axes = [0, 1]
+// STEP:       %[[DW:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<8x2xf32> -> tensor<8x2xf32>
+// STEP:       %[[LOSS:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+// STEP:       %[[CE:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+// STEP:       %[[MSE:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+// STEP:       %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<3xi64> -> tensor<3xi64>
+// STEP:       smx.global_norm %[[DW]] :
+// STEP:       return {{.*}}, %[[LOSS]], %{{.*}}, %{{.*}}, %[[CE]], %[[MSE]], %[[COUNT]] :
+module {
+  func.func @forward(%x: tensor<4x8xf32> {smx.input = "x"}, %labels: tensor<4xi32> {smx.input = "labels"},
+      %mask: tensor<4xf32> {smx.input = "weights"}, %target: tensor<4x2xf32> {smx.input = "target"},
+      %step: i64 {smx.input = "step"},
+      %w: tensor<8x2xf32> {smx.parameter = "w", smx.init = "normal"})
+      -> (tensor<f32> {smx.output = "ce", smx.loss = 1.0 : f64}, tensor<f32> {smx.output = "mse", smx.loss = 0.5 : f64},
+          tensor<3xi64> {smx.output = "count", smx.metric}, tensor<4x2xf32> {smx.output = "logits"}) {
+    %logits = smx.dense %x, %w : tensor<4x8xf32>, tensor<8x2xf32> -> tensor<4x2xf32>
+    %ce = smx.cross_entropy %logits, %labels weights %mask ignore_index = -100 : tensor<4x2xf32>, tensor<4xi32>, tensor<4xf32>
+    %mse = smx.mean_squared_error %logits, %target : tensor<4x2xf32>
+    %count = arith.constant dense<[1, 2, 3]> : tensor<3xi64>
+    return %ce, %mse, %count, %logits : tensor<f32>, tensor<f32>, tensor<3xi64>, tensor<4x2xf32>
+  }
+}
+
+// -----
+
+module {
+  // expected-error @+1 {{result 0 (hidden) is a loss or metric of type 'tensor<4x2xf32>', which smx-shard-batch cannot split}}
+  func.func @forward(%x: tensor<4x8xf32> {smx.input = "x"}, %step: i64 {smx.input = "step"},
+      %w: tensor<8x2xf32> {smx.parameter = "w"}) -> (tensor<4x2xf32> {smx.output = "hidden", smx.metric}) {
+    %y = smx.dense %x, %w : tensor<4x8xf32>, tensor<8x2xf32> -> tensor<4x2xf32>
+    return %y : tensor<4x2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{smx-shard-batch: the module already has a grid @grid}}
+module {
+  shard.grid @grid(shape = 2x1)
+  func.func @forward(%x: tensor<4x8xf32> {smx.input = "x"}) -> tensor<4x8xf32> {
+    return %x : tensor<4x8xf32>
+  }
+}
