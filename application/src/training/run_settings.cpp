@@ -62,11 +62,10 @@ smxrt_status_t findResumePoint(const ModelManifest &manifest,
       readCheckpointMeta(point.stepDirectory, point.meta), "cannot resume: "));
   // Checkpoints since the grid came hold a training hash, which any grid
   // of the same job batch matches; older ones the whole manifest's.
-  const char *hashKey = point.meta.find("training_hash") ? "training_hash"
-                                                         : "manifest_hash";
-  std::string expected = point.meta.find("training_hash")
-                             ? trainingHash(manifest)
-                             : manifestHash(manifest);
+  const bool hasTrainingHash = point.meta.find("training_hash") != nullptr;
+  const char *hashKey = hasTrainingHash ? "training_hash" : "manifest_hash";
+  std::string expected =
+      hasTrainingHash ? trainingHash(manifest) : manifestHash(manifest);
   const json::Value *hash = point.meta.find(hashKey);
   if (!hash || !hash->isString() || hash->getString() != expected)
     return makeStatusf(

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -51,6 +52,7 @@ std::string formatShape(const int64_t *shape, int64_t rank) {
   std::fflush(stderr);
   smxrt_status_free(status);
   smxrt_comm_abort(grid ? grid->job : nullptr, 1);
+  std::_Exit(1); // smxrt_comm_abort does not return; the C API cannot say so.
 }
 
 void destroyCommunicators(smxrt_grid_t grid) {
@@ -174,25 +176,31 @@ struct DescriptorHead {
   int64_t offset;
 };
 
-/// The first element of a contiguous memref and its element count.
-char *dataOf(int64_t rank, void *descriptor, size_t elementSize,
-             int64_t &count) {
+/// The first element of a memref.
+char *dataOf(void *descriptor, size_t elementSize) {
   auto *head = static_cast<DescriptorHead *>(descriptor);
-  auto *sizes = reinterpret_cast<const int64_t *>(head + 1);
-  count = 1;
+  return head->aligned + head->offset * static_cast<int64_t>(elementSize);
+}
+
+/// The elements of a memref of `rank` dimensions.
+int64_t elementCount(int64_t rank, void *descriptor) {
+  auto *sizes = reinterpret_cast<const int64_t *>(
+      static_cast<DescriptorHead *>(descriptor) + 1);
+  int64_t count = 1;
   for (int64_t dim = 0; dim < rank; ++dim)
     count *= sizes[dim];
-  return head->aligned + head->offset * static_cast<int64_t>(elementSize);
+  return count;
 }
 
 /// `result` = the sum of `input` over the axes of `axesMask`.
 void allReduceSum(int64_t axesMask, smxrt_dtype_t dtype, int64_t inputRank,
-                  void *input, int64_t resultRank, void *result) {
+                  void *input, void *result) {
   smxrt_grid_t grid = installedGrid.load();
   size_t elementSize = dtype == SMXRT_DTYPE_I64 ? 8 : 4;
-  int64_t count = 0, resultCount = 0;
-  const char *from = dataOf(inputRank, input, elementSize, count);
-  char *to = dataOf(resultRank, result, elementSize, resultCount);
+  // Both buffers have the input's shape (the op's type constraint).
+  int64_t count = elementCount(inputRank, input);
+  const char *from = dataOf(input, elementSize);
+  char *to = dataOf(result, elementSize);
   if (from != to && count > 0)
     std::memmove(to, from, static_cast<size_t>(count) * elementSize);
   smxrt_comm_t comm = smxrt_grid_comm(grid, axesMask);
@@ -213,19 +221,17 @@ void allReduceSum(int64_t axesMask, smxrt_dtype_t dtype, int64_t inputRank,
 extern "C" void smxrt_grid_all_reduce_sum_f32_memref(int64_t axes_mask,
                                                      int64_t input_rank,
                                                      void *input,
-                                                     int64_t result_rank,
+                                                     int64_t /*result_rank*/,
                                                      void *result) {
-  allReduceSum(axes_mask, SMXRT_DTYPE_F32, input_rank, input, result_rank,
-               result);
+  allReduceSum(axes_mask, SMXRT_DTYPE_F32, input_rank, input, result);
 }
 
 extern "C" void smxrt_grid_all_reduce_sum_i64_memref(int64_t axes_mask,
                                                      int64_t input_rank,
                                                      void *input,
-                                                     int64_t result_rank,
+                                                     int64_t /*result_rank*/,
                                                      void *result) {
-  allReduceSum(axes_mask, SMXRT_DTYPE_I64, input_rank, input, result_rank,
-               result);
+  allReduceSum(axes_mask, SMXRT_DTYPE_I64, input_rank, input, result);
 }
 
 extern "C" int64_t smxrt_grid_process_index(void) {
