@@ -48,6 +48,40 @@ module {
 
 // -----
 
+// The expert exchange over ep (2 devices) becomes one runtime call with its
+// axes; on a grid with one device along ep, its input.
+// CHECK:       func.func private @smxrt_grid_all_to_all_f32_memref(i64, i64, i64, memref<*xf32>, memref<*xf32>)
+// CHECK-LABEL: func.func @exchange
+// CHECK-DAG:   %[[MASK:.*]] = arith.constant 2 : i64
+// CHECK-DAG:   %[[SPLIT:.*]] = arith.constant 1 : i64
+// CHECK-DAG:   %[[CONCAT:.*]] = arith.constant 0 : i64
+// CHECK:       %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x2x3x8xf32>
+// CHECK:       call @smxrt_grid_all_to_all_f32_memref(%[[MASK]], %[[SPLIT]], %[[CONCAT]], %{{.*}}, %{{.*}})
+// CHECK:       %[[MINE:.*]] = bufferization.to_tensor %[[OUT]]
+// CHECK:       return %[[MINE]]
+module {
+  shard.grid @grid(shape = 1x2)
+  func.func @exchange(%slots: tensor<2x4x3x8xf32>) -> tensor<4x2x3x8xf32> {
+    %mine = moe.all_to_all %slots on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<2x4x3x8xf32> -> tensor<4x2x3x8xf32>
+    return %mine : tensor<4x2x3x8xf32>
+  }
+}
+
+// -----
+
+// CHECK-LABEL: func.func @exchange_with_itself
+// CHECK-NOT:   call
+// CHECK:       return %arg0
+module {
+  shard.grid @grid(shape = 2x1)
+  func.func @exchange_with_itself(%slots: tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32> {
+    %mine = moe.all_to_all %slots on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<2x4x3x8xf32> -> tensor<2x4x3x8xf32>
+    return %mine : tensor<2x4x3x8xf32>
+  }
+}
+
+// -----
+
 module {
   shard.grid @grid(shape = 2x1)
   func.func @max(%g: tensor<8xf32>) -> tensor<8xf32> {

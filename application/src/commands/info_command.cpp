@@ -98,30 +98,47 @@ std::string describeMemory(const ModelManifest &manifest) {
 
 smxrt_status_t runInfoCommand(const ModelManifest &manifest,
                               const CommandLine &commandLine, std::FILE *out) {
-  int64_t parameterElements = 0;
+  // Shapes and counts are global; a parameter split over the grid (expert
+  // weights over ep) also names its slice.
+  int64_t parameterElements = 0, localElements = 0;
   size_t parameterTensors = 0;
+  bool anySplit = false;
   std::vector<std::vector<std::string>> parameterRows = {
       {"name", "shape", "dtype", "init"}};
   for (const ArgumentSpec &argument : manifest.arguments) {
     if (argument.role != ArgumentRole::Parameter)
       continue;
     ++parameterTensors;
-    if (__builtin_add_overflow(parameterElements, argument.elementCount,
+    const std::vector<int64_t> &whole = argument.wholeShape();
+    int64_t slices = argument.isSplit() ? whole[0] / argument.shape[0] : 1;
+    int64_t elements = 0;
+    if (__builtin_mul_overflow(argument.elementCount, slices, &elements) ||
+        __builtin_add_overflow(parameterElements, elements,
                                &parameterElements))
       return makeStatus(SMXRT_STATUS_RESOURCE_EXHAUSTED,
                         "the parameter count does not fit in 64 bits");
-    parameterRows.push_back(
-        {argument.name,
-         formatShape(argument.shape.data(), argument.shape.size()),
-         smxrt_dtype_name(argument.dtype), parameterInitName(argument.init)});
+    localElements += argument.elementCount;
+    anySplit = anySplit || argument.isSplit();
+    std::string shape = formatShape(whole.data(), whole.size());
+    if (argument.isSplit())
+      shape += " (" +
+               formatShape(argument.shape.data(), argument.shape.size()) +
+               " per process)";
+    parameterRows.push_back({argument.name, shape,
+                             smxrt_dtype_name(argument.dtype),
+                             parameterInitName(argument.init)});
   }
 
   std::string text = formatString(
       "model: %s\nbatch x sequence: %lld x %lld\nparameters: %lld elements in "
-      "%zu tensors\n",
+      "%zu tensors",
       manifest.model.c_str(), static_cast<long long>(manifest.batch),
       static_cast<long long>(manifest.sequence),
       static_cast<long long>(parameterElements), parameterTensors);
+  if (anySplit)
+    text += formatString(" (%lld per process: the experts split over ep)",
+                         static_cast<long long>(localElements));
+  text += "\n";
   if (!manifest.task.empty()) {
     text += "task: " + manifest.task;
     if (!manifest.hasTrainStep) {

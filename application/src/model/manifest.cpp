@@ -203,7 +203,7 @@ private:
       SMXRT_RETURN_IF_ERROR(
           checkInput(manifest, argument, path, /*scheduleScalars=*/false));
     else
-      SMXRT_RETURN_IF_ERROR(readParameterInit(entry, path, argument));
+      SMXRT_RETURN_IF_ERROR(readParameterMembers(entry, path, argument));
     manifest.arguments.push_back(std::move(argument));
     return nullptr;
   }

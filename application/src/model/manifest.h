@@ -45,6 +45,18 @@ struct ArgumentSpec : TensorSpec {
   ArgumentRole role = ArgumentRole::Input;
   /// None for inputs.
   ParameterInit init = ParameterInit::None;
+  /// A parameter of a model compiled for a grid that splits it along its
+  /// first dimension (expert weights over ep): the grid axes, and the
+  /// global shape that checkpoints hold; `shape` is this process's slice.
+  /// Both empty for a whole parameter.
+  std::vector<int64_t> shardAxes;
+  std::vector<int64_t> globalShape;
+
+  bool isSplit() const { return !shardAxes.empty(); }
+  /// The global shape, what checkpoints and weight files hold.
+  const std::vector<int64_t> &wholeShape() const {
+    return isSplit() ? globalShape : shape;
+  }
 };
 
 /// The role of a train step result: an updated parameter or moment, or an

@@ -146,11 +146,63 @@ smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
   return nullptr;
 }
 
+namespace {
+
+/// A split parameter's SMXRT_TENSOR_SHARD_AXES and SMXRT_TENSOR_GLOBAL_SHAPE,
+/// both or neither: the global shape is the slice's with a first dimension
+/// a multiple of the slice's.
+smxrt_status_t readParameterSharding(const json::Value &entry,
+                                     const std::string &path,
+                                     ArgumentSpec &parameter) {
+  const json::Value *axes = entry.find(SMXRT_TENSOR_SHARD_AXES);
+  const json::Value *global = entry.find(SMXRT_TENSOR_GLOBAL_SHAPE);
+  if (!axes && !global)
+    return nullptr;
+  if (!axes || !global)
+    return invalid(path, "a split parameter needs both '" SMXRT_TENSOR_SHARD_AXES
+                         "' and '" SMXRT_TENSOR_GLOBAL_SHAPE "'");
+  const json::Array *axesArray = nullptr, *globalArray = nullptr;
+  SMXRT_RETURN_IF_ERROR(
+      readArrayMember(entry, path, SMXRT_TENSOR_SHARD_AXES, axesArray));
+  SMXRT_RETURN_IF_ERROR(
+      readArrayMember(entry, path, SMXRT_TENSOR_GLOBAL_SHAPE, globalArray));
+  std::string axesPath = memberPath(path, SMXRT_TENSOR_SHARD_AXES);
+  std::string globalPath = memberPath(path, SMXRT_TENSOR_GLOBAL_SHAPE);
+  if (axesArray->empty())
+    return invalid(axesPath, "names no grid axis");
+  for (size_t index = 0; index < axesArray->size(); ++index) {
+    int64_t axis = 0;
+    SMXRT_RETURN_IF_ERROR(readInteger((*axesArray)[index],
+                                      elementPath(axesPath, index), 0, axis));
+    parameter.shardAxes.push_back(axis);
+  }
+  for (size_t index = 0; index < globalArray->size(); ++index) {
+    int64_t size = 0;
+    SMXRT_RETURN_IF_ERROR(readInteger((*globalArray)[index],
+                                      elementPath(globalPath, index), 1, size));
+    parameter.globalShape.push_back(size);
+  }
+  const std::vector<int64_t> &slice = parameter.shape;
+  const std::vector<int64_t> &whole = parameter.globalShape;
+  if (slice.empty() || whole.size() != slice.size() ||
+      !std::equal(slice.begin() + 1, slice.end(), whole.begin() + 1) ||
+      whole[0] % slice[0] != 0)
+    return invalid(globalPath,
+                   formatString("%s is not a split of the slice %s along its "
+                                "first dimension",
+                                formatShape(whole.data(), whole.size()).c_str(),
+                                formatShape(slice.data(), slice.size()).c_str()));
+  return nullptr;
+}
+
+} // namespace
+
 /// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32
-/// only).
-smxrt_status_t readParameterInit(const json::Value &entry,
-                                 const std::string &path,
-                                 ArgumentSpec &parameter) {
+/// only); and its split over grid axes, if any.
+smxrt_status_t readParameterMembers(const json::Value &entry,
+                                    const std::string &path,
+                                    ArgumentSpec &parameter) {
+  SMXRT_RETURN_IF_ERROR(readParameterSharding(entry, path, parameter));
   std::string init;
   SMXRT_RETURN_IF_ERROR(readStringMember(entry, path, SMXRT_TENSOR_INIT, init));
   if (init == SMXRT_INIT_NORMAL)

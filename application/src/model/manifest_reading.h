@@ -57,10 +57,11 @@ smxrt_status_t readTensorSpec(const json::Value &entry, const std::string &path,
                               TensorSpec &spec);
 
 /// A parameter's SMXRT_TENSOR_INIT: normal, zeros or ones (the last two F32
-/// only).
-smxrt_status_t readParameterInit(const json::Value &entry,
-                                 const std::string &path,
-                                 ArgumentSpec &parameter);
+/// only); and, for a parameter split over grid axes, SMXRT_TENSOR_SHARD_AXES
+/// and SMXRT_TENSOR_GLOBAL_SHAPE.
+smxrt_status_t readParameterMembers(const json::Value &entry,
+                                    const std::string &path,
+                                    ArgumentSpec &parameter);
 
 /// SMXRT_TENSOR_LOSS_WEIGHT and SMXRT_TENSOR_METRIC of a result, both optional.
 smxrt_status_t readLossAndMetric(const json::Value &entry,

@@ -3,6 +3,7 @@
 #include "model/parameters.h"
 
 #include "data/counter_rng.h"
+#include "distributed/parameter_slices.h"
 #include "data/text.h"
 
 #include "status_internal.h"
@@ -14,16 +15,17 @@
 namespace smxrt {
 namespace {
 
+/// The parameter as weight files hold it: its global shape.
 std::string describeParameter(const ArgumentSpec &parameter) {
-  return formatString(
-      "%s %s", smxrt_dtype_name(parameter.dtype),
-      formatShape(parameter.shape.data(), parameter.shape.size()).c_str());
+  const std::vector<int64_t> &shape = parameter.wholeShape();
+  return formatString("%s %s", smxrt_dtype_name(parameter.dtype),
+                      formatShape(shape.data(), shape.size()).c_str());
 }
 
 } // namespace
 
 void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
-                float *values, int64_t count) {
+                float *values, int64_t count, int64_t first) {
   constexpr double twoPi = 6.283185307179586476925286766559;
   // One stream per parameter, two draws per element; threads fill pieces of
   // it from the piece's place in the stream, so the values do not depend on
@@ -34,7 +36,7 @@ void fillNormal(uint64_t seed, std::string_view name, double standardDeviation,
 #pragma omp parallel for schedule(static) if (count > piece)
   for (int64_t begin = 0; begin < count; begin += piece) {
     data::SplitMix64 generator(streamSeed);
-    generator.skip(2 * static_cast<uint64_t>(begin));
+    generator.skip(2 * static_cast<uint64_t>(first + begin));
     const int64_t end = std::min(count, begin + piece);
     for (int64_t index = begin; index < end; ++index) {
       double radius = std::sqrt(-2.0 * std::log(generator.nextUniform()));
@@ -51,8 +53,10 @@ void initializeParameter(const ArgumentSpec &parameter, uint64_t seed,
   auto *values = static_cast<float *>(smxrt_tensor_data(tensor));
   switch (parameter.init) {
   case ParameterInit::Normal:
+    // A slice of a split parameter draws its part of the global stream.
     fillNormal(seed, parameter.name, normalInitStandardDeviation, values,
-               parameter.elementCount);
+               parameter.elementCount,
+               sliceOf(parameter).index * parameter.elementCount);
     break;
   case ParameterInit::Ones:
     std::fill(values, values + parameter.elementCount, 1.0f);
@@ -96,16 +100,25 @@ smxrt_status_t readParameterTensor(const smxrt_safetensors_t *file,
                        describeParameter(parameter).c_str());
   }
   SMXRT_RETURN_IF_ERROR(status);
+  const std::vector<int64_t> &wholeShape = parameter.wholeShape();
   if (dtype != parameter.dtype ||
-      !std::equal(shape, shape + rank, parameter.shape.begin(),
-                  parameter.shape.end()))
+      !std::equal(shape, shape + rank, wholeShape.begin(), wholeShape.end()))
     return makeStatusf(
         SMXRT_STATUS_INVALID_ARGUMENT,
         "%s: tensor '%s' is %s %s, but the model's parameter "
         "is %s",
         path.c_str(), tensorName.c_str(), smxrt_dtype_name(dtype),
         formatShape(shape, rank).c_str(), describeParameter(parameter).c_str());
-  return smxrt_safetensors_read_tensor_into(file, tensorName.c_str(), tensor);
+  if (!parameter.isSplit())
+    return smxrt_safetensors_read_tensor_into(file, tensorName.c_str(),
+                                              tensor);
+  // A split parameter: this process's slice of the global tensor.
+  std::vector<char> whole(parameter.byteSize *
+                          static_cast<size_t>(sliceOf(parameter).count));
+  SMXRT_RETURN_IF_ERROR(smxrt_safetensors_read_data(
+      file, tensorName.c_str(), whole.data(), whole.size()));
+  copyOwnSlice(parameter, whole.data(), smxrt_tensor_data(tensor));
+  return nullptr;
 }
 
 smxrt_status_t loadParameters(const ModelManifest &manifest,

@@ -66,7 +66,7 @@ private:
       break;
     case ArgumentRole::Parameter: {
       // The same init rules as the forward function's parameters.
-      SMXRT_RETURN_IF_ERROR(readParameterInit(entry, path, argument));
+      SMXRT_RETURN_IF_ERROR(readParameterMembers(entry, path, argument));
       spec.parameters.push_back(index);
       break;
     }

@@ -2,6 +2,8 @@
 
 #include "training/checkpoint.h"
 
+#include "distributed/parameter_slices.h"
+
 #include "model/parameters.h"
 
 #include "data/corpus.h"
@@ -89,30 +91,32 @@ void removeStaleTemporaries(const std::string &directory) {
   }
 }
 
-smxrt_status_t addTensors(smxrt_safetensors_writer_t *writer,
-                          const TrainState &state, const char *prefix,
-                          smxrt_tensor_t *(TrainState::*get)(size_t) const) {
+smxrt_status_t
+addTensors(smxrt_safetensors_writer_t *writer,
+           const CheckpointTensors &tensors, const char *prefix,
+           smxrt_tensor_t *(CheckpointTensors::*get)(size_t) const) {
+  const TrainState &state = tensors.trainState();
   for (size_t index = 0; index < state.parameterCount(); ++index)
     SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
         writer, (prefix + state.parameterSpec(index).name).c_str(),
-        (state.*get)(index)));
+        (tensors.*get)(index)));
   return nullptr;
 }
 
-smxrt_status_t writeTensors(const std::string &path, const TrainState &state,
-                            bool optimizer, const ModelManifest &manifest,
-                            int64_t step) {
+smxrt_status_t writeTensors(const std::string &path,
+                            const CheckpointTensors &tensors, bool optimizer,
+                            const ModelManifest &manifest, int64_t step) {
   smxrt_safetensors_writer_t *rawWriter = nullptr;
   SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_create(&rawWriter));
   SafetensorsWriterPtr writer(rawWriter);
   if (optimizer) {
-    SMXRT_RETURN_IF_ERROR(addTensors(writer.get(), state, "first_moment.",
-                                     &TrainState::firstMoment));
-    SMXRT_RETURN_IF_ERROR(addTensors(writer.get(), state, "second_moment.",
-                                     &TrainState::secondMoment));
+    SMXRT_RETURN_IF_ERROR(addTensors(writer.get(), tensors, "first_moment.",
+                                     &CheckpointTensors::firstMoment));
+    SMXRT_RETURN_IF_ERROR(addTensors(writer.get(), tensors, "second_moment.",
+                                     &CheckpointTensors::secondMoment));
   } else {
-    SMXRT_RETURN_IF_ERROR(
-        addTensors(writer.get(), state, "", &TrainState::parameter));
+    SMXRT_RETURN_IF_ERROR(addTensors(writer.get(), tensors, "",
+                                     &CheckpointTensors::parameter));
   }
   SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_metadata(
       writer.get(), "model", manifest.model.c_str()));
@@ -156,7 +160,7 @@ std::string trainingHash(const ModelManifest &manifest) {
     const ArgumentSpec &parameter = manifest.trainStep.arguments[index];
     identity += "\n" + parameter.name + ":" +
                 smxrt_dtype_name(parameter.dtype);
-    for (int64_t size : parameter.shape)
+    for (int64_t size : parameter.wholeShape())
       identity += " " + std::to_string(size);
   }
   return formatString(
@@ -250,9 +254,54 @@ smxrt_status_t findLatestCheckpoint(const std::string &directory,
   return nullptr;
 }
 
+smxrt_status_t CheckpointTensors::gather(const TrainState &trainState) {
+  state = &trainState;
+  for (auto &tensors : gathered) {
+    tensors.clear();
+    tensors.resize(trainState.parameterCount());
+  }
+  for (size_t index = 0; index < trainState.parameterCount(); ++index) {
+    const ArgumentSpec &parameter = trainState.parameterSpec(index);
+    if (!parameter.isSplit())
+      continue;
+    SMXRT_RETURN_IF_ERROR(gatherWhole(parameter, trainState.parameter(index),
+                                      gathered[Parameter][index]));
+    SMXRT_RETURN_IF_ERROR(gatherWhole(parameter,
+                                      trainState.firstMoment(index),
+                                      gathered[FirstMoment][index]));
+    SMXRT_RETURN_IF_ERROR(gatherWhole(parameter,
+                                      trainState.secondMoment(index),
+                                      gathered[SecondMoment][index]));
+  }
+  return nullptr;
+}
+
+smxrt_tensor_t *CheckpointTensors::get(Kind kind, size_t index) const {
+  if (smxrt_tensor_t *whole = gathered[kind][index].get())
+    return whole;
+  switch (kind) {
+  case Parameter:
+    return state->parameter(index);
+  case FirstMoment:
+    return state->firstMoment(index);
+  default:
+    return state->secondMoment(index);
+  }
+}
+
+smxrt_tensor_t *CheckpointTensors::parameter(size_t index) const {
+  return get(Parameter, index);
+}
+smxrt_tensor_t *CheckpointTensors::firstMoment(size_t index) const {
+  return get(FirstMoment, index);
+}
+smxrt_tensor_t *CheckpointTensors::secondMoment(size_t index) const {
+  return get(SecondMoment, index);
+}
+
 smxrt_status_t writeCheckpoint(const std::string &directory, int64_t step,
                                const ModelManifest &manifest,
-                               const TrainState &state,
+                               const CheckpointTensors &tensors,
                                const json::Object &meta, uint64_t keep,
                                std::string &stepDirectory, std::string &note) {
   SMXRT_RETURN_IF_ERROR(makeDirectories(directory));
@@ -267,9 +316,9 @@ smxrt_status_t writeCheckpoint(const std::string &directory, int64_t step,
                        temporary.c_str(), std::strerror(errno));
   smxrt_status_t status = [&]() -> smxrt_status_t {
     SMXRT_RETURN_IF_ERROR(writeTensors(joinPath(temporary, weightsFileName),
-                                       state, false, manifest, step));
+                                       tensors, false, manifest, step));
     SMXRT_RETURN_IF_ERROR(writeTensors(joinPath(temporary, optimizerFileName),
-                                       state, true, manifest, step));
+                                       tensors, true, manifest, step));
     SMXRT_RETURN_IF_ERROR(writeTextFile(joinPath(temporary, metaFileName),
                                         json::serialize(meta) + "\n"));
     SMXRT_RETURN_IF_ERROR(syncDirectory(temporary));

@@ -24,6 +24,7 @@
 
 #include "smx_runtime/status.h"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -72,14 +73,39 @@ smxrt_status_t findLatestCheckpoint(const std::string &directory,
 std::vector<std::pair<int64_t, std::string>>
 listCheckpoints(const std::string &directory);
 
-/// Writes the state's current parameters and moments as the checkpoint of
+/// The global parameters and moments of a train state, what a checkpoint
+/// holds: the state's current buffers, except that a parameter split over
+/// the grid (expert weights over ep) and its moments are gathered from
+/// every process's slice.
+class CheckpointTensors {
+public:
+  /// A collective when the model splits parameters: every process of the
+  /// job calls it after the same step.
+  smxrt_status_t gather(const TrainState &state);
+
+  const TrainState &trainState() const { return *state; }
+  smxrt_tensor_t *parameter(size_t index) const;
+  smxrt_tensor_t *firstMoment(size_t index) const;
+  smxrt_tensor_t *secondMoment(size_t index) const;
+
+private:
+  enum Kind { Parameter, FirstMoment, SecondMoment, KindCount };
+  smxrt_tensor_t *get(Kind kind, size_t index) const;
+
+  const TrainState *state = nullptr;
+  /// [kind][parameter]: the global tensor of a split parameter; null for
+  /// the others, whose state buffer is global.
+  std::array<std::vector<TensorPtr>, KindCount> gathered;
+};
+
+/// Writes the parameters and moments of `tensors` as the checkpoint of
 /// `step` in `directory` (created if missing), moves `latest` to it and
 /// deletes the checkpoints older than the newest `keep`. `meta` is written
 /// as meta.json. `note` receives a message about anything that could not be
 /// cleaned up (the checkpoint itself is then still good).
 smxrt_status_t writeCheckpoint(const std::string &directory, int64_t step,
                                const ModelManifest &manifest,
-                               const TrainState &state,
+                               const CheckpointTensors &tensors,
                                const json::Object &meta, uint64_t keep,
                                std::string &stepDirectory, std::string &note);
 
@@ -89,7 +115,8 @@ smxrt_status_t readCheckpointMeta(const std::string &stepDirectory,
                                   json::Value &meta);
 
 /// Loads a checkpoint's parameters and moments into the state's current
-/// copy. Every parameter and moment must be there with its exact type.
+/// copy (this process's slice of a split parameter). Every parameter and
+/// moment must be there with its exact global type.
 smxrt_status_t loadCheckpointState(const std::string &stepDirectory,
                                    TrainState &state);
 

@@ -162,12 +162,17 @@ smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
     if (job.size() > 1)
       SMXRT_RETURN_IF_ERROR(job.any(interrupted, interrupted));
     const bool stopping = done == end || interrupted;
-    if (!settings.checkpointDirectory.empty() && job.isLeader() &&
+    if (!settings.checkpointDirectory.empty() &&
         (done % settings.every == 0 || stopping)) {
+      // Every process takes part in gathering split parameters; the leader
+      // alone writes.
+      CheckpointTensors tensors;
+      SMXRT_RETURN_IF_ERROR(tensors.gather(state));
       std::string written, note;
-      SMXRT_RETURN_IF_ERROR(writeCheckpoint(
-          settings.checkpointDirectory, done, manifest, state,
-          hooks.checkpointMeta(done, loss), settings.keep, written, note));
+      if (job.isLeader())
+        SMXRT_RETURN_IF_ERROR(writeCheckpoint(
+            settings.checkpointDirectory, done, manifest, tensors,
+            hooks.checkpointMeta(done, loss), settings.keep, written, note));
       settings.lastCheckpoint = written;
       if (metrics && metrics->isOpen())
         SMXRT_RETURN_IF_ERROR(metrics->sync());

@@ -36,6 +36,7 @@ void mlir::smx::addPartitionPasses(OpPassManager &pm, int64_t dataParallel,
   batch.dataParallel = dataParallel;
   batch.expertParallel = expertParallel;
   pm.addPass(createSmxShardBatchPass(batch));
+  pm.addPass(createSmxShardExpertsPass());
 }
 
 void mlir::smx::addTrainingFormPasses(OpPassManager &pm,

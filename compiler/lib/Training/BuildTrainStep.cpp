@@ -8,7 +8,9 @@
 //      DifferentiableOpInterface, for the gradients of its operands and
 //      summing the gradients of values used more than once;
 //   4. on a partitioned model (a `shard.grid`, smx-shard-batch), sum the
-//      gradients, the loss and the reported results over the grid;
+//      gradients, the loss and the reported results over the grid (the
+//      gradient of a parameter split over some axes, smx-shard-experts,
+//      over the others);
 //   5. take the global gradient norm, clip if asked, and update every
 //      parameter and its Adam moments.
 //
@@ -18,6 +20,7 @@
 
 #include "smx/Training/Gradients.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -57,17 +60,55 @@ Value createClipScale(OpBuilder &builder, Location loc, Value norm,
   return arith::MinimumFOp::create(builder, loc, ratio, one);
 }
 
+/// The sum of `value` over the devices along `axes` of `grid`.
+Value createGridSum(OpBuilder &builder, Location loc, shard::GridOp grid,
+                    ArrayRef<int16_t> axes, Value value) {
+  return shard::AllReduceOp::create(
+      builder, loc, value.getType(), FlatSymbolRefAttr::get(grid),
+      builder.getDenseI16ArrayAttr(axes), value,
+      shard::ReductionKindAttr::get(builder.getContext(),
+                                    shard::ReductionKind::Sum));
+}
+
 /// The sum of `value` over every device of `grid`.
 Value createGridSum(OpBuilder &builder, Location loc, shard::GridOp grid,
                     Value value) {
   SmallVector<int16_t> axes;
   for (int64_t axis = 0, e = grid.getRank(); axis < e; ++axis)
     axes.push_back(static_cast<int16_t>(axis));
-  return shard::AllReduceOp::create(
-      builder, loc, value.getType(), FlatSymbolRefAttr::get(grid),
-      builder.getDenseI16ArrayAttr(axes), value,
-      shard::ReductionKindAttr::get(builder.getContext(),
-                                    shard::ReductionKind::Sum));
+  return createGridSum(builder, loc, grid, axes, value);
+}
+
+/// The axes of `grid` other than `shardAxes`.
+SmallVector<int16_t> getOtherAxes(shard::GridOp grid,
+                                  ArrayRef<int16_t> shardAxes) {
+  SmallVector<int16_t> axes;
+  for (int64_t axis = 0, e = grid.getRank(); axis < e; ++axis)
+    if (!llvm::is_contained(shardAxes, axis))
+      axes.push_back(static_cast<int16_t>(axis));
+  return axes;
+}
+
+/// The global norm of gradients of which some are slices of parameters
+/// split over grid axes (`smx.shard_axes`): each group of slices adds the
+/// sum of its squares over its axes; the others are whole on every device.
+Value createShardedGlobalNorm(
+    OpBuilder &builder, Location loc, shard::GridOp grid,
+    ArrayRef<Value> whole,
+    ArrayRef<std::pair<DenseI16ArrayAttr, SmallVector<Value>>> sharded) {
+  auto scalarF32 = RankedTensorType::get({}, builder.getF32Type());
+  auto squaredNorm = [&](ArrayRef<Value> gradients) -> Value {
+    Value norm = GlobalNormOp::create(builder, loc, scalarF32, gradients);
+    return arith::MulFOp::create(builder, loc, norm, norm);
+  };
+  Value total = whole.empty() ? Value() : squaredNorm(whole);
+  for (const auto &[axes, gradients] : sharded) {
+    Value part =
+        createGridSum(builder, loc, grid, axes.asArrayRef(), squaredNorm(gradients));
+    total = total ? arith::AddFOp::create(builder, loc, total, part).getResult()
+                  : part;
+  }
+  return math::SqrtOp::create(builder, loc, total);
 }
 
 struct ForwardInterface;
@@ -334,15 +375,42 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
 
   // 4. On a grid, each device holds its share of the loss: the job's
   // gradient, loss and metrics are sums over the grid.
+  // A parameter split over some axes (smx-shard-experts) has its slice's
+  // gradient summed over the others: each device along its own axes holds
+  // a different slice.
   shard::GridOp grid = getModelGrid(module);
-  SmallVector<Value> parameterGradients, presentGradients;
+  SmallVector<Value> parameterGradients, wholeGradients;
+  SmallVector<std::pair<DenseI16ArrayAttr, SmallVector<Value>>>
+      shardedGradients;
   for (size_t p = 0; p < parameterCount; ++p) {
     Value gradient = gradients.lookup(parameterArguments[p]);
+    auto shardAxes = forward.getArgAttrOfType<DenseI16ArrayAttr>(
+        interface->parameters[p], kShardAxesAttrName);
+    if (shardAxes && !grid)
+      return forward.emitOpError()
+             << "has a parameter split over grid axes ("
+             << kShardAxesAttrName << ") but the module has no grid";
     if (gradient && grid)
-      gradient = createGridSum(builder, loc, grid, gradient);
+      gradient =
+          shardAxes
+              ? createGridSum(builder, loc, grid,
+                              getOtherAxes(grid, shardAxes.asArrayRef()),
+                              gradient)
+              : createGridSum(builder, loc, grid, gradient);
     parameterGradients.push_back(gradient);
-    if (gradient)
-      presentGradients.push_back(gradient);
+    if (!gradient)
+      continue;
+    if (!shardAxes) {
+      wholeGradients.push_back(gradient);
+      continue;
+    }
+    auto group = llvm::find_if(shardedGradients, [&](const auto &entry) {
+      return entry.first == shardAxes;
+    });
+    if (group == shardedGradients.end())
+      shardedGradients.push_back({shardAxes, {gradient}});
+    else
+      group->second.push_back(gradient);
   }
   if (grid) {
     totalLoss = createGridSum(builder, loc, grid, totalLoss);
@@ -351,10 +419,15 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   }
 
   // 5. Norm, schedule, clipping and AdamW.
-  if (presentGradients.empty())
+  if (wholeGradients.empty() && shardedGradients.empty())
     return forward.emitOpError() << "has a loss that depends on none of its "
                                     "parameters";
-  Value norm = GlobalNormOp::create(builder, loc, scalarF32, presentGradients);
+  Value norm = shardedGradients.empty()
+                   ? GlobalNormOp::create(builder, loc, scalarF32,
+                                          wholeGradients)
+                         .getResult()
+                   : createShardedGlobalNorm(builder, loc, grid,
+                                             wholeGradients, shardedGradients);
   Value step = arguments[llvm::find(interface->inputs, interface->step) -
                          interface->inputs.begin()];
   Value learningRate = LRScheduleOp::create(

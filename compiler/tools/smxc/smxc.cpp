@@ -354,9 +354,6 @@ LogicalResult parseGrid(const smx::spec::ModelSpec &spec,
            "over " + Twine(grid.expertParallel) + " processes");
       return failure();
     }
-    fail("--grid ep=" + Twine(grid.expertParallel) +
-         ": expert parallelism is not built yet (issue 14); use ep=1");
-    return failure();
   }
   if (shape.batch % grid.devices()) {
     fail("--grid dp=" + Twine(grid.dataParallel) + ",ep=" +

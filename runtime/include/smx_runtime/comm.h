@@ -73,6 +73,12 @@ SMXRT_API smxrt_status_t smxrt_comm_all_to_all(smxrt_comm_t comm,
                                                const void *send, void *recv,
                                                int64_t bytes_per_rank);
 
+/* Every process's `bytes` bytes of `send` into every process's `recv`,
+ * which holds one block per process in rank order. */
+SMXRT_API smxrt_status_t smxrt_comm_all_gather(smxrt_comm_t comm,
+                                               const void *send, void *recv,
+                                               int64_t bytes);
+
 /* `bytes` bytes of process `root`'s `data` into every process's `data`. */
 SMXRT_API smxrt_status_t smxrt_comm_broadcast(smxrt_comm_t comm, void *data,
                                               int64_t bytes, int64_t root);

@@ -62,6 +62,19 @@ SMXRT_API void smxrt_grid_all_reduce_sum_i64_memref(int64_t axes_mask,
                                                     void *input,
                                                     int64_t result_rank,
                                                     void *result);
+/* The exchange of `moe.all_to_all` over the `n` processes along the axes of
+ * `axes_mask`: `input` splits into `n` equal blocks along `split_axis`,
+ * block j goes to the process of index j along those axes, and `result`
+ * is the blocks received, concatenated along `concat_axis` in that order.
+ * Both buffers are contiguous f32; `result` has the input's shape with
+ * `split_axis` divided and `concat_axis` multiplied by `n`. */
+SMXRT_API void smxrt_grid_all_to_all_f32_memref(int64_t axes_mask,
+                                                int64_t split_axis,
+                                                int64_t concat_axis,
+                                                int64_t input_rank,
+                                                void *input,
+                                                int64_t result_rank,
+                                                void *result);
 /* This process's linear index in the installed grid (0 without one). */
 SMXRT_API int64_t smxrt_grid_process_index(void);
 

@@ -107,6 +107,12 @@
 #define SMXRT_TENSOR_DTYPE "dtype"
 #define SMXRT_TENSOR_SHAPE "shape"
 #define SMXRT_TENSOR_INIT "init"
+/* On a parameter of a model compiled for a grid that splits it (expert
+ * weights over ep): the grid axes its first dimension is split over, and
+ * its global shape (what checkpoints hold); `shape` is one process's slice,
+ * the one at the process's linear index over those axes. */
+#define SMXRT_TENSOR_SHARD_AXES "shard_axes"
+#define SMXRT_TENSOR_GLOBAL_SHAPE "global_shape"
 #define SMXRT_TENSOR_BATCH_MAJOR "batch_major"
 #define SMXRT_TENSOR_LOSS_WEIGHT "loss_weight"
 #define SMXRT_TENSOR_METRIC "metric"

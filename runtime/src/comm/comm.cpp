@@ -252,6 +252,14 @@ extern "C" smxrt_status_t smxrt_comm_all_to_all(smxrt_comm_t comm,
   return comm->backend->allToAll(comm->state, send, recv, bytes_per_rank);
 }
 
+extern "C" smxrt_status_t smxrt_comm_all_gather(smxrt_comm_t comm,
+                                                const void *send, void *recv,
+                                                int64_t bytes) {
+  if (!comm || bytes < 0 || (bytes > 0 && (!send || !recv)))
+    return invalidArgument("smxrt_comm_all_gather: bad arguments");
+  return comm->backend->allGather(comm->state, send, recv, bytes);
+}
+
 extern "C" smxrt_status_t smxrt_comm_broadcast(smxrt_comm_t comm, void *data,
                                                int64_t bytes, int64_t root) {
   if (!comm || bytes < 0 || (bytes > 0 && !data) || root < 0 ||

@@ -182,14 +182,26 @@ char *dataOf(void *descriptor, size_t elementSize) {
   return head->aligned + head->offset * static_cast<int64_t>(elementSize);
 }
 
-/// The elements of a memref of `rank` dimensions.
-int64_t elementCount(int64_t rank, void *descriptor) {
+/// The sizes of a memref of `rank` dimensions.
+std::vector<int64_t> shapeOf(int64_t rank, void *descriptor) {
   auto *sizes = reinterpret_cast<const int64_t *>(
       static_cast<DescriptorHead *>(descriptor) + 1);
-  int64_t count = 1;
-  for (int64_t dim = 0; dim < rank; ++dim)
-    count *= sizes[dim];
-  return count;
+  return std::vector<int64_t>(sizes, sizes + rank);
+}
+
+/// The product of `sizes[first, last)`.
+int64_t product(const std::vector<int64_t> &sizes, size_t first,
+                size_t last) {
+  int64_t result = 1;
+  for (size_t dim = first; dim < last; ++dim)
+    result *= sizes[dim];
+  return result;
+}
+
+/// The elements of a memref of `rank` dimensions.
+int64_t elementCount(int64_t rank, void *descriptor) {
+  std::vector<int64_t> shape = shapeOf(rank, descriptor);
+  return product(shape, 0, shape.size());
 }
 
 /// `result` = the sum of `input` over the axes of `axesMask`.
@@ -216,7 +228,92 @@ void allReduceSum(int64_t axesMask, smxrt_dtype_t dtype, int64_t inputRank,
     abortJob(grid, status);
 }
 
+/// Copies `pieces` runs of `run` floats: run k goes from `from` + k·`fromStride`
+/// to `to` + k·`toStride`.
+void copyRuns(const float *from, int64_t fromStride, float *to,
+              int64_t toStride, int64_t pieces, int64_t run) {
+  for (int64_t k = 0; k < pieces; ++k)
+    std::memcpy(to + k * toStride, from + k * fromStride,
+                static_cast<size_t>(run) * sizeof(float));
+}
+
+/// moe.all_to_all: blocks along `splitAxis` out, blocks along `concatAxis`
+/// in. The blocks travel packed: block j of the send buffer is the input's
+/// j-th slice along `splitAxis`, and block i of the receive buffer lands as
+/// the result's i-th slice along `concatAxis`. An axis 0 needs no packing.
+void allToAll(int64_t axesMask, int64_t splitAxis, int64_t concatAxis,
+              int64_t inputRank, void *input, int64_t resultRank,
+              void *result) {
+  smxrt_grid_t grid = installedGrid.load();
+  std::vector<int64_t> in = shapeOf(inputRank, input);
+  std::vector<int64_t> out = shapeOf(resultRank, result);
+  smxrt_comm_t comm = smxrt_grid_comm(grid, axesMask);
+  int64_t devices = comm ? smxrt_comm_size(comm) : 1;
+  std::vector<int64_t> block = in;
+  bool shapesAgree = inputRank == resultRank && splitAxis >= 0 &&
+                     splitAxis < inputRank && concatAxis >= 0 &&
+                     concatAxis < inputRank &&
+                     in[splitAxis] % devices == 0;
+  if (shapesAgree) {
+    block[splitAxis] /= devices;
+    std::vector<int64_t> expected = block;
+    expected[concatAxis] *= devices;
+    shapesAgree = expected == out;
+  }
+  if (!shapesAgree)
+    abortJob(grid, makeStatusf(SMXRT_STATUS_INTERNAL,
+                               "all-to-all over %lld processes cannot send %s "
+                               "split along %lld and receive %s",
+                               static_cast<long long>(devices),
+                               formatShape(in.data(), inputRank).c_str(),
+                               static_cast<long long>(splitAxis),
+                               formatShape(out.data(), resultRank).c_str()));
+  auto *from = reinterpret_cast<const float *>(dataOf(input, sizeof(float)));
+  auto *to = reinterpret_cast<float *>(dataOf(result, sizeof(float)));
+  const int64_t blockSize = product(block, 0, block.size());
+  if (!comm) {
+    std::memmove(to, from, static_cast<size_t>(blockSize) * sizeof(float));
+    return;
+  }
+
+  std::vector<float> sendStaging, receiveStaging;
+  const float *send = from;
+  if (splitAxis != 0) {
+    sendStaging.resize(static_cast<size_t>(blockSize * devices));
+    int64_t inner = product(in, splitAxis + 1, in.size());
+    int64_t run = block[splitAxis] * inner;
+    int64_t outer = product(in, 0, splitAxis);
+    for (int64_t j = 0; j < devices; ++j)
+      copyRuns(from + j * run, in[splitAxis] * inner,
+               sendStaging.data() + j * blockSize, run, outer, run);
+    send = sendStaging.data();
+  }
+  float *receive = to;
+  if (concatAxis != 0) {
+    receiveStaging.resize(static_cast<size_t>(blockSize * devices));
+    receive = receiveStaging.data();
+  }
+  if (smxrt_status_t status = smxrt_comm_all_to_all(
+          comm, send, receive, blockSize * static_cast<int64_t>(sizeof(float))))
+    abortJob(grid, status);
+  if (concatAxis != 0) {
+    int64_t inner = product(block, concatAxis + 1, block.size());
+    int64_t run = block[concatAxis] * inner;
+    int64_t outer = product(block, 0, concatAxis);
+    for (int64_t i = 0; i < devices; ++i)
+      copyRuns(receive + i * blockSize, run, to + i * run,
+               out[concatAxis] * inner, outer, run);
+  }
+}
+
 } // namespace
+
+extern "C" void smxrt_grid_all_to_all_f32_memref(
+    int64_t axes_mask, int64_t split_axis, int64_t concat_axis,
+    int64_t input_rank, void *input, int64_t result_rank, void *result) {
+  allToAll(axes_mask, split_axis, concat_axis, input_rank, input, result_rank,
+           result);
+}
 
 extern "C" void smxrt_grid_all_reduce_sum_f32_memref(int64_t axes_mask,
                                                      int64_t input_rank,

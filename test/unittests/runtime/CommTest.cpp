@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -132,6 +133,84 @@ TEST_F(Comm, GridCollectivesRunOverTheirAxes) {
     }
     smxrt_grid_destroy(grid);
     EXPECT_EQ(smxrt_grid_installed(), nullptr);
+  }
+}
+
+/// A contiguous memref descriptor of rank 4.
+struct Descriptor4D {
+  float *allocated, *aligned;
+  int64_t offset, sizes[4], strides[4];
+
+  Descriptor4D(std::vector<float> &data, std::array<int64_t, 4> shape)
+      : allocated(data.data()), aligned(data.data()), offset(0) {
+    int64_t stride = 1;
+    for (int dim = 3; dim >= 0; --dim) {
+      sizes[dim] = shape[dim];
+      strides[dim] = stride;
+      stride *= shape[dim];
+    }
+  }
+};
+
+TEST_F(Comm, GridAllToAllExchangesExpertSlots) {
+  int64_t size = smxrt_comm_size(comm);
+  for (int64_t ep : {int64_t{1}, int64_t{2}}) {
+    if (size % ep)
+      continue;
+    int64_t shape[] = {size / ep, ep};
+    smxrt_grid_t grid = nullptr;
+    expectOk(smxrt_grid_create(comm, shape, 2, &grid));
+    ASSERT_NE(grid, nullptr);
+    smxrt_grid_install(grid);
+    int64_t rank = smxrt_grid_rank(grid);
+    int64_t row = rank / ep, column = rank % ep;
+    // Dispatch: [G, E, C, d] with experts split over ep -> [ep·G, E/ep, C, d].
+    constexpr int64_t G = 2, C = 3, D = 2;
+    const int64_t E = 2 * ep, localE = E / ep;
+    auto value = [](int64_t process, int64_t g, int64_t e, int64_t c,
+                    int64_t k) {
+      return static_cast<float>(10000 * process + 1000 * g + 100 * e +
+                                10 * c + k);
+    };
+    std::vector<float> slots(G * E * C * D), received(G * E * C * D, -1),
+        returned(G * E * C * D, -1);
+    for (int64_t g = 0; g < G; ++g)
+      for (int64_t e = 0; e < E; ++e)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t k = 0; k < D; ++k)
+            slots[((g * E + e) * C + c) * D + k] = value(rank, g, e, c, k);
+    Descriptor4D in(slots, {G, E, C, D});
+    Descriptor4D out(received, {ep * G, localE, C, D});
+    smxrt_grid_all_to_all_f32_memref(/*axes_mask=*/2, /*split_axis=*/1,
+                                     /*concat_axis=*/0, 4, &in, 4, &out);
+    // Block i along the groups came from the process at ep index i of this
+    // row, and holds this process's experts.
+    for (int64_t i = 0; i < ep; ++i)
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t e = 0; e < localE; ++e)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t k = 0; k < D; ++k)
+              ASSERT_EQ(received[(((i * G + g) * localE + e) * C + c) * D + k],
+                        value(row * ep + i, g, column * localE + e, c, k))
+                  << "ep " << ep << ", from " << i << ", group " << g
+                  << ", expert " << e;
+    // The return exchange is the inverse.
+    Descriptor4D back(returned, {G, E, C, D});
+    smxrt_grid_all_to_all_f32_memref(2, /*split_axis=*/0, /*concat_axis=*/1,
+                                     4, &out, 4, &back);
+    EXPECT_EQ(returned, slots) << "ep " << ep;
+    smxrt_grid_destroy(grid);
+  }
+}
+
+TEST_F(Comm, AllGatherCollectsInRankOrder) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  int64_t send[2] = {rank, -rank};
+  std::vector<int64_t> recv(2 * size, 99);
+  expectOk(smxrt_comm_all_gather(comm, send, recv.data(), sizeof(send)));
+  for (int64_t from = 0; from < size; ++from) {
+    EXPECT_EQ(recv[2 * from], from);
+    EXPECT_EQ(recv[2 * from + 1], -from);
   }
 }
 

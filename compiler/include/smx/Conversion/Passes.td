@@ -70,9 +70,9 @@ def ConvertMoeToLinalgPass : Pass<"convert-moe-to-linalg", "ModuleOp"> {
     statistics are reductions.
 
     Contract: accepts moe ops on f32 tensors with static shapes, the
-    gradient ops that `smx-build-train-step` emits included, except
-    `moe.all_to_all`, which smx does not lower yet: the pass fails on it.
-    Guarantees that no moe op remains.
+    gradient ops that `smx-build-train-step` emits included. Guarantees
+    that no moe op remains but `moe.all_to_all`, a collective of the grid
+    that convert-shard-to-runtime lowers.
   }];
   let dependentDialects = loweringDialects;
 }
@@ -83,15 +83,18 @@ def ConvertShardToRuntimePass : Pass<"convert-shard-to-runtime", "ModuleOp"> {
     `shard.all_reduce` (sums of f32 or i64 tensors) becomes a call of
     `smxrt_grid_all_reduce_sum_{f32,i64}_memref` on the axes of the grid
     that have more than one device, or its input when none has;
-    `shard.process_linear_index` becomes `smxrt_grid_process_index`. The
+    `shard.process_linear_index` becomes `smxrt_grid_process_index`;
+    `moe.all_to_all` (f32) becomes `smxrt_grid_all_to_all_f32_memref`, which
+    packs each device's block along `split_axis`, exchanges equal blocks
+    and unpacks them along `concat_axis`, or its input over one device. The
     runtime runs them on the grid the application installed
     (smx_runtime/grid.h), with the job's deadline. Then the `shard.grid`
     symbols go.
 
-    Contract: accepts the collectives `smx-shard-batch`, `smx-build-train-step`
-    and the cross-entropy lowering emit, on tensors of static shape.
-    Guarantees that no `shard` op remains; fails, naming the op, on a grid
-    still in use.
+    Contract: accepts the collectives `smx-shard-batch`, `smx-shard-experts`,
+    `smx-build-train-step` and the cross-entropy lowering emit, on tensors
+    of static shape. Guarantees that no `shard` op and no `moe.all_to_all`
+    remains; fails, naming the op, on a grid still in use.
   }];
   let dependentDialects = loweringDialects;
 }

@@ -51,4 +51,48 @@ def SmxShardBatchPass : Pass<"smx-shard-batch", "ModuleOp"> {
   ];
 }
 
+def SmxShardExpertsPass : Pass<"smx-shard-experts", "ModuleOp"> {
+  let summary = "Splits the experts of every MoE layer over the grid's ep "
+                "axis, with an all-to-all exchange each way";
+  let description = [{
+    Expert parallelism on the grid `smx-shard-batch` declared (axis 1 is
+    ep, of `n` devices). Every `moe.expert_ffn` of `@forward` comes to run
+    the `E/n` experts of this device on the slots that every device of its
+    ep row dispatched to them:
+
+    ```mlir
+    %slots = moe.dispatch ... -> tensor<GxExCxdxf32>
+    %mine = moe.all_to_all %slots on @grid grid_axes = [1] split_axis = 1
+        concat_axis = 0 : tensor<GxExCxdxf32> -> tensor<(n·G)x(E/n)xCxdxf32>
+    %out = moe.expert_ffn %mine, %w1, %b1, %w2, %b2 ...  // weights [E/n, ...]
+    %back = moe.all_to_all %out on @grid grid_axes = [1] split_axis = 0
+        concat_axis = 1 : tensor<(n·G)x(E/n)xCxdxf32> -> tensor<GxExCxdxf32>
+    %y = moe.combine %back[...] ...
+    ```
+
+    Routing, dispatch and combine stay local: every device routes its own
+    tokens. The capacity `C` is static (the router fixes it from the group
+    size and capacity factor), so the exchange is equal-split: every device
+    sends and receives the same number of slots, whatever the routing
+    decided. Empty slots travel too (as zeros); that is the price of static
+    shapes, and what lets the exchange be one plain all-to-all.
+
+    The expert weights become this device's slice `[E/n, ...]` of the
+    global tensor; their `@forward` arguments carry
+    `smx.shard_axes = array<i16: 1>`, so that `smx-build-train-step` sums
+    their gradients over the other axes (dp) only, and the manifest records
+    their global shapes (checkpoints hold the global layout).
+
+    Contract: runs after `smx-shard-batch` and before
+    `smx-build-train-step`, once. Fails, naming the numbers, when the
+    experts of a layer do not divide over ep, and when an expert weight is
+    not a parameter of `@forward` used by expert FFNs alone. On a grid with
+    one device along ep it changes nothing.
+  }];
+  let dependentDialects = [
+    "::mlir::moe::MoeDialect",
+    "::mlir::shard::ShardDialect",
+  ];
+}
+
 #endif // SMX_PARTITION_PASSES_TD

@@ -78,6 +78,7 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::math::MathDialect",
     "::mlir::shard::ShardDialect",
     "::mlir::smx::SmxDialect",
     "::mlir::tensor::TensorDialect",

@@ -514,6 +514,9 @@ struct ConvertMoeToLinalgPass
     ConversionTarget target(getContext());
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     target.addIllegalDialect<MoeDialect>();
+    // A collective, lowered with the grid's others by
+    // convert-shard-to-runtime.
+    target.addLegalOp<AllToAllOp>();
     RewritePatternSet patterns(&getContext());
     populateMoeToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,

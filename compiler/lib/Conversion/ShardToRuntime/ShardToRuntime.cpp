@@ -17,7 +17,9 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "smx/Conversion/LoweringUtils.h"
+#include "smx/Dialect/Moe/IR/MoeOps.h"
 
 namespace mlir::smx {
 #define GEN_PASS_DEF_CONVERTSHARDTORUNTIMEPASS
@@ -79,6 +81,43 @@ struct AllReduceLowering : OpRewritePattern<shard::AllReduceOp> {
   }
 };
 
+/// Checks that smx lowers `op`: an exchange of static f32 tensors.
+LogicalResult verifyLowerable(moe::AllToAllOp op) {
+  RankedTensorType type = op.getInput().getType();
+  if (!type.hasStaticShape() || !op.getType().hasStaticShape())
+    return op.emitOpError() << "is lowered for static tensors only";
+  if (!type.getElementType().isF32())
+    return op.emitOpError() << "is lowered for f32 only, not "
+                            << type.getElementType();
+  return success();
+}
+
+struct AllToAllLowering : OpRewritePattern<moe::AllToAllOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(moe::AllToAllOp op,
+                                PatternRewriter &rewriter) const override {
+    SymbolTableCollection symbols;
+    shard::GridOp grid = shard::getGrid(op, symbols);
+    int64_t mask = getAxesMask(grid, op.getGridAxes());
+    // Over one device the exchange keeps every block where it is, and the
+    // result type is the input's.
+    if (mask == 0) {
+      rewriter.replaceOp(op, op.getInput());
+      return success();
+    }
+    Location loc = op.getLoc();
+    SmallVector<Value> scalars = {
+        createI64Constant(rewriter, loc, mask),
+        createI64Constant(rewriter, loc, op.getSplitAxis()),
+        createI64Constant(rewriter, loc, op.getConcatAxis())};
+    rewriter.replaceOp(op, emitRuntimeCall(rewriter, loc,
+                                           "smxrt_grid_all_to_all_f32_memref",
+                                           scalars, op.getInput(),
+                                           op.getType()));
+    return success();
+  }
+};
+
 struct ProcessLinearIndexLowering
     : OpRewritePattern<shard::ProcessLinearIndexOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -113,17 +152,24 @@ struct ConvertShardToRuntimePass
     : smx::impl::ConvertShardToRuntimePassBase<ConvertShardToRuntimePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    WalkResult checked = module.walk([](shard::AllReduceOp op) {
-      return failed(verifyLowerable(op)) ? WalkResult::interrupt()
-                                         : WalkResult::advance();
+    WalkResult checked = module.walk([](Operation *op) {
+      LogicalResult lowerable =
+          llvm::TypeSwitch<Operation *, LogicalResult>(op)
+              .Case<shard::AllReduceOp, moe::AllToAllOp>(
+                  [](auto collective) { return verifyLowerable(collective); })
+              .Default(success());
+      return failed(lowerable) ? WalkResult::interrupt()
+                               : WalkResult::advance();
     });
     if (checked.wasInterrupted())
       return signalPassFailure();
     ConversionTarget target(getContext());
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    target.addIllegalOp<shard::AllReduceOp, shard::ProcessLinearIndexOp>();
+    target.addIllegalOp<shard::AllReduceOp, shard::ProcessLinearIndexOp,
+                        moe::AllToAllOp>();
     RewritePatternSet patterns(&getContext());
-    patterns.add<AllReduceLowering, ProcessLinearIndexLowering>(&getContext());
+    patterns.add<AllReduceLowering, AllToAllLowering,
+                 ProcessLinearIndexLowering>(&getContext());
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
     // The grids have served their collectives; code generation has no use

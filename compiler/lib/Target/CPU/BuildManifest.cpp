@@ -71,6 +71,7 @@ getArgumentRole(func::FuncOp function, unsigned index) {
 /// forward function's results carry their name and `batch_major`; the train
 /// step's also a `role`. Both mark loss terms (`loss_weight`) and metrics.
 static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
+                                                  shard::GridOp grid,
                                                   bool withResultRoles) {
   json::Array arguments;
   FunctionType type = function.getFunctionType();
@@ -86,6 +87,22 @@ static FailureOr<json::Object> describeEntryPoint(func::FuncOp function,
     if (role->second == SMXRT_ROLE_PARAMETER) {
       auto init = function.getArgAttrOfType<StringAttr>(index, kInitAttrName);
       (*entry)[SMXRT_TENSOR_INIT] = init ? init.getValue() : SMXRT_INIT_NORMAL;
+      if (auto axes = function.getArgAttrOfType<DenseI16ArrayAttr>(
+              index, kShardAxesAttrName)) {
+        if (!grid)
+          return function.emitError()
+                 << "argument " << index << " of @" << function.getName()
+                 << " is split over grid axes but the module has no grid";
+        auto type = cast<RankedTensorType>(argumentType);
+        SmallVector<int64_t> globalShape(type.getShape());
+        json::Array axesArray;
+        for (int16_t axis : axes.asArrayRef()) {
+          globalShape[0] *= grid.getShape()[axis];
+          axesArray.push_back(axis);
+        }
+        (*entry)[SMXRT_TENSOR_SHARD_AXES] = std::move(axesArray);
+        (*entry)[SMXRT_TENSOR_GLOBAL_SHAPE] = json::Array(globalShape);
+      }
     }
     arguments.push_back(std::move(*entry));
   }
@@ -144,16 +161,17 @@ struct SmxBuildManifestPass
                          << " function";
       return signalPassFailure();
     }
+    shard::GridOp grid = getModelGrid(module);
     json::Object entryPoints;
     FailureOr<json::Object> forwardEntry =
-        describeEntryPoint(forward, /*withResultRoles=*/false);
+        describeEntryPoint(forward, grid, /*withResultRoles=*/false);
     if (failed(forwardEntry))
       return signalPassFailure();
     entryPoints[SMXRT_ENTRY_FORWARD] = std::move(*forwardEntry);
     if (auto trainStep =
             module.lookupSymbol<func::FuncOp>(kTrainStepFunctionName)) {
       FailureOr<json::Object> trainEntry =
-          describeEntryPoint(trainStep, /*withResultRoles=*/true);
+          describeEntryPoint(trainStep, grid, /*withResultRoles=*/true);
       if (failed(trainEntry))
         return signalPassFailure();
       entryPoints[SMXRT_ENTRY_TRAIN_STEP] = std::move(*trainEntry);
@@ -190,7 +208,7 @@ struct SmxBuildManifestPass
         {SMXRT_MANIFEST_MOE_LAYERS, std::move(moeLayers)}};
     if (auto task = module->getAttrOfType<StringAttr>(kTaskAttrName))
       manifest[SMXRT_MANIFEST_TASK] = task.getValue();
-    if (shard::GridOp grid = getModelGrid(module)) {
+    if (grid) {
       ArrayRef<int64_t> shape = grid.getShape();
       manifest[SMXRT_MANIFEST_GRID] =
           json::Object{{SMXRT_GRID_DP, shape[0]}, {SMXRT_GRID_EP, shape[1]}};

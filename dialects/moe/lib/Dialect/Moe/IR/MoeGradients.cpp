@@ -130,3 +130,16 @@ LogicalResult LoadBalanceLossOp::buildGradients(
       getGroupsAttr());
   return success();
 }
+
+LogicalResult AllToAllOp::buildGradients(
+    OpBuilder &builder, ArrayRef<Value> resultGradients,
+    MutableArrayRef<Value> operandGradients) {
+  // A permutation of elements between devices: its transpose, the inverse
+  // exchange, carries each element's gradient back where it came from.
+  if (Value resultGrad = resultGradients[0])
+    operandGradients[getInputMutable().getOperandNumber()] =
+        AllToAllOp::create(builder, getLoc(), getInput().getType(),
+                           resultGrad, getGridAttr(), getGridAxesAttr(),
+                           getConcatAxisAttr(), getSplitAxisAttr());
+  return success();
+}

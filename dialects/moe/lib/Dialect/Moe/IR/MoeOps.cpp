@@ -454,14 +454,33 @@ AllToAllOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
     return emitOpError() << "(C4): split_axis " << splitAxis << " of size "
                          << splitSize << " is not divisible by the "
                          << devices << " devices along the grid axes";
-  SmallVector<int64_t> expected(inputType.getShape());
-  expected[splitAxis] = divideSizes(expected[splitAxis], devices);
-  if (!ShapedType::isDynamic(expected[concatAxis]) &&
+  FailureOr<RankedTensorType> expected = inferResultType(symbolTable);
+  if (failed(expected))
+    return failure();
+  return verifyShape(*this, "(C5)", "result", getResult().getType(),
+                     expected->getShape());
+}
+
+FailureOr<RankedTensorType>
+AllToAllOp::inferResultType(SymbolTableCollection &symbolTables) {
+  shard::GridOp grid = shard::getGridOrNull(*this, getGridAttr(), symbolTables);
+  RankedTensorType inputType = getInput().getType();
+  int64_t splitAxis = getSplitAxis(), concatAxis = getConcatAxis();
+  if (!grid || splitAxis < 0 || splitAxis >= inputType.getRank() ||
+      concatAxis < 0 || concatAxis >= inputType.getRank())
+    return failure();
+  int64_t devices = shard::collectiveProcessGroupSize(getGridAxes(), grid);
+  SmallVector<int64_t> shape(inputType.getShape());
+  if (!ShapedType::isDynamic(devices) && !ShapedType::isDynamic(shape[splitAxis]) &&
+      shape[splitAxis] % devices != 0)
+    return failure();
+  shape[splitAxis] = divideSizes(shape[splitAxis], devices);
+  if (!ShapedType::isDynamic(shape[concatAxis]) &&
       !ShapedType::isDynamic(devices))
-    expected[concatAxis] *= devices;
+    shape[concatAxis] *= devices;
   else
-    expected[concatAxis] = kDynamic;
-  return verifyShape(*this, "(C5)", "result", getResult().getType(), expected);
+    shape[concatAxis] = kDynamic;
+  return inputType.clone(shape);
 }
 
 //===----------------------------------------------------------------------===//

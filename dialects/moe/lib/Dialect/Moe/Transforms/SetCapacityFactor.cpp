@@ -72,6 +72,18 @@ static FailureOr<bool> reinferResultTypes(Operation *op,
       return failure();
     return false;
   }
+  // The exchange's result type depends on its grid, a symbol.
+  if (auto exchange = dyn_cast<AllToAllOp>(op)) {
+    FailureOr<RankedTensorType> type = exchange.inferResultType(symbolTables);
+    if (failed(type))
+      return op->emitOpError() << "cannot be retyped for a new expert "
+                                  "capacity: its split axis does not divide "
+                                  "over its grid's devices";
+    if (exchange.getType() == *type)
+      return false;
+    exchange.getResult().setType(*type);
+    return true;
+  }
   auto inferrable = dyn_cast<InferTypeOpInterface>(op);
   if (!inferrable) {
     std::string reason;

@@ -455,7 +455,8 @@ def Moe_LoadBalanceLossGradOp : Moe_Op<"load_balance_loss_grad",
 
 def Moe_AllToAllOp : Moe_Op<"all_to_all",
     [Pure, SameOperandsAndResultElementType,
-     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+     DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Exchanges expert slots between the devices of a grid axis";
   let description = [{
     Expert parallelism: each of the `n` devices along `grid_axes` of the
@@ -465,6 +466,9 @@ def Moe_AllToAllOp : Moe_Op<"all_to_all",
     to; a separate op so that MoE passes can find dispatch and return
     exchanges). Dispatch sends `[G, E, C, d]` with experts split over `ep`
     and receives `[n·G, E/n, C, d]`; the return exchange is the inverse.
+    The exchange only moves elements, so its gradient is the inverse
+    exchange of the result's gradient (`split_axis` and `concat_axis`
+    swapped).
 
     Constraints:
     - (C1) `grid` names a `shard.grid`.
@@ -490,6 +494,13 @@ def Moe_AllToAllOp : Moe_Op<"all_to_all",
     $input `on` $grid `grid_axes` `=` $grid_axes `split_axis` `=` $split_axis
     `concat_axis` `=` $concat_axis attr-dict `:` type($input) `->`
     type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The result type (C5) of exchanging the current input over the
+    /// devices of `grid_axes`; failure when the grid is not found or the
+    /// split axis does not divide.
+    ::mlir::FailureOr<::mlir::RankedTensorType>
+    inferResultType(::mlir::SymbolTableCollection &symbolTables);
   }];
   let hasVerifier = 1;
 }

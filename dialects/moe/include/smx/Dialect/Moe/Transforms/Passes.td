@@ -22,10 +22,10 @@ def MoeSetCapacityFactorPass : Pass<"moe-set-capacity-factor"> {
     the training form by construction, and this pass leaves it unchanged.
 
     Contract: accepts IR where every transitive user of a route result
-    either implements `InferTypeOpInterface`, verifies with the new operand
-    types unchanged (`moe.combine`), or is the `func.return` of an uncalled
-    function. `moe.all_to_all` does none of these: run the pass before
-    expert sharding. Fails with one error naming the first op it cannot
+    either implements `InferTypeOpInterface`, is a `moe.all_to_all` (whose
+    result type follows from its input and its grid), verifies with the new
+    operand types unchanged (`moe.combine`), or is the `func.return` of an
+    uncalled function. Fails with one error naming the first op it cannot
     retype. Guarantees that every route has the requested capacity factor
     and that the IR verifies.
   }];

@@ -21,6 +21,12 @@ inline constexpr llvm::StringLiteral kParameterAttrName = "smx.parameter";
 /// On a function argument: how the parameter starts without given weights,
 /// "normal" (N(0, 0.02)), "zeros" or "ones".
 inline constexpr llvm::StringLiteral kInitAttrName = "smx.init";
+/// On a parameter argument of a partitioned model (a DenseI16ArrayAttr of
+/// axes of the module's `shard.grid`): the parameter is split along its
+/// first dimension over the devices along these axes, and the argument is
+/// this device's slice, the one at its linear index over the axes
+/// (smx-shard-experts splits expert weights over ep).
+inline constexpr llvm::StringLiteral kShardAxesAttrName = "smx.shard_axes";
 /// On a function argument: the name of a per-call input (`input_ids`, ...).
 inline constexpr llvm::StringLiteral kInputAttrName = "smx.input";
 /// On a function result: the name of an output.

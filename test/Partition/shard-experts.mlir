@@ -1,0 +1,136 @@
+// RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --verify-diagnostics | FileCheck %s
+// RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --smx-build-train-step="max-grad-norm=1.0" --verify-diagnostics | FileCheck %s --check-prefix=STEP
+
+// Every router policy gives the same partitioned layer: routing, dispatch
+// and combine stay on the device; the slots go to their experts' device and
+// back. (The frontend's IR of each policy's sample.)
+// RUN: smxc %smx_src_root/samples/tiny_sm.yaml --task=pretrain --emit=smx -o - | smx-opt --smx-shard-batch="dp=1 ep=2" --smx-shard-experts | FileCheck %s --check-prefix=EC
+// RUN: smxc %smx_src_root/samples/tiny/tiny_tokens_choose.yaml --task=pretrain --emit=smx -o - | smx-opt --smx-shard-batch="dp=1 ep=2" --smx-shard-experts | FileCheck %s --check-prefix=TC
+// RUN: smxc %smx_src_root/samples/tiny/tiny_capped_experts_choose.yaml --task=pretrain --emit=smx -o - | smx-opt --smx-shard-batch="dp=1 ep=2" --smx-shard-experts | FileCheck %s --check-prefix=CAPPED
+// RUN: smxc %smx_src_root/samples/tiny/tiny_hash.yaml --task=pretrain --emit=smx -o - | smx-opt --smx-shard-batch="dp=1 ep=2" --smx-shard-experts | FileCheck %s --check-prefix=HASH
+
+// EC:     smx.parameter = "layers.1.moe.experts.input.weight", smx.shard_axes = array<i16: 1>
+// EC:     moe.route %{{.*}} policy = #moe.experts_choose
+// EC:     %[[SLOTS:.*]] = moe.dispatch {{.*}} -> tensor<1x4x32x64xf32>
+// EC:     %[[MINE:.*]] = moe.all_to_all %[[SLOTS]] on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<1x4x32x64xf32> -> tensor<2x2x32x64xf32>
+// EC:     %[[OUT:.*]] = moe.expert_ffn %[[MINE]], {{.*}} : tensor<2x2x32x64xf32>, tensor<2x64x128xf32>, tensor<2x128xf32>, tensor<2x128x64xf32>, tensor<2x64xf32>
+// EC:     %[[BACK:.*]] = moe.all_to_all %[[OUT]] on @grid grid_axes = [1] split_axis = 0 concat_axis = 1 : tensor<2x2x32x64xf32> -> tensor<1x4x32x64xf32>
+// EC:     moe.combine %[[BACK]][
+
+// TC:     moe.route %{{.*}} policy = #moe.tokens_choose<k = 2, batch_prioritized>
+// TC:     %[[SLOTS:.*]] = moe.dispatch {{.*}} -> tensor<2x4x5x32xf32>
+// TC:     %[[MINE:.*]] = moe.all_to_all %[[SLOTS]] on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<2x4x5x32xf32> -> tensor<4x2x5x32xf32>
+// TC:     %[[OUT:.*]] = moe.expert_ffn %[[MINE]],
+// TC:     %[[BACK:.*]] = moe.all_to_all %[[OUT]] on @grid grid_axes = [1] split_axis = 0 concat_axis = 1 : tensor<4x2x5x32xf32> -> tensor<2x4x5x32xf32>
+// TC:     moe.combine %[[BACK]][
+
+// CAPPED: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2>
+// CAPPED: %[[SLOTS:.*]] = moe.dispatch {{.*}} -> tensor<1x4x8x32xf32>
+// CAPPED: %[[MINE:.*]] = moe.all_to_all %[[SLOTS]] on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<1x4x8x32xf32> -> tensor<2x2x8x32xf32>
+// CAPPED: %[[OUT:.*]] = moe.expert_ffn %[[MINE]],
+// CAPPED: %[[BACK:.*]] = moe.all_to_all %[[OUT]] on @grid grid_axes = [1] split_axis = 0 concat_axis = 1
+// CAPPED: moe.combine %[[BACK]][
+
+// HASH:   moe.route %{{.*}} token_ids %{{.*}} policy = #moe.hash
+// HASH:   %[[SLOTS:.*]] = moe.dispatch {{.*}} -> tensor<1x4x8x32xf32>
+// HASH:   %[[MINE:.*]] = moe.all_to_all %[[SLOTS]] on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<1x4x8x32xf32> -> tensor<2x2x8x32xf32>
+// HASH:   %[[OUT:.*]] = moe.expert_ffn %[[MINE]],
+// HASH:   %[[BACK:.*]] = moe.all_to_all %[[OUT]] on @grid grid_axes = [1] split_axis = 0 concat_axis = 1
+// HASH:   moe.combine %[[BACK]][
+
+// The expert weights become this device's 2 of 4 experts, marked as split
+// over axis 1 (ep); the other parameter stays whole.
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME:  %[[W1:[^:]*]]: tensor<2x8x16xf32> {smx.init = "normal", smx.parameter = "experts.input.weight", smx.shard_axes = array<i16: 1>}
+// CHECK-SAME:  tensor<2x16xf32> {{[^}]*}}smx.shard_axes = array<i16: 1>}
+// CHECK-SAME:  tensor<2x16x8xf32> {{[^}]*}}smx.shard_axes = array<i16: 1>}
+// CHECK-SAME:  tensor<2x8xf32> {{[^}]*}}smx.shard_axes = array<i16: 1>}
+// CHECK-SAME:  tensor<8x2xf32> {smx.init = "normal", smx.parameter = "head.weight"})
+// CHECK:       %[[MINE:.*]] = moe.all_to_all %arg0 on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<2x4x3x8xf32> -> tensor<4x2x3x8xf32>
+// CHECK:       %[[OUT:.*]] = moe.expert_ffn %[[MINE]], %[[W1]], {{.*}} : tensor<4x2x3x8xf32>, tensor<2x8x16xf32>, tensor<2x16xf32>, tensor<2x16x8xf32>, tensor<2x8xf32>
+// CHECK:       %[[BACK:.*]] = moe.all_to_all %[[OUT]] on @grid grid_axes = [1] split_axis = 0 concat_axis = 1 : tensor<4x2x3x8xf32> -> tensor<2x4x3x8xf32>
+// CHECK:       moe.combine %[[BACK]][%arg1], %arg2
+
+// The backward pass exchanges the gradients the other way; the expert
+// gradients are summed over dp (axis 0) alone, the head's over the whole
+// grid; the global norm adds the experts' squares over ep.
+// STEP-LABEL: func.func @train_step
+// STEP:       %[[BACK:.*]] = moe.all_to_all %{{.*}} split_axis = 0 concat_axis = 1
+// STEP:       %[[DBACK:.*]], %{{.*}} = moe.combine_grad %[[BACK]]
+// STEP:       %[[DOUT:.*]] = moe.all_to_all %[[DBACK]] on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<2x4x3x8xf32> -> tensor<4x2x3x8xf32>
+// STEP:       %{{.*}}, %[[DW1:.*]], %[[DB1:.*]], %[[DW2:.*]], %[[DB2:.*]] = moe.expert_ffn_grad {{.*}}, %[[DOUT]] activation
+// STEP:       %[[SW1:.*]] = shard.all_reduce %[[DW1]] on @grid grid_axes = [0] : tensor<2x8x16xf32>
+// STEP:       %[[SB1:.*]] = shard.all_reduce %[[DB1]] on @grid grid_axes = [0] : tensor<2x16xf32>
+// STEP:       %[[SW2:.*]] = shard.all_reduce %[[DW2]] on @grid grid_axes = [0] : tensor<2x16x8xf32>
+// STEP:       %[[SB2:.*]] = shard.all_reduce %[[DB2]] on @grid grid_axes = [0] : tensor<2x8xf32>
+// STEP:       %[[SHEAD:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<8x2xf32>
+// STEP:       %[[HEAD:.*]] = smx.global_norm %[[SHEAD]] :
+// STEP:       %[[HEAD2:.*]] = arith.mulf %[[HEAD]], %[[HEAD]]
+// STEP:       %[[EXPERTS:.*]] = smx.global_norm %[[SW1]], %[[SB1]], %[[SW2]], %[[SB2]] :
+// STEP:       %[[EXPERTS2:.*]] = arith.mulf %[[EXPERTS]], %[[EXPERTS]]
+// STEP:       %[[ALL2:.*]] = shard.all_reduce %[[EXPERTS2]] on @grid grid_axes = [1] : tensor<f32>
+// STEP:       %[[SUM:.*]] = arith.addf %[[HEAD2]], %[[ALL2]]
+// STEP:       %[[NORM:.*]] = math.sqrt %[[SUM]] : tensor<f32>
+// STEP:       smx.adamw_update %arg8, {{.*}} : tensor<2x8x16xf32>
+// STEP:       return {{.*}}, %[[NORM]], %{{.*}}, %{{.*}} :
+module {
+  func.func @forward(%slots: tensor<2x4x3x8xf32> {smx.input = "slots"}, %idx: tensor<2x4x3xi32> {smx.input = "indices"},
+      %cw: tensor<2x4x3xf32> {smx.input = "combine_weights"}, %target: tensor<8x2xf32> {smx.input = "target"},
+      %step: i64 {smx.input = "step"},
+      %w1: tensor<4x8x16xf32> {smx.parameter = "experts.input.weight", smx.init = "normal"},
+      %b1: tensor<4x16xf32> {smx.parameter = "experts.input.bias", smx.init = "zeros"},
+      %w2: tensor<4x16x8xf32> {smx.parameter = "experts.output.weight", smx.init = "normal"},
+      %b2: tensor<4x8xf32> {smx.parameter = "experts.output.bias", smx.init = "zeros"},
+      %w: tensor<8x2xf32> {smx.parameter = "head.weight", smx.init = "normal"})
+      -> (tensor<f32> {smx.output = "mse", smx.loss = 1.0 : f64}) {
+    %out = moe.expert_ffn %slots, %w1, %b1, %w2, %b2 activation = <gelu_tanh> : tensor<2x4x3x8xf32>, tensor<4x8x16xf32>, tensor<4x16xf32>, tensor<4x16x8xf32>, tensor<4x8xf32>
+    %y = moe.combine %out[%idx], %cw : tensor<2x4x3x8xf32>, tensor<2x4x3xi32>, tensor<2x4x3xf32> -> tensor<8x8xf32>
+    %logits = smx.dense %y, %w : tensor<8x8xf32>, tensor<8x2xf32> -> tensor<8x2xf32>
+    %mse = smx.mean_squared_error %logits, %target : tensor<8x2xf32>
+    return %mse : tensor<f32>
+  }
+}
+
+// -----
+
+// Experts that do not split over ep.
+module {
+  func.func @forward(%slots: tensor<1x3x3x8xf32> {smx.input = "slots"}, %step: i64 {smx.input = "step"},
+      %w1: tensor<3x8x8xf32> {smx.parameter = "w1"}, %b1: tensor<3x8xf32> {smx.parameter = "b1"},
+      %w2: tensor<3x8x8xf32> {smx.parameter = "w2"}, %b2: tensor<3x8xf32> {smx.parameter = "b2"})
+      -> (tensor<1x3x3x8xf32> {smx.output = "slots"}) {
+    // expected-error @+1 {{has 3 experts, which do not split over the 2 devices of the grid's ep axis}}
+    %out = moe.expert_ffn %slots, %w1, %b1, %w2, %b2 activation = <relu> : tensor<1x3x3x8xf32>, tensor<3x8x8xf32>, tensor<3x8xf32>, tensor<3x8x8xf32>, tensor<3x8xf32>
+    return %out : tensor<1x3x3x8xf32>
+  }
+}
+
+// -----
+
+// An expert weight computed in the function, not a parameter.
+module {
+  func.func @forward(%slots: tensor<1x4x3x8xf32> {smx.input = "slots"}, %step: i64 {smx.input = "step"},
+      %w1: tensor<4x8x8xf32> {smx.parameter = "w1"}, %b1: tensor<4x8xf32> {smx.parameter = "b1"},
+      %w2: tensor<4x8x8xf32> {smx.parameter = "w2"})
+      -> (tensor<1x4x3x8xf32> {smx.output = "slots"}) {
+    %b2 = arith.constant dense<0.0> : tensor<4x8xf32>
+    // expected-error @+1 {{has an expert weight that is not a parameter of @forward}}
+    %out = moe.expert_ffn %slots, %w1, %b1, %w2, %b2 activation = <relu> : tensor<1x4x3x8xf32>, tensor<4x8x8xf32>, tensor<4x8xf32>, tensor<4x8x8xf32>, tensor<4x8xf32>
+    return %out : tensor<1x4x3x8xf32>
+  }
+}
+
+// -----
+
+// An expert weight also used whole elsewhere.
+module {
+  func.func @forward(%slots: tensor<1x4x3x8xf32> {smx.input = "slots"}, %step: i64 {smx.input = "step"},
+      %w1: tensor<4x8x8xf32> {smx.parameter = "w1"}, %b1: tensor<4x8xf32> {smx.parameter = "b1"},
+      %w2: tensor<4x8x8xf32> {smx.parameter = "w2"}, %b2: tensor<4x8xf32> {smx.parameter = "b2"})
+      -> (tensor<1x4x3x8xf32> {smx.output = "slots"}, tensor<4x8xf32> {smx.output = "bias"}) {
+    %out = moe.expert_ffn %slots, %w1, %b1, %w2, %b2 activation = <relu> : tensor<1x4x3x8xf32>, tensor<4x8x8xf32>, tensor<4x8xf32>, tensor<4x8x8xf32>, tensor<4x8xf32>
+    // expected-error @+1 {{uses the expert weight "b2", which smx-shard-experts splits over ep}}
+    %twice = arith.addf %b2, %b2 : tensor<4x8xf32>
+    return %out, %twice : tensor<1x4x3x8xf32>, tensor<4x8xf32>
+  }
+}
