@@ -20,6 +20,24 @@ func.func @dropout(%x: tensor<2x4xf32>, %step: i64) -> tensor<2x4xf32> {
 
 // -----
 
+// A block of a larger tensor (a device's share of the batch) adds the index
+// of its first element to every counter.
+// CHECK-LABEL: func.func @dropout_with_offset
+// CHECK-SAME:  (%[[X:.*]]: tensor<2x4xf32>, %[[STEP:.*]]: i64, %[[FIRST:.*]]: i64)
+// CHECK:       %[[BASE:.*]] = arith.index_cast %[[FIRST]] : i64 to index
+// CHECK:       linalg.generic {{.*}} ins(%[[X]] : tensor<2x4xf32>)
+// CHECK:         %[[ROW:.*]] = linalg.index 0
+// CHECK:         %[[COLUMN:.*]] = linalg.index 1
+// CHECK:         %[[LOCAL:.*]] = arith.addi %{{.*}}, %[[COLUMN]] : index
+// CHECK:         %[[GLOBAL:.*]] = arith.addi %[[LOCAL]], %[[BASE]] : index
+// CHECK:         arith.index_cast %[[GLOBAL]] : index to i64
+func.func @dropout_with_offset(%x: tensor<2x4xf32>, %step: i64, %first: i64) -> tensor<2x4xf32> {
+  %y = smx.dropout %x, %step rate = 0.25 seed = 7 offset %first : tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
 // The weight gradient is one GEMM over the flattened rows, A transposed.
 // CHECK-LABEL: func.func @dense_weight_grad
 // CHECK:       tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<2x4x8xf32> into tensor<8x8xf32>

@@ -59,3 +59,30 @@ module {
     return %x : tensor<4x8xf32>
   }
 }
+
+// -----
+
+// Noise draws the numbers of this device's block of the unsharded tensor:
+// its counters start at the device's index times the numbers it draws
+// (2·8 = 16 for the dropout, 2·2·8·8 = 256 attention probabilities).
+// CHECK-LABEL: func.func @forward
+// CHECK:       %[[INDEX:.*]] = shard.process_linear_index on @grid : index
+// CHECK:       %[[INDEX64:.*]] = arith.index_cast %[[INDEX]] : index to i64
+// CHECK:       %[[DROPPED:.*]] = arith.constant 16 : i64
+// CHECK:       %[[FIRST:.*]] = arith.muli %[[INDEX64]], %[[DROPPED]] : i64
+// CHECK:       smx.dropout %{{.*}}, %{{.*}} rate = 1.000000e-01 seed = 1 offset %[[FIRST]] : tensor<2x8xf32>
+// CHECK:       %[[PROBABILITIES:.*]] = arith.constant 256 : i64
+// CHECK:       %[[FIRST_P:.*]] = arith.muli %[[INDEX64]], %[[PROBABILITIES]] : i64
+// CHECK:       mix.self_attention {{.*}} dropout(1.000000e-01, seed = 2, step = %{{.*}}, offset = %[[FIRST_P]])
+module {
+  func.func @forward(%x: tensor<2x8xf32> {smx.input = "x"}, %h: tensor<2x8x8xf32> {smx.input = "h"},
+      %mask: tensor<2x8xi1> {smx.input = "mask"}, %step: i64 {smx.input = "step"},
+      %w: tensor<8x8xf32> {smx.parameter = "w"})
+      -> (tensor<f32> {smx.output = "loss", smx.loss = 1.0 : f64}, tensor<2x8x8xf32> {smx.output = "a"}) {
+    %y = smx.dropout %x, %step rate = 0.1 seed = 1 : tensor<2x8xf32>
+    %a = mix.self_attention %h, %h, %h, %mask heads = 2 dropout(0.1, seed = 2, step = %step) : tensor<2x8x8xf32>, tensor<2x8xi1>
+    %z = smx.dense %y, %w : tensor<2x8xf32>, tensor<8x8xf32> -> tensor<2x8xf32>
+    %loss = smx.mean_squared_error %z, %x : tensor<2x8xf32>
+    return %loss, %a : tensor<f32>, tensor<2x8x8xf32>
+  }
+}

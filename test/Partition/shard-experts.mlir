@@ -73,6 +73,13 @@
 // STEP:       %[[NORM:.*]] = math.sqrt %[[SUM]] : tensor<f32>
 // STEP:       smx.adamw_update %arg8, {{.*}} : tensor<2x8x16xf32>
 // STEP:       return {{.*}}, %[[NORM]], %{{.*}}, %{{.*}} :
+
+// With expert dropout, the gradient redraws the forward mask: the same
+// offset and counter_experts.
+// STEP-LABEL: func.func @train_step
+// STEP:       %[[FIRST:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+// STEP:       moe.expert_ffn {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64}
+// STEP:       moe.expert_ffn_grad {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64}
 module {
   func.func @forward(%slots: tensor<2x4x3x8xf32> {smx.input = "slots"}, %idx: tensor<2x4x3xi32> {smx.input = "indices"},
       %cw: tensor<2x4x3xf32> {smx.input = "combine_weights"}, %target: tensor<8x2xf32> {smx.input = "target"},
@@ -132,5 +139,38 @@ module {
     // expected-error @+1 {{uses the expert weight "b2", which smx-shard-experts splits over ep}}
     %twice = arith.addf %b2, %b2 : tensor<4x8xf32>
     return %out, %twice : tensor<1x4x3x8xf32>, tensor<4x8xf32>
+  }
+}
+
+// -----
+
+// Expert dropout keeps indexing the unsharded activations [2·2, 4, 3, 16]
+// (2 groups on each of the 4 devices): rows of the 4 experts
+// (counter_experts), and this device's first activation at
+// d·(2·2·4·3·16) + j·(2·3·16), d its dp index and j its ep index.
+// CHECK-LABEL: func.func @forward
+// CHECK:       %[[LINEAR:.*]] = shard.process_linear_index on @grid : index
+// CHECK:       %[[LINEAR64:.*]] = arith.index_cast %[[LINEAR]] : index to i64
+// CHECK:       %[[EP:.*]] = arith.constant 2 : i64
+// CHECK:       %[[D:.*]] = arith.divsi %[[LINEAR64]], %[[EP]] : i64
+// CHECK:       %[[J:.*]] = arith.remsi %[[LINEAR64]], %[[EP]] : i64
+// CHECK:       %[[ROW:.*]] = arith.constant 768 : i64
+// CHECK:       %[[ROWSTART:.*]] = arith.muli %[[D]], %[[ROW]] : i64
+// CHECK:       %[[EXPERTS:.*]] = arith.constant 96 : i64
+// CHECK:       %[[EXPERTSTART:.*]] = arith.muli %[[J]], %[[EXPERTS]] : i64
+// CHECK:       %[[FIRST:.*]] = arith.addi %[[ROWSTART]], %[[EXPERTSTART]] : i64
+// CHECK:       moe.all_to_all
+// CHECK:       moe.expert_ffn {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64} : tensor<4x2x3x8xf32>
+module {
+  func.func @forward(%slots: tensor<2x4x3x8xf32> {smx.input = "slots"}, %idx: tensor<2x4x3xi32> {smx.input = "indices"},
+      %cw: tensor<2x4x3xf32> {smx.input = "combine_weights"}, %target: tensor<8x8xf32> {smx.input = "target"},
+      %step: i64 {smx.input = "step"},
+      %w1: tensor<4x8x16xf32> {smx.parameter = "w1"}, %b1: tensor<4x16xf32> {smx.parameter = "b1"},
+      %w2: tensor<4x16x8xf32> {smx.parameter = "w2"}, %b2: tensor<4x8xf32> {smx.parameter = "b2"})
+      -> (tensor<f32> {smx.output = "mse", smx.loss = 1.0 : f64}) {
+    %out = moe.expert_ffn %slots, %w1, %b1, %w2, %b2 activation = <relu> dropout(0.2, seed = 4, step = %step) : tensor<2x4x3x8xf32>, tensor<4x8x16xf32>, tensor<4x16xf32>, tensor<4x16x8xf32>, tensor<4x8xf32>
+    %y = moe.combine %out[%idx], %cw : tensor<2x4x3x8xf32>, tensor<2x4x3xi32>, tensor<2x4x3xf32> -> tensor<8x8xf32>
+    %mse = smx.mean_squared_error %y, %target : tensor<8x8xf32>
+    return %mse : tensor<f32>
   }
 }

@@ -75,6 +75,36 @@ LogicalResult SmxShardBatchPass::shardBatch() {
     op.setGridAxesAttr(allAxes);
   });
 
+  // Training noise draws the numbers of this device's block of the
+  // unsharded tensor: its counters start at the device's index times the
+  // block's size (the batch is split along the leading, batch-major
+  // dimension of every noisy tensor).
+  SmallVector<TrainingNoiseOpInterface> noisy;
+  forward.walk([&](TrainingNoiseOpInterface op) {
+    if (op.hasTrainingNoise())
+      noisy.push_back(op);
+  });
+  if (devices > 1 && !noisy.empty()) {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(&forward.getBody().front());
+    Location loc = forward.getLoc();
+    Value index = shard::ProcessLinearIndexOp::create(builder, loc, kGridName);
+    Value index64 = arith::IndexCastOp::create(builder, loc,
+                                               builder.getI64Type(), index);
+    for (TrainingNoiseOpInterface op : noisy) {
+      if (op.getNoiseCounterOffset())
+        return op->emitOpError()
+               << "already has a noise counter offset: smx-shard-batch sets "
+                  "it from the device's share of the batch";
+      builder.setInsertionPoint(op);
+      Value count = arith::ConstantOp::create(
+          builder, op->getLoc(),
+          builder.getI64IntegerAttr(op.getNoiseCounterCount()));
+      op.setNoiseCounterOffset(
+          arith::MulIOp::create(builder, op->getLoc(), index64, count));
+    }
+  }
+
   // Every other mean is over a count that is the same on every device.
   auto returnOp = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
   builder.setInsertionPoint(returnOp);

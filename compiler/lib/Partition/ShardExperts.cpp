@@ -106,7 +106,48 @@ LogicalResult SmxShardExpertsPass::shardExperts() {
   auto gridRef = FlatSymbolRefAttr::get(grid);
   auto epAxes = DenseI16ArrayAttr::get(context, {kExpertParallelAxis});
   OpBuilder builder(context);
+  // This device's place in the grid, for the expert dropout counters.
+  Value dataIndex, expertIndex;
+  if (llvm::any_of(experts, [](moe::ExpertFFNOp op) {
+        return op.hasTrainingNoise();
+      })) {
+    builder.setInsertionPointToStart(&forward.getBody().front());
+    Location loc = forward.getLoc();
+    Value linear = arith::IndexCastOp::create(
+        builder, loc, builder.getI64Type(),
+        shard::ProcessLinearIndexOp::create(builder, loc, grid));
+    Value epSize = arith::ConstantOp::create(
+        builder, loc, builder.getI64IntegerAttr(devices));
+    dataIndex = arith::DivSIOp::create(builder, loc, linear, epSize);
+    expertIndex = arith::RemSIOp::create(builder, loc, linear, epSize);
+  }
   for (moe::ExpertFFNOp op : experts) {
+    if (op.hasTrainingNoise()) {
+      // The activations [n·G, E/n, C, F] hold, for every device i of this
+      // ep row, its G groups' slots of this device's experts: unsharded,
+      // activation (i·G + g, e, c, f) is at group (d·n + i)·G + g (d this
+      // row's dp index) and expert j·E/n + e (j this device's ep index).
+      // With rows of E experts, the counter is the local row-major index
+      // plus d·n·G·E·C·F + j·(E/n)·C·F.
+      RankedTensorType slots = op.getInput().getType();
+      int64_t groups = slots.getDimSize(0), numExperts = slots.getDimSize(1);
+      int64_t rowSize = slots.getDimSize(2) *
+                        op.getInWeight().getType().getDimSize(2);
+      builder.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      auto constant = [&](int64_t value) -> Value {
+        return arith::ConstantOp::create(builder, loc,
+                                         builder.getI64IntegerAttr(value));
+      };
+      Value rowStart = arith::MulIOp::create(
+          builder, loc, dataIndex,
+          constant(devices * groups * numExperts * rowSize));
+      Value expertStart = arith::MulIOp::create(
+          builder, loc, expertIndex, constant(numExperts / devices * rowSize));
+      op.setNoiseCounterOffset(
+          arith::AddIOp::create(builder, loc, rowStart, expertStart));
+      op.setCounterExperts(numExperts);
+    }
     // [G, E, C, d] -> [n·G, E/n, C, d]: this device's experts, every
     // device's groups.
     RankedTensorType slotsType = op.getInput().getType();

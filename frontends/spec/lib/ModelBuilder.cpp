@@ -104,7 +104,8 @@ Value ModelBuilder::dropout(Value input, double rate) {
   if (rate == 0.0)
     return input;
   return DropoutOp::create(builder, input.getLoc(), input.getType(), input,
-                           step, builder.getF64FloatAttr(rate),
+                           step, /*counter_offset=*/Value(),
+                           builder.getF64FloatAttr(rate),
                            builder.getI64IntegerAttr(nextSeed()));
 }
 
@@ -154,7 +155,8 @@ Value ModelBuilder::attention(const Twine &path, Value hidden) {
   bool hasDropout = spec.attentionDropout > 0.0;
   Value attended = mix::SelfAttentionOp::create(
       builder, at(path), hidden.getType(), query, key, value, paddingMask,
-      hasDropout ? step : Value(), builder.getI64IntegerAttr(spec.numHeads),
+      hasDropout ? step : Value(), /*counter_offset=*/Value(),
+      builder.getI64IntegerAttr(spec.numHeads),
       builder.getF64FloatAttr(spec.attentionDropout),
       builder.getI64IntegerAttr(hasDropout ? nextSeed() : 0));
   return dense(path + ".output", attended, width, width);

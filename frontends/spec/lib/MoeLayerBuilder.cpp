@@ -41,7 +41,8 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   if (moe.router.jitter > 0.0)
     routerInput =
         moe::JitterOp::create(builder, at(prefix + ".router.jitter"), flat,
-                              step, builder.getF64FloatAttr(moe.router.jitter),
+                              step, /*counter_offset=*/Value(),
+                              builder.getF64FloatAttr(moe.router.jitter),
                               builder.getI64IntegerAttr(nextSeed()));
   auto router = moe::RouterOp::create(builder, at(prefix + ".router"),
                                       routerInput, routerWeight, routerBias);
@@ -79,9 +80,10 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   Value expertOutputs = moe::ExpertFFNOp::create(
       builder, at(expertPath), slots.getType(), slots, inWeight, inBias,
       outWeight, outBias, hasExpertDropout ? step : Value(),
-      ActivationAttr::get(context, spec.activation),
+      /*counter_offset=*/Value(), ActivationAttr::get(context, spec.activation),
       builder.getF64FloatAttr(moe.expertDropout),
-      builder.getI64IntegerAttr(hasExpertDropout ? nextSeed() : 0));
+      builder.getI64IntegerAttr(hasExpertDropout ? nextSeed() : 0),
+      /*counter_experts=*/IntegerAttr());
   Value combined = moe::CombineOp::create(
       builder, loc, flat.getType(), expertOutputs, route.getDispatchIndices(),
       route.getCombineWeights());

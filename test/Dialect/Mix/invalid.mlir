@@ -187,7 +187,7 @@ func.func @self_attention_rank(%x: tensor<16x64xf32>, %mask: tensor<16xi1>) {
 
 func.func @self_attention_same_types(%q: tensor<8x16x64xf32>, %k: tensor<8x32x64xf32>, %mask: tensor<8x16xi1>) {
   // expected-error @+1 {{'mix.self_attention' op failed to verify that all of {query, key, value, result} have same type}}
-  %0 = "mix.self_attention"(%q, %k, %q, %mask) {num_heads = 4 : i64} : (tensor<8x16x64xf32>, tensor<8x32x64xf32>, tensor<8x16x64xf32>, tensor<8x16xi1>) -> tensor<8x16x64xf32>
+  %0 = "mix.self_attention"(%q, %k, %q, %mask) <{num_heads = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}> : (tensor<8x16x64xf32>, tensor<8x32x64xf32>, tensor<8x16x64xf32>, tensor<8x16xi1>) -> tensor<8x16x64xf32>
   return
 }
 

@@ -334,7 +334,7 @@ func.func @expert_ffn_wrong_result(%x: tensor<2x4x4x64xf32>, %w1: tensor<4x64x25
                                    %w2: tensor<4x256x64xf32>, %b2: tensor<4x64xf32>) {
   // expected-error @+2 {{'moe.expert_ffn' op inferred type(s) 'tensor<2x4x4x64xf32>' are incompatible with return type(s) of operation 'tensor<2x4x4x256xf32>'}}
   // expected-error @+1 {{'moe.expert_ffn' op failed to infer returned types}}
-  %0 = "moe.expert_ffn"(%x, %w1, %b1, %w2, %b2) <{activation = #smx.activation<gelu>}> : (tensor<2x4x4x64xf32>, tensor<4x64x256xf32>, tensor<4x256xf32>, tensor<4x256x64xf32>, tensor<4x64xf32>) -> tensor<2x4x4x256xf32>
+  %0 = "moe.expert_ffn"(%x, %w1, %b1, %w2, %b2) <{activation = #smx.activation<gelu>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>}> : (tensor<2x4x4x64xf32>, tensor<4x64x256xf32>, tensor<4x256xf32>, tensor<4x256x64xf32>, tensor<4x64xf32>) -> tensor<2x4x4x256xf32>
   return
 }
 

@@ -172,13 +172,24 @@ Value emitActivationDerivative(OpBuilder &builder, Location loc,
 /// `counterOffset` (an index value), when given, is added to every element's
 /// index: a block of a larger tensor computed on its own draws the same mask
 /// as the whole tensor when it passes the linear index of its first element.
+/// `counterStrides`, when given (one per dimension), replace the row-major
+/// strides of `input` in the index: a block whose rows are shorter than
+/// the whole tensor's (a device's experts of a layer) indexes the whole.
 Value emitDropout(OpBuilder &builder, Location loc, Value input, Value step,
-                  double rate, int64_t seed, Value counterOffset = nullptr);
+                  double rate, int64_t seed, Value counterOffset = nullptr,
+                  ArrayRef<int64_t> counterStrides = {});
 
 /// `input · n` with `n = 1 − jitter + 2·jitter·u` for the same counter-based
-/// uniform number `u` as emitDropout's (moe.jitter's semantics).
+/// uniform number `u` as emitDropout's (moe.jitter's semantics), with the
+/// same `counterOffset`.
 Value emitMultiplicativeJitter(OpBuilder &builder, Location loc, Value input,
-                               Value step, double jitter, int64_t seed);
+                               Value step, double jitter, int64_t seed,
+                               Value counterOffset = nullptr);
+
+/// The `index` value of a noise op's optional i64 counter offset (null
+/// when the op has none), added to `base` when both are given.
+Value getCounterOffsetIndex(OpBuilder &builder, Location loc,
+                            Value i64Offset, Value base = nullptr);
 
 /// The pieces of a stable log-sum-exp over the last dimension of a 2-D
 /// `[R, C]` tensor: each row's maximum and the sum of `exp(x − maximum)`,

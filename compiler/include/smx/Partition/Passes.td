@@ -30,6 +30,11 @@ def SmxShardBatchPass : Pass<"smx-shard-batch", "ModuleOp"> {
       the local mean divided by dp·ep;
     - i64 metrics (tokens per expert) are counts, their own shares.
 
+    Training noise (dropout, attention dropout, router jitter, expert
+    dropout) draws the numbers of the device's block of the unsharded
+    tensor: each noise op gets the counter offset `process index × the
+    numbers it draws`, so a run on any grid drops what one device would.
+
     `smx-build-train-step` then sums gradients, losses and metrics over the
     grid; convert-shard-to-runtime lowers the collectives.
 
@@ -81,7 +86,9 @@ def SmxShardExpertsPass : Pass<"smx-shard-experts", "ModuleOp"> {
     global tensor; their `@forward` arguments carry
     `smx.shard_axes = array<i16: 1>`, so that `smx-build-train-step` sums
     their gradients over the other axes (dp) only, and the manifest records
-    their global shapes (checkpoints hold the global layout).
+    their global shapes (checkpoints hold the global layout). Expert
+    dropout keeps indexing the unsharded activations: the op gets
+    `counter_experts = E` and the offset of this device's first activation.
 
     Contract: runs after `smx-shard-batch` and before
     `smx-build-train-step`, once. Fails, naming the numbers, when the
@@ -90,6 +97,7 @@ def SmxShardExpertsPass : Pass<"smx-shard-experts", "ModuleOp"> {
     one device along ep it changes nothing.
   }];
   let dependentDialects = [
+    "::mlir::arith::ArithDialect",
     "::mlir::moe::MoeDialect",
     "::mlir::shard::ShardDialect",
   ];

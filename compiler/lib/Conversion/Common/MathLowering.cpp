@@ -130,9 +130,12 @@ static Value mix64(OpBuilder &b, Location loc, Value z) {
 static Value emitWithCounterUniform(
     OpBuilder &builder, Location loc, Value input, Value step, int64_t seed,
     function_ref<Value(OpBuilder &, Location, Value x, Value uniform)> body,
-    Value counterOffset = nullptr) {
+    Value counterOffset = nullptr, ArrayRef<int64_t> counterStrides = {}) {
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
+  assert((counterStrides.empty() ||
+          static_cast<int64_t>(counterStrides.size()) == rank) &&
+         "one counter stride per dimension");
   // The stream key: mix(seed ^ step·φ), computed once per call.
   Value stepTerm = arith::MulIOp::create(
       builder, loc, step,
@@ -147,6 +150,14 @@ static Value emitWithCounterUniform(
         // The element's row-major linear index: its counter.
         Value linear = indexConstant(b, nestedLoc, 0);
         for (int64_t dim = 0; dim < rank; ++dim) {
+          if (!counterStrides.empty()) {
+            Value index = linalg::IndexOp::create(b, nestedLoc, dim);
+            Value scaled = arith::MulIOp::create(
+                b, nestedLoc, index,
+                indexConstant(b, nestedLoc, counterStrides[dim]));
+            linear = arith::AddIOp::create(b, nestedLoc, linear, scaled);
+            continue;
+          }
           Value scaled = arith::MulIOp::create(
               b, nestedLoc, linear,
               indexConstant(b, nestedLoc, type.getDimSize(dim)));
@@ -177,7 +188,8 @@ static Value emitWithCounterUniform(
 
 Value mlir::smx::emitDropout(OpBuilder &builder, Location loc, Value input,
                              Value step, double rate, int64_t seed,
-                             Value counterOffset) {
+                             Value counterOffset,
+                             ArrayRef<int64_t> counterStrides) {
   return emitWithCounterUniform(
       builder, loc, input, step, seed,
       [&](OpBuilder &b, Location nestedLoc, Value x, Value uniform) -> Value {
@@ -190,12 +202,23 @@ Value mlir::smx::emitDropout(OpBuilder &builder, Location loc, Value input,
         return arith::SelectOp::create(b, nestedLoc, keep, scaled,
                                        createF32Constant(b, nestedLoc, 0.0));
       },
-      counterOffset);
+      counterOffset, counterStrides);
+}
+
+Value mlir::smx::getCounterOffsetIndex(OpBuilder &builder, Location loc,
+                                       Value i64Offset, Value base) {
+  if (!i64Offset)
+    return base;
+  Value offset = arith::IndexCastOp::create(builder, loc,
+                                            builder.getIndexType(), i64Offset);
+  return base ? arith::AddIOp::create(builder, loc, base, offset).getResult()
+              : offset;
 }
 
 Value mlir::smx::emitMultiplicativeJitter(OpBuilder &builder, Location loc,
                                           Value input, Value step,
-                                          double jitter, int64_t seed) {
+                                          double jitter, int64_t seed,
+                                          Value counterOffset) {
   return emitWithCounterUniform(
       builder, loc, input, step, seed,
       [&](OpBuilder &b, Location nestedLoc, Value x, Value uniform) -> Value {
@@ -205,7 +228,8 @@ Value mlir::smx::emitMultiplicativeJitter(OpBuilder &builder, Location loc,
         Value noise = arith::AddFOp::create(
             b, nestedLoc, spread, createF32Constant(b, nestedLoc, 1 - jitter));
         return arith::MulFOp::create(b, nestedLoc, x, noise);
-      });
+      },
+      counterOffset);
 }
 
 /// The maximum of `input` along `dimension`, in f32.

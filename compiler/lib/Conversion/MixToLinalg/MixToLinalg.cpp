@@ -431,7 +431,8 @@ struct SelfAttentionLowering : OpRewritePattern<SelfAttentionOp> {
             probabilities = emitDropout(
                 b, loc, probabilities, op.getStep(),
                 op.getDropoutRate().convertToDouble(), op.getSeed(),
-                entry.scoresOffset);
+                getCounterOffsetIndex(b, loc, op.getCounterOffset(),
+                                      entry.scoresOffset));
           return {emitScoresTimesHeads(b, loc, shape, entry, probabilities,
                                        false, op.getValue())};
         });
@@ -458,9 +459,13 @@ struct SelfAttentionGradLowering : OpRewritePattern<SelfAttentionGradOp> {
         rewriter, loc, shape, type, 3,
         [&](OpBuilder &b, const BatchEntry &entry) -> SmallVector<Value> {
           auto dropout = [&](Value scores) {
-            return rate > 0.0 ? emitDropout(b, loc, scores, op.getStep(), rate,
-                                            op.getSeed(), entry.scoresOffset)
-                              : scores;
+            return rate > 0.0
+                       ? emitDropout(b, loc, scores, op.getStep(), rate,
+                                     op.getSeed(),
+                                     getCounterOffsetIndex(
+                                         b, loc, op.getCounterOffset(),
+                                         entry.scoresOffset))
+                       : scores;
           };
           // P recomputed, as the forward pass has it.
           Value probabilities = emitAttentionProbabilities(

@@ -194,9 +194,13 @@ struct ExpertFFNGradLowering : OpRewritePattern<ExpertFFNGradOp> {
     // Expert dropout: the same mask on the activations and their gradient.
     double rate = op.getDropoutRate().convertToDouble();
     auto dropout = [&](Value activations) {
-      return rate > 0.0 ? emitDropout(rewriter, loc, activations, op.getStep(),
-                                      rate, op.getSeed())
-                        : activations;
+      return rate > 0.0
+                 ? emitDropout(rewriter, loc, activations, op.getStep(), rate,
+                               op.getSeed(),
+                               getCounterOffsetIndex(rewriter, loc,
+                                                     op.getCounterOffset()),
+                               getExpertDropoutStrides(op))
+                 : activations;
     };
     activated = dropout(activated);
     Value resultGrad = op.getResultGrad();

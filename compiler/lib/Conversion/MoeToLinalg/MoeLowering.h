@@ -54,6 +54,21 @@ Value emitExpertLayer(OpBuilder &builder, Location loc, Value input,
                       Value weight, Value bias,
                       std::optional<smx::Activation> activation);
 
+/// The counter strides of expert dropout on the activations `[G, E, C, F]`
+/// of `op` (moe.expert_ffn or its gradient): row-major over
+/// `[G, E', C, F]`, `E'` its `counter_experts`; empty (plain row-major)
+/// without it.
+template <typename ExpertOp>
+SmallVector<int64_t> getExpertDropoutStrides(ExpertOp op) {
+  std::optional<uint64_t> counterExperts = op.getCounterExperts();
+  if (!counterExperts)
+    return {};
+  int64_t capacity = op.getInput().getType().getDimSize(2);
+  int64_t hidden = op.getInWeight().getType().getDimSize(2);
+  int64_t experts = static_cast<int64_t>(*counterExperts);
+  return {experts * capacity * hidden, capacity * hidden, hidden, 1};
+}
+
 } // namespace mlir::smx::moe_lowering
 
 #endif // SMX_LIB_CONVERSION_MOETOLINALG_MOELOWERING_H

@@ -224,10 +224,13 @@ struct JitterLowering : OpRewritePattern<JitterOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.getInput().getType().hasStaticShape())
       return rewriter.notifyMatchFailure(op, "needs static shapes");
-    rewriter.replaceOp(op, emitMultiplicativeJitter(
-                               rewriter, op.getLoc(), op.getInput(),
-                               op.getStep(), op.getJitter().convertToDouble(),
-                               static_cast<int64_t>(op.getSeed())));
+    Location loc = op.getLoc();
+    rewriter.replaceOp(
+        op, emitMultiplicativeJitter(
+                rewriter, loc, op.getInput(), op.getStep(),
+                op.getJitter().convertToDouble(),
+                static_cast<int64_t>(op.getSeed()),
+                getCounterOffsetIndex(rewriter, loc, op.getCounterOffset())));
     return success();
   }
 };
@@ -324,9 +327,11 @@ struct ExpertFFNLowering : OpRewritePattern<ExpertFFNOp> {
                                    op.getInWeight(), op.getInBias(),
                                    op.getActivation());
     if (op.hasTrainingNoise())
-      hidden = emitDropout(rewriter, loc, hidden, op.getStep(),
-                           op.getDropoutRate().convertToDouble(),
-                           op.getSeed());
+      hidden = emitDropout(
+          rewriter, loc, hidden, op.getStep(),
+          op.getDropoutRate().convertToDouble(), op.getSeed(),
+          getCounterOffsetIndex(rewriter, loc, op.getCounterOffset()),
+          getExpertDropoutStrides(op));
     rewriter.replaceOp(op, emitExpertLayer(rewriter, loc, hidden,
                                            op.getOutWeight(), op.getOutBias(),
                                            std::nullopt));

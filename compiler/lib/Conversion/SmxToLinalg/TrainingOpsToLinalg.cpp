@@ -31,10 +31,12 @@ struct DropoutLowering : OpRewritePattern<DropoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DropoutOp op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, emitDropout(rewriter, op.getLoc(), op.getInput(),
-                                       op.getStep(),
-                                       op.getRate().convertToDouble(),
-                                       op.getSeed()));
+    Location loc = op.getLoc();
+    rewriter.replaceOp(
+        op, emitDropout(rewriter, loc, op.getInput(), op.getStep(),
+                        op.getRate().convertToDouble(), op.getSeed(),
+                        getCounterOffsetIndex(rewriter, loc,
+                                              op.getCounterOffset())));
     return success();
   }
 };

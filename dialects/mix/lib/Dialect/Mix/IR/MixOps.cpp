@@ -222,14 +222,15 @@ LogicalResult ToeplitzOp::verify() {
 
 static ParseResult
 parseAttentionDropout(OpAsmParser &parser, FloatAttr &rate, IntegerAttr &seed,
-                      std::optional<OpAsmParser::UnresolvedOperand> &step) {
-  return smx::parseNoiseClause(parser, "dropout", rate, seed, step);
+                      std::optional<OpAsmParser::UnresolvedOperand> &step,
+                      std::optional<OpAsmParser::UnresolvedOperand> &offset) {
+  return smx::parseNoiseClause(parser, "dropout", rate, seed, step, offset);
 }
 
 static void printAttentionDropout(OpAsmPrinter &printer, Operation *,
                                   FloatAttr rate, IntegerAttr seed,
-                                  Value step) {
-  smx::printNoiseClause(printer, "dropout", rate, seed, step);
+                                  Value step, Value offset) {
+  smx::printNoiseClause(printer, "dropout", rate, seed, step, offset);
 }
 
 /// The constraints of `mix.self_attention` (C1–C4).
@@ -264,8 +265,8 @@ LogicalResult SelfAttentionOp::buildGradients(
     MutableArrayRef<Value> operandGradients) {
   auto grad = SelfAttentionGradOp::create(
       builder, getLoc(), getQuery(), getKey(), getValue(), getPaddingMask(),
-      resultGradients[0], getStep(), getNumHeadsAttr(), getDropoutRateAttr(),
-      getSeedAttr());
+      resultGradients[0], getStep(), getCounterOffset(), getNumHeadsAttr(),
+      getDropoutRateAttr(), getSeedAttr());
   operandGradients[0] = grad.getQueryGrad();
   operandGradients[1] = grad.getKeyGrad();
   operandGradients[2] = grad.getValueGrad();
@@ -287,7 +288,24 @@ void SelfAttentionOp::removeTrainingNoise(RewriterBase &rewriter) {
     setDropoutRate(APFloat(0.0));
     setSeed(0);
     getStepMutable().clear();
+    getCounterOffsetMutable().clear();
   });
+}
+
+int64_t SelfAttentionOp::getNoiseCounterCount() {
+  // The probabilities [B, H, L, L].
+  RankedTensorType type = getQuery().getType();
+  return type.getDimSize(0) * getNumHeads() * type.getDimSize(1) *
+         type.getDimSize(1);
+}
+
+Value SelfAttentionOp::getNoiseCounterOffset() { return getCounterOffset(); }
+
+void SelfAttentionOp::setNoiseCounterOffset(Value offset) {
+  if (offset)
+    getCounterOffsetMutable().assign(offset);
+  else
+    getCounterOffsetMutable().clear();
 }
 
 #define GET_OP_CLASSES

@@ -50,8 +50,8 @@ LogicalResult JitterOp::buildGradients(OpBuilder &builder,
   // d(x·n)/dx = n: the same noise, recomputed from the same key.
   if (Value resultGrad = resultGradients[0])
     operandGradients[getInputMutable().getOperandNumber()] = JitterOp::create(
-        builder, getLoc(), resultGrad, getStep(), getJitterAttr(),
-        getSeedAttr());
+        builder, getLoc(), resultGrad, getStep(), getCounterOffset(),
+        getJitterAttr(), getSeedAttr());
   return success();
 }
 
@@ -92,7 +92,8 @@ LogicalResult ExpertFFNOp::buildGradients(
   auto grad = ExpertFFNGradOp::create(
       builder, getLoc(), getInput(), getInWeight(), getInBias(),
       getOutWeight(), getOutBias(), resultGradients[0], getStep(),
-      getActivationAttr(), getDropoutRateAttr(), getSeedAttr());
+      getCounterOffset(), getActivationAttr(), getDropoutRateAttr(),
+      getSeedAttr(), getCounterExpertsAttr());
   operandGradients[0] = grad.getInputGrad();
   operandGradients[1] = grad.getInWeightGrad();
   operandGradients[2] = grad.getInBiasGrad();

@@ -47,24 +47,35 @@ static LogicalResult verifyGroupsDivideTokens(Operation *op,
 
 static ParseResult
 parseJitter(OpAsmParser &parser, FloatAttr &jitter, IntegerAttr &seed,
-            std::optional<OpAsmParser::UnresolvedOperand> &step) {
-  return smx::parseNoiseClause(parser, "jitter", jitter, seed, step);
+            std::optional<OpAsmParser::UnresolvedOperand> &step,
+            std::optional<OpAsmParser::UnresolvedOperand> &offset) {
+  return smx::parseNoiseClause(parser, "jitter", jitter, seed, step, offset);
 }
 
 static void printJitter(OpAsmPrinter &printer, Operation *, FloatAttr jitter,
-                        IntegerAttr seed, Value step) {
-  smx::printNoiseClause(printer, "jitter", jitter, seed, step);
+                        IntegerAttr seed, Value step, Value offset) {
+  smx::printNoiseClause(printer, "jitter", jitter, seed, step, offset);
 }
 
 static ParseResult
 parseExpertDropout(OpAsmParser &parser, FloatAttr &rate, IntegerAttr &seed,
-                   std::optional<OpAsmParser::UnresolvedOperand> &step) {
-  return smx::parseNoiseClause(parser, "dropout", rate, seed, step);
+                   std::optional<OpAsmParser::UnresolvedOperand> &step,
+                   std::optional<OpAsmParser::UnresolvedOperand> &offset) {
+  return smx::parseNoiseClause(parser, "dropout", rate, seed, step, offset);
 }
 
 static void printExpertDropout(OpAsmPrinter &printer, Operation *,
-                               FloatAttr rate, IntegerAttr seed, Value step) {
-  smx::printNoiseClause(printer, "dropout", rate, seed, step);
+                               FloatAttr rate, IntegerAttr seed, Value step,
+                               Value offset) {
+  smx::printNoiseClause(printer, "dropout", rate, seed, step, offset);
+}
+
+/// Sets or clears the optional counter offset `operand` of a noise op.
+static void setCounterOffset(MutableOperandRange operand, Value offset) {
+  if (offset)
+    operand.assign(offset);
+  else
+    operand.clear();
 }
 
 LogicalResult
@@ -113,6 +124,16 @@ bool JitterOp::hasTrainingNoise() { return true; }
 
 void JitterOp::removeTrainingNoise(RewriterBase &rewriter) {
   rewriter.replaceOp(*this, getInput());
+}
+
+int64_t JitterOp::getNoiseCounterCount() {
+  return getInput().getType().getNumElements();
+}
+
+Value JitterOp::getNoiseCounterOffset() { return getCounterOffset(); }
+
+void JitterOp::setNoiseCounterOffset(Value offset) {
+  setCounterOffset(getCounterOffsetMutable(), offset);
 }
 
 //===----------------------------------------------------------------------===//
@@ -267,14 +288,44 @@ static LogicalResult verifyExpertFFN(Operation *op, RankedTensorType inputType,
   return success();
 }
 
+/// (C8): the counter's experts are whole copies of the op's.
+static LogicalResult verifyCounterExperts(Operation *op,
+                                          RankedTensorType inputType,
+                                          std::optional<uint64_t> counter) {
+  int64_t experts = inputType.getDimSize(1);
+  if (!counter || ShapedType::isDynamic(experts))
+    return success();
+  int64_t value = static_cast<int64_t>(*counter);
+  if (value <= 0 || value % experts != 0)
+    return op->emitOpError() << "(C8): counter_experts " << value
+                             << " is not a positive multiple of the "
+                             << experts << " experts";
+  return success();
+}
+
 LogicalResult ExpertFFNOp::verify() {
   if (failed(verifyExpertFFN(*this, getInput().getType(),
                              getInWeight().getType(), getInBias().getType(),
                              getOutWeight().getType(),
-                             getOutBias().getType())))
+                             getOutBias().getType())) ||
+      failed(verifyCounterExperts(*this, getInput().getType(),
+                                  getCounterExperts())))
     return failure();
   return smx::verifyNoiseClause(*this, "(C7)", "dropout_rate",
                                 getDropoutRate(), getStep());
+}
+
+int64_t ExpertFFNOp::getNoiseCounterCount() {
+  // The activations [G, E, C, F].
+  RankedTensorType input = getInput().getType();
+  return input.getDimSize(0) * input.getDimSize(1) * input.getDimSize(2) *
+         getInWeight().getType().getDimSize(2);
+}
+
+Value ExpertFFNOp::getNoiseCounterOffset() { return getCounterOffset(); }
+
+void ExpertFFNOp::setNoiseCounterOffset(Value offset) {
+  setCounterOffset(getCounterOffsetMutable(), offset);
 }
 
 bool ExpertFFNOp::hasTrainingNoise() { return !getDropoutRate().isZero(); }
@@ -284,6 +335,8 @@ void ExpertFFNOp::removeTrainingNoise(RewriterBase &rewriter) {
     setDropoutRate(APFloat(0.0));
     setSeed(0);
     getStepMutable().clear();
+    getCounterOffsetMutable().clear();
+    removeCounterExpertsAttr();
   });
 }
 
@@ -291,7 +344,9 @@ LogicalResult ExpertFFNGradOp::verify() {
   if (failed(verifyExpertFFN(*this, getInput().getType(),
                              getInWeight().getType(), getInBias().getType(),
                              getOutWeight().getType(),
-                             getOutBias().getType())))
+                             getOutBias().getType())) ||
+      failed(verifyCounterExperts(*this, getInput().getType(),
+                                  getCounterExperts())))
     return failure();
   return smx::verifyNoiseClause(*this, "(C7)", "dropout_rate",
                                 getDropoutRate(), getStep());

@@ -9,7 +9,8 @@ namespace mlir::smx {
 ParseResult
 parseNoiseClause(OpAsmParser &parser, StringRef keyword, FloatAttr &rate,
                  IntegerAttr &seed,
-                 std::optional<OpAsmParser::UnresolvedOperand> &step) {
+                 std::optional<OpAsmParser::UnresolvedOperand> &step,
+                 std::optional<OpAsmParser::UnresolvedOperand> &offset) {
   if (failed(parser.parseOptionalKeyword(keyword)))
     return success();
   Builder &builder = parser.getBuilder();
@@ -27,12 +28,19 @@ parseNoiseClause(OpAsmParser &parser, StringRef keyword, FloatAttr &rate,
         parser.parseOperand(operand))
       return failure();
     step = operand;
+    if (succeeded(parser.parseOptionalComma())) {
+      if (parser.parseKeyword("offset") || parser.parseEqual() ||
+          parser.parseOperand(operand))
+        return failure();
+      offset = operand;
+    }
   }
   return parser.parseRParen();
 }
 
 void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
-                      FloatAttr rate, IntegerAttr seed, Value step) {
+                      FloatAttr rate, IntegerAttr seed, Value step,
+                      Value offset) {
   bool hasRate = rate && !rate.getValue().isZero();
   bool hasSeed = seed && seed.getInt() != 0;
   if (!hasRate && !hasSeed && !step)
@@ -42,6 +50,8 @@ void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
   printer << ", seed = " << (seed ? seed.getInt() : 0);
   if (step)
     printer << ", step = " << step;
+  if (offset)
+    printer << ", offset = " << offset;
   printer << ")";
 }
 

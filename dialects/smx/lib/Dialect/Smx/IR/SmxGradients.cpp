@@ -79,7 +79,7 @@ LogicalResult DropoutOp::buildGradients(OpBuilder &builder,
   // gradient redraws it, zeroes the dropped elements and scales the rest.
   operandGradients[getInputMutable().getOperandNumber()] =
       DropoutOp::create(builder, getLoc(), resultGradients[0], getStep(),
-                        getRateAttr(), getSeedAttr());
+                        getCounterOffset(), getRateAttr(), getSeedAttr());
   return success();
 }
 

@@ -158,6 +158,19 @@ void DropoutOp::removeTrainingNoise(RewriterBase &rewriter) {
   rewriter.replaceOp(*this, getInput());
 }
 
+int64_t DropoutOp::getNoiseCounterCount() {
+  return getInput().getType().getNumElements();
+}
+
+Value DropoutOp::getNoiseCounterOffset() { return getCounterOffset(); }
+
+void DropoutOp::setNoiseCounterOffset(Value offset) {
+  if (offset)
+    getCounterOffsetMutable().assign(offset);
+  else
+    getCounterOffsetMutable().clear();
+}
+
 //===----------------------------------------------------------------------===//
 // SoftmaxOp
 //===----------------------------------------------------------------------===//

@@ -157,7 +157,7 @@ def Mix_ToeplitzOp : Mix_StructuredOp<"toeplitz", [DeclareOpInterfaceMethods<Smx
 }
 
 def Mix_SelfAttentionOp : Mix_Op<"self_attention",
-    [Pure, AllTypesMatch<["query", "key", "value",
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["query", "key", "value",
                           "result"]>,
      DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>,
      DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
@@ -172,7 +172,9 @@ def Mix_SelfAttentionOp : Mix_Op<"self_attention",
     projection is a separate `smx.dense`.
 
     With `dropout_rate > 0`, `P` goes through counter-based dropout (as
-    `smx.dropout`, keyed by `seed` and `step`) before multiplying `V`.
+    `smx.dropout`, keyed by `seed` and `step`; `offset`, the counter of
+    `P`'s first element in the unsharded `[B, H, L, L]`) before
+    multiplying `V`.
 
     Constraints:
     - (C1) `query`, `key` and `value` have rank 3: `[B, L, d]`.
@@ -189,13 +191,14 @@ def Mix_SelfAttentionOp : Mix_Op<"self_attention",
   }];
   let arguments = (ins Smx_FloatTensor:$query, Smx_FloatTensor:$key,
                        Smx_FloatTensor:$value, RankedTensorOf<[I1]>:$padding_mask,
-                       Optional<I64>:$step, I64Attr:$num_heads,
+                       Optional<I64>:$step, Optional<I64>:$counter_offset,
+                       I64Attr:$num_heads,
                        DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $padding_mask `heads` `=` $num_heads ``
-    custom<AttentionDropout>($dropout_rate, $seed, $step)
+    custom<AttentionDropout>($dropout_rate, $seed, $step, $counter_offset)
     attr-dict `:` type($query) `,` type($padding_mask)
   }];
   let hasVerifier = 1;
@@ -235,7 +238,7 @@ def Mix_StructuredParamsGradOp : Mix_Op<"structured_params_grad", [Pure]> {
 }
 
 def Mix_SelfAttentionGradOp : Mix_Op<"self_attention_grad",
-    [Pure, AllTypesMatch<["query", "key", "value", "result_grad",
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["query", "key", "value", "result_grad",
                           "query_grad", "key_grad", "value_grad"]>]> {
   let summary = "Gradients of multi-head self-attention";
   let description = [{
@@ -260,14 +263,15 @@ def Mix_SelfAttentionGradOp : Mix_Op<"self_attention_grad",
                        Smx_FloatTensor:$value,
                        RankedTensorOf<[I1]>:$padding_mask,
                        Smx_FloatTensor:$result_grad, Optional<I64>:$step,
-                       I64Attr:$num_heads,
+                       Optional<I64>:$counter_offset, I64Attr:$num_heads,
                        DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Smx_FloatTensor:$query_grad, Smx_FloatTensor:$key_grad,
                       Smx_FloatTensor:$value_grad);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $padding_mask `,` $result_grad `heads` `=`
-    $num_heads `` custom<AttentionDropout>($dropout_rate, $seed, $step)
+    $num_heads `` custom<AttentionDropout>($dropout_rate, $seed, $step,
+                                           $counter_offset)
     attr-dict `:` type($query) `,` type($padding_mask)
   }];
   let hasVerifier = 1;

@@ -18,7 +18,7 @@ def Moe_F32Tensor : RankedTensorOf<[F32]>;
 def Moe_I32Tensor : RankedTensorOf<[I32]>;
 
 def Moe_JitterOp : Moe_Op<"jitter",
-    [Pure, AllTypesMatch<["input", "result"]>,
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["input", "result"]>,
      DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>,
      DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Multiplies the router's input by uniform noise in training";
@@ -26,8 +26,9 @@ def Moe_JitterOp : Moe_Op<"jitter",
     Router jitter (Switch Transformer, ST-MoE): `result = input · n` with
     `n` drawn uniformly from `[1 - jitter, 1 + jitter]` per element. The
     noise is counter-based, keyed by `seed`, `step` and the element's
-    row-major index (the stream of `smx.dropout`, read as a uniform number
-    in `[0, 1)` from its top 24 bits), so it is the same whenever it is
+    row-major index in the unsharded tensor (the stream of `smx.dropout`,
+    read as a uniform number in `[0, 1)` from its top 24 bits; `offset` is
+    the index of this device's first element), so it is the same whenever it is
     recomputed: the gradient is `moe.jitter` of the result's gradient with
     the same key. Evaluation removes the op (`smx-strip-training-noise`).
 
@@ -41,11 +42,13 @@ def Moe_JitterOp : Moe_Op<"jitter",
     ```
   }];
   let arguments = (ins Moe_F32Tensor:$input, Optional<I64>:$step,
+                       Optional<I64>:$counter_offset,
                        DefaultValuedAttr<F64Attr, "0.0">:$jitter,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Moe_F32Tensor:$result);
   let assemblyFormat = [{
-    $input `` custom<Jitter>($jitter, $seed, $step) attr-dict `:`
+    $input `` custom<Jitter>($jitter, $seed, $step, $counter_offset)
+    attr-dict `:`
     type($input)
   }];
   let hasVerifier = 1;
@@ -159,7 +162,7 @@ def Moe_DispatchOp : Moe_Op<"dispatch", [Pure, InferTypeOpAdaptor, DeclareOpInte
 }
 
 def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
-    [Pure, InferTypeOpAdaptor,
+    [Pure, AttrSizedOperandSegments, InferTypeOpAdaptor,
      DeclareOpInterfaceMethods<Smx_TrainingNoiseOpInterface>,
      DeclareOpInterfaceMethods<Smx_DifferentiableOpInterface>]> {
   let summary = "Every expert's feed-forward network on its slots";
@@ -169,8 +172,14 @@ def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
     One batched computation over experts (a batched or grouped GEMM), not a
     loop of small ones. Empty slots compute garbage that `moe.combine`
     weights by 0. With `dropout_rate > 0` (expert dropout, in training
-    only), the activations `act(...)` go through counter-based dropout (as
-    `smx.dropout`, keyed by `seed` and `step`) before `W_out`.
+    only), the activations `act(...)` `[G, E, C, F]` go through
+    counter-based dropout (as `smx.dropout`, keyed by `seed` and `step`)
+    before `W_out`. The counter of activation `(g, e, c, f)` is
+    `offset + ((g·E' + e)·C + c)·F + f`, its index in the unsharded
+    activations: `E'` is `counter_experts` (default `E`), the experts of
+    the unsharded layer when this device holds `E` of them, and `offset`
+    (default 0) the index of this device's first activation (set by
+    smx-shard-batch and smx-shard-experts).
 
     Constraints:
     - (C1) `input` has rank 4 `[G, E, C, d]`.
@@ -180,6 +189,7 @@ def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
     - (C5) `out_bias` has shape `[E, d]`.
     - (C6) all weights have the input's element type.
     - (C7) `0 <= dropout_rate < 1`; a positive rate needs a `step` operand.
+    - (C8) `counter_experts`, when present, is a positive multiple of `E`.
 
     Example:
     ```mlir
@@ -192,14 +202,17 @@ def Moe_ExpertFFNOp : Moe_Op<"expert_ffn",
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$in_weight,
                        Smx_FloatTensor:$in_bias, Smx_FloatTensor:$out_weight,
                        Smx_FloatTensor:$out_bias, Optional<I64>:$step,
+                       Optional<I64>:$counter_offset,
                        Smx_ActivationAttr:$activation,
                        DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
-                       DefaultValuedAttr<I64Attr, "0">:$seed);
+                       DefaultValuedAttr<I64Attr, "0">:$seed,
+                       OptionalAttr<I64Attr>:$counter_experts);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $in_weight `,` $in_bias `,` $out_weight `,` $out_bias
     `activation` `=` $activation ``
-    custom<ExpertDropout>($dropout_rate, $seed, $step) attr-dict `:`
+    custom<ExpertDropout>($dropout_rate, $seed, $step, $counter_offset)
+    attr-dict `:`
     type($input) `,` type($in_weight) `,` type($in_bias) `,`
     type($out_weight) `,` type($out_bias)
   }];
@@ -325,7 +338,7 @@ def Moe_RouteGradOp : Moe_Op<"route_grad", [Pure]> {
 }
 
 def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
-    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["input", "result_grad", "input_grad"]>,
      AllTypesMatch<["in_weight", "in_weight_grad"]>,
      AllTypesMatch<["in_bias", "in_bias_grad"]>,
      AllTypesMatch<["out_weight", "out_weight_grad"]>,
@@ -342,7 +355,7 @@ def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
     With expert dropout the activations are dropped with the same
     counter-based mask as in the forward op, and so is their gradient.
 
-    Constraints: those of `moe.expert_ffn` (C1–C7).
+    Constraints: those of `moe.expert_ffn` (C1–C8).
 
     Example:
     ```mlir
@@ -354,9 +367,11 @@ def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
   let arguments = (ins Smx_FloatTensor:$input, Smx_FloatTensor:$in_weight,
                        Smx_FloatTensor:$in_bias, Smx_FloatTensor:$out_weight,
                        Smx_FloatTensor:$out_bias, Smx_FloatTensor:$result_grad,
-                       Optional<I64>:$step, Smx_ActivationAttr:$activation,
+                       Optional<I64>:$step, Optional<I64>:$counter_offset,
+                       Smx_ActivationAttr:$activation,
                        DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
-                       DefaultValuedAttr<I64Attr, "0">:$seed);
+                       DefaultValuedAttr<I64Attr, "0">:$seed,
+                       OptionalAttr<I64Attr>:$counter_experts);
   let results = (outs Smx_FloatTensor:$input_grad,
                       Smx_FloatTensor:$in_weight_grad,
                       Smx_FloatTensor:$in_bias_grad,
@@ -365,7 +380,8 @@ def Moe_ExpertFFNGradOp : Moe_Op<"expert_ffn_grad",
   let assemblyFormat = [{
     $input `,` $in_weight `,` $in_bias `,` $out_weight `,` $out_bias `,`
     $result_grad `activation` `=` $activation ``
-    custom<ExpertDropout>($dropout_rate, $seed, $step) attr-dict `:`
+    custom<ExpertDropout>($dropout_rate, $seed, $step, $counter_offset)
+    attr-dict `:`
     type($input) `,` type($in_weight) `,` type($in_bias) `,`
     type($out_weight) `,` type($out_bias)
   }];

@@ -19,7 +19,23 @@ def Smx_TrainingNoiseOpInterface : OpInterface<"TrainingNoiseOpInterface"> {
         Rewrites the op into its noise-free form through `rewriter`: it may
         update the op in place or replace it.
       }],
-      "void", "removeTrainingNoise", (ins "::mlir::RewriterBase &":$rewriter)>
+      "void", "removeTrainingNoise", (ins "::mlir::RewriterBase &":$rewriter)>,
+    InterfaceMethod<[{
+        The number of noise values the op draws: the elements of the tensor
+        its counters index (the input of dropout and jitter, the attention
+        probabilities `[B, H, L, L]`, the experts' activations
+        `[G, E, C, F]`).
+      }],
+      "int64_t", "getNoiseCounterCount">,
+    InterfaceMethod<[{
+        The i64 counter of the op's first noise value (null: 0). The
+        counters are the row-major indices in the unsharded tensor: a
+        device holding a block of it (its share of the batch) passes the
+        index of the block's first element, and draws the block's numbers.
+      }],
+      "::mlir::Value", "getNoiseCounterOffset">,
+    InterfaceMethod<"Sets the counter offset (null: none).",
+      "void", "setNoiseCounterOffset", (ins "::mlir::Value":$offset)>
   ];
 }
 

@@ -159,7 +159,9 @@ def Smx_DropoutOp : Smx_Op<"dropout",
     `(seed, step, i)`, `i` its linear index in the unsharded tensor (a
     Philox-style counter-based generator): the same step draws the same mask
     on every run and on any sharding of the tensor. The frontend gives every
-    dropout site its own `seed`; `step` is the training step.
+    dropout site its own `seed`; `step` is the training step. A device that
+    holds a block of the tensor (its share of the batch) passes the index
+    of the block's first element as `offset` (smx-shard-batch does).
 
     Dropout is the identity in evaluation: `smx-strip-training-noise` removes it,
     and a rate of 0 folds away.
@@ -170,14 +172,17 @@ def Smx_DropoutOp : Smx_Op<"dropout",
     Example:
     ```mlir
     %y = smx.dropout %x, %step rate = 0.1 seed = 7 : tensor<8x512x768xf32>
+    %z = smx.dropout %x, %step rate = 0.1 seed = 7 offset %first
+        : tensor<8x512x768xf32>
     ```
   }];
-  let arguments = (ins Smx_FloatTensor:$input, I64:$step, F64Attr:$rate,
+  let arguments = (ins Smx_FloatTensor:$input, I64:$step,
+                       Optional<I64>:$counter_offset, F64Attr:$rate,
                        I64Attr:$seed);
   let results = (outs Smx_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $step `rate` `=` $rate `seed` `=` $seed attr-dict `:`
-    type($input)
+    $input `,` $step `rate` `=` $rate `seed` `=` $seed
+    (`offset` $counter_offset^)? attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
