@@ -93,13 +93,21 @@ smxrt_status_t runModelMain(int argc, char **argv,
   if (commandLine.command == Command::Info)
     return runInfoCommand(manifest, commandLine, stdout);
   SMXRT_RETURN_IF_ERROR(Job::join(manifest, program, argc, argv, job));
-  if (manifest.isPartitioned() && commandLine.command != Command::Train)
+  // On a grid: training, fine-tuning and the held-out evaluation of a
+  // training object, whose batches split over the processes.
+  bool runsOnGrid = commandLine.command == Command::Train ||
+                    commandLine.command == Command::Finetune ||
+                    (commandLine.command == Command::Eval &&
+                     !commandLine.has("--input"));
+  if (manifest.isPartitioned() && !runsOnGrid)
     return makeStatusf(
         SMXRT_STATUS_UNIMPLEMENTED,
-        "'%s' of a model compiled with smxc --grid is not built yet; 'train' "
-        "is. Its checkpoints hold the whole model: run '%s' with an "
-        "executable compiled without --grid (docs/distributed.md)",
-        commandName(commandLine.command), commandName(commandLine.command));
+        "'%s%s' of a model compiled with smxc --grid is not built yet; "
+        "'train', 'finetune' and 'eval' without --input are. Its checkpoints "
+        "hold the whole model: run it with an executable compiled without "
+        "--grid (docs/distributed.md)",
+        commandName(commandLine.command),
+        commandLine.command == Command::Eval ? " --input" : "");
   // The leader alone prints; the others' reports would repeat it.
   std::unique_ptr<std::FILE, int (*)(std::FILE *)> discard(nullptr,
                                                            std::fclose);

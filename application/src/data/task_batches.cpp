@@ -141,8 +141,8 @@ smxrt_status_t TaskBatcher::fillTrain(uint64_t epoch, size_t index,
     order = epochOrder(epoch);
     orderEpoch = epoch;
   }
-  for (size_t row = 0; row < static_cast<size_t>(rows); ++row)
-    fillRow(row, &train[order[index * rows + row]], batch);
+  for (size_t row = 0; row < static_cast<size_t>(viewRows()); ++row)
+    fillRow(row, &train[order[index * rows + shareFirst + row]], batch);
   return nullptr;
 }
 
@@ -153,9 +153,10 @@ smxrt_status_t TaskBatcher::fillEval(size_t index, const TaskBatchView &batch,
                        "evaluation batch %zu: the evaluation set has %zu "
                        "batches",
                        index, evalBatches());
-  size_t first = index * rows;
-  validRows = std::min(static_cast<size_t>(rows), eval.size() - first);
-  for (size_t row = 0; row < static_cast<size_t>(rows); ++row)
+  size_t first = index * rows + static_cast<size_t>(shareFirst);
+  size_t available = eval.size() > first ? eval.size() - first : 0;
+  validRows = std::min(static_cast<size_t>(viewRows()), available);
+  for (size_t row = 0; row < static_cast<size_t>(viewRows()); ++row)
     fillRow(row, row < validRows ? &eval[first + row] : nullptr, batch);
   return nullptr;
 }

@@ -54,6 +54,13 @@ public:
                                uint64_t seed,
                                std::unique_ptr<TaskBatcher> &batcher);
 
+  /// Makes this process fill rows [firstRow, firstRow + rowCount) of each
+  /// batch of `batchSize` rows, its share of a job's batch (the batch
+  /// views then hold `rowCount` rows); the whole batch by default.
+  void takeShare(int32_t firstRow, int32_t rowCount) {
+    shareFirst = firstRow;
+    shareRows = rowCount;
+  }
   LabelKind labelKind() const { return kind; }
   int32_t batchSize() const { return rows; }
   int32_t sequenceLength() const { return sequence; }
@@ -66,7 +73,8 @@ public:
   /// OUT_OF_RANGE for an index past the epoch.
   smxrt_status_t fillTrain(uint64_t epoch, size_t index,
                            const TaskBatchView &batch) const;
-  /// OUT_OF_RANGE for an index past the last batch.
+  /// OUT_OF_RANGE for an index past the last batch. `validRows` counts
+  /// this process's rows that hold an example (the last batch is padded).
   smxrt_status_t fillEval(size_t index, const TaskBatchView &batch,
                           size_t &validRows) const;
 
@@ -83,6 +91,9 @@ private:
 
   LabelKind kind = LabelKind::Classification;
   int32_t rows = 0, sequence = 0;
+  /// This process's rows of each batch (takeShare).
+  int32_t shareFirst = 0, shareRows = -1;
+  int32_t viewRows() const { return shareRows < 0 ? rows : shareRows; }
   uint64_t seed = 0;
   std::vector<Row> train, eval;
 

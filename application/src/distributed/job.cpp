@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -114,6 +115,23 @@ smxrt_status_t Job::any(bool mine, bool &result) const {
   if (sizeOfJob > 1)
     SMXRT_RETURN_IF_ERROR(smxrt_comm_all_reduce_sum_f32(comm, &count, 1));
   result = count > 0;
+  return nullptr;
+}
+
+smxrt_status_t Job::sum(float *values, int64_t count) const {
+  return sizeOfJob > 1 ? smxrt_comm_all_reduce_sum_f32(comm, values, count)
+                       : nullptr;
+}
+
+smxrt_status_t Job::sum(int64_t *values, int64_t count) const {
+  return sizeOfJob > 1 ? smxrt_comm_all_reduce_sum_i64(comm, values, count)
+                       : nullptr;
+}
+
+smxrt_status_t Job::gather(const void *mine, void *all, int64_t bytes) const {
+  if (sizeOfJob > 1)
+    return smxrt_comm_all_gather(comm, mine, all, bytes);
+  std::memcpy(all, mine, static_cast<size_t>(bytes));
   return nullptr;
 }
 

@@ -50,6 +50,11 @@ public:
   smxrt_status_t broadcastFromLeader(std::string &value) const;
   /// Whether any process passes `mine` = true.
   smxrt_status_t any(bool mine, bool &result) const;
+  /// In place: the sums over the job's processes.
+  smxrt_status_t sum(float *values, int64_t count) const;
+  smxrt_status_t sum(int64_t *values, int64_t count) const;
+  /// Every process's `bytes` of `mine` into `all`, in rank order.
+  smxrt_status_t gather(const void *mine, void *all, int64_t bytes) const;
   /// After an error: ends every process of a job of several with
   /// `exitCode` (the others may wait in a collective this one will never
   /// join); returns in a job of one.

@@ -12,6 +12,7 @@
 #include "training/objective.h"
 
 #include "data/task_batches.h"
+#include "distributed/job.h"
 
 #include "status_internal.h"
 
@@ -95,10 +96,11 @@ public:
   }
 
   std::string describeModel() const override {
-    return formatString("model: %s (fine-tuning), batch %lld x sequence %lld",
+    return formatString("model: %s (fine-tuning), batch %lld x sequence %lld%s",
                         manifest.model.c_str(),
-                        static_cast<long long>(manifest.batch),
-                        static_cast<long long>(manifest.sequence));
+                        static_cast<long long>(manifest.globalBatch()),
+                        static_cast<long long>(manifest.sequence),
+                        describeGridShare(manifest).c_str());
   }
   std::string describeData() const override { return taskReport; }
   std::string describeFreshParameters(std::string report) const override {
@@ -176,6 +178,16 @@ private:
   }
   smxrt_status_t runEvaluation(HeldOutEvaluator &evaluator, int64_t step,
                                EvalSummary &summary) const;
+  /// The batcher of the job's batches, this process filling its rows.
+  smxrt_status_t createBatcher(const data::Tokenizer &tokenizer,
+                               uint64_t seed) {
+    SMXRT_RETURN_IF_ERROR(data::TaskBatcher::create(
+        task, tokenizer, static_cast<int32_t>(manifest.globalBatch()),
+        static_cast<int32_t>(manifest.sequence), seed, batcher));
+    batcher->takeShare(static_cast<int32_t>(thisJob().rank() * manifest.batch),
+                       static_cast<int32_t>(manifest.batch));
+    return nullptr;
+  }
 
   data::LabelKind labelKind;
   int64_t epochs = 0, perEpoch = 1;
@@ -205,9 +217,7 @@ FinetuningObjective::chooseSettings(const CommandLine &commandLine,
 smxrt_status_t FinetuningObjective::prepareBatches(
     const ResumePoint &point, const data::Tokenizer &tokenizer, uint64_t seed,
     SettingChooser &choose, int64_t &steps) {
-  SMXRT_RETURN_IF_ERROR(data::TaskBatcher::create(
-      task, tokenizer, static_cast<int32_t>(manifest.batch),
-      static_cast<int32_t>(manifest.sequence), seed, batcher));
+  SMXRT_RETURN_IF_ERROR(createBatcher(tokenizer, seed));
   perEpoch = static_cast<int64_t>(batcher->trainBatches());
   steps = epochs * perEpoch;
   if (point.resuming) {
@@ -239,7 +249,7 @@ smxrt_status_t FinetuningObjective::runEvaluation(HeldOutEvaluator &evaluator,
     if (task.kind == data::LabelKind::Classification)
       for (auto row = static_cast<int64_t>(valid); row < manifest.batch; ++row)
         static_cast<int32_t *>(evalView.view.labels)[row] = ignoredLabel;
-    evaluator.run(step, static_cast<int64_t>(valid));
+    SMXRT_RETURN_IF_ERROR(evaluator.run(step, static_cast<int64_t>(valid)));
   }
   summary = evaluator.result();
   return nullptr;
@@ -297,11 +307,9 @@ smxrt_status_t FinetuningObjective::evaluate(const EvaluationRequest &request,
   if (task.eval.empty())
     return invalidArgument("the task has no evaluation examples");
   // The batcher insists on a training batch; evaluation needs none.
-  while (task.train.size() < static_cast<size_t>(manifest.batch))
+  while (task.train.size() < static_cast<size_t>(manifest.globalBatch()))
     task.train.push_back(task.eval.front());
-  SMXRT_RETURN_IF_ERROR(data::TaskBatcher::create(
-      task, request.tokenizer, static_cast<int32_t>(manifest.batch),
-      static_cast<int32_t>(manifest.sequence), request.seed, batcher));
+  SMXRT_RETURN_IF_ERROR(createBatcher(request.tokenizer, request.seed));
   text += taskReport + "\n";
   std::string baseline = describeBaseline();
   if (!baseline.empty())

@@ -2,6 +2,8 @@
 
 #include "training/held_out_eval.h"
 
+#include "distributed/job.h"
+
 #include "status_internal.h"
 
 #include <algorithm>
@@ -87,7 +89,7 @@ smxrt_tensor_t *HeldOutEvaluator::input(std::string_view name) const {
   return nullptr;
 }
 
-void HeldOutEvaluator::run(int64_t step, int64_t validRows) {
+smxrt_status_t HeldOutEvaluator::run(int64_t step, int64_t validRows) {
   if (smxrt_tensor_t *stepInput = input(stepInputName))
     *static_cast<int64_t *>(smxrt_tensor_data(stepInput)) = step;
   std::vector<void *> resultPointers;
@@ -96,19 +98,27 @@ void HeldOutEvaluator::run(int64_t step, int64_t validRows) {
   forward(argumentPointers.data(), resultPointers.data(),
           buffers.workspace.data());
 
+  // On a grid, each loss term is this process's share of the job batch's
+  // mean (smx-shard-batch): their sum is the job's.
+  const Job &job = thisJob();
+  std::vector<float> terms;
+  for (const auto &[result, weight] : lossTerms)
+    terms.push_back(*static_cast<const float *>(
+        smxrt_tensor_const_data(buffers.results[result].get())));
+  SMXRT_RETURN_IF_ERROR(
+      job.sum(terms.data(), static_cast<int64_t>(terms.size())));
+  int64_t jobRows = validRows;
+  SMXRT_RETURN_IF_ERROR(job.sum(&jobRows, 1));
   ++summary.batches;
-  summary.rows += validRows;
+  summary.rows += jobRows;
   for (size_t term = 0; term < lossTerms.size(); ++term)
-    termSums[term] +=
-        static_cast<double>(*static_cast<const float *>(smxrt_tensor_const_data(
-            buffers.results[lossTerms[term].first].get()))) *
-        validRows;
+    termSums[term] += static_cast<double>(terms[term]) * jobRows;
 
   if (logitsResult < 0)
-    return;
+    return nullptr;
   const smxrt_tensor_t *labels = input("labels");
   if (!labels)
-    return;
+    return nullptr;
   const ResultSpec &spec = manifest->results[logitsResult];
   int64_t classes = spec.shape.size() == 2 ? spec.shape[1] : 1;
   const auto *logits = static_cast<const float *>(
@@ -118,6 +128,8 @@ void HeldOutEvaluator::run(int64_t step, int64_t validRows) {
     summary.classes = taskClasses > 0 ? taskClasses : classes;
     const auto *values =
         static_cast<const int32_t *>(smxrt_tensor_const_data(labels));
+    // correct, true positives, false positives, false negatives.
+    int64_t counts[4] = {0, 0, 0, 0};
     for (int64_t row = 0; row < validRows; ++row) {
       const float *rowLogits = logits + row * classes;
       // The first maximum wins ties, as numpy.argmax.
@@ -125,20 +137,40 @@ void HeldOutEvaluator::run(int64_t step, int64_t validRows) {
       for (int64_t column = 1; column < classes; ++column)
         if (rowLogits[column] > rowLogits[predicted])
           predicted = column;
-      summary.correct += predicted == values[row];
-      summary.truePositives += predicted == 1 && values[row] == 1;
-      summary.falsePositives += predicted == 1 && values[row] != 1;
-      summary.falseNegatives += predicted != 1 && values[row] == 1;
+      counts[0] += predicted == values[row];
+      counts[1] += predicted == 1 && values[row] == 1;
+      counts[2] += predicted == 1 && values[row] != 1;
+      counts[3] += predicted != 1 && values[row] == 1;
     }
+    SMXRT_RETURN_IF_ERROR(job.sum(counts, 4));
+    summary.correct += counts[0];
+    summary.truePositives += counts[1];
+    summary.falsePositives += counts[2];
+    summary.falseNegatives += counts[3];
   } else if (smxrt_tensor_dtype(labels) == SMXRT_DTYPE_F32 && classes == 1) {
     summary.hasRegression = true;
     const auto *values =
         static_cast<const float *>(smxrt_tensor_const_data(labels));
-    for (int64_t row = 0; row < validRows; ++row) {
-      summary.predictions.push_back(logits[row]);
-      summary.targets.push_back(values[row]);
+    // Each process's [valid rows, predictions..., targets...], gathered in
+    // rank order: the job batch's rows in order.
+    const int64_t batch = manifest->batch;
+    std::vector<float> mine(static_cast<size_t>(1 + 2 * batch), 0.0f);
+    mine[0] = static_cast<float>(validRows);
+    std::copy(logits, logits + validRows, mine.begin() + 1);
+    std::copy(values, values + validRows, mine.begin() + 1 + batch);
+    std::vector<float> all(mine.size() * static_cast<size_t>(job.size()));
+    SMXRT_RETURN_IF_ERROR(job.gather(
+        mine.data(), all.data(),
+        static_cast<int64_t>(mine.size() * sizeof(float))));
+    for (int64_t process = 0; process < job.size(); ++process) {
+      const float *block = all.data() + process * (1 + 2 * batch);
+      for (int64_t row = 0; row < static_cast<int64_t>(block[0]); ++row) {
+        summary.predictions.push_back(block[1 + row]);
+        summary.targets.push_back(block[1 + batch + row]);
+      }
     }
   }
+  return nullptr;
 }
 
 EvalSummary HeldOutEvaluator::result() const {

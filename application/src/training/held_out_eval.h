@@ -88,8 +88,12 @@ public:
   /// more outputs than the task uses.
   void setTaskClasses(int64_t classes) { taskClasses = classes; }
   /// Runs the forward pass on the filled inputs; rows >= validRows are
-  /// padding (their labels should be ignoredLabel).
-  void run(int64_t step, int64_t validRows);
+  /// padding (their labels should be ignoredLabel). On a job of several
+  /// processes (a model compiled for a grid), every process runs each batch
+  /// on its rows of the job's batch, and the summary is the job's: loss
+  /// shares and counts summed, regression predictions gathered in rank
+  /// order.
+  smxrt_status_t run(int64_t step, int64_t validRows);
   EvalSummary result() const;
 
 private:

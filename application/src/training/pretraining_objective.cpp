@@ -141,7 +141,7 @@ smxrt_status_t PretrainingObjective::evaluate(const EvaluationRequest &request,
   SMXRT_RETURN_IF_ERROR(
       makeBatcher(split.heldOut, request.tokenizer, request.seed));
   // By default, about as many rows as the held-out tokens fill.
-  int64_t perBatch = manifest.batch * (manifest.sequence - 3);
+  int64_t perBatch = manifest.globalBatch() * (manifest.sequence - 3);
   int64_t batches =
       request.commandLine.evalBatches > 0
           ? static_cast<int64_t>(request.commandLine.evalBatches)
@@ -152,12 +152,12 @@ smxrt_status_t PretrainingObjective::evaluate(const EvaluationRequest &request,
                        "batches of %lld\n",
                        dataPath.c_str(), batcher->documentCount(),
                        batcher->tokenCount(), static_cast<long long>(batches),
-                       static_cast<long long>(manifest.batch));
+                       static_cast<long long>(manifest.globalBatch()));
   makePretrainView([&](std::string_view name) { return evaluator.input(name); },
                    options, view);
   for (int64_t index = 0; index < batches; ++index) {
     batcher->fill(static_cast<uint64_t>(index), view.view);
-    evaluator.run(index, manifest.batch);
+    SMXRT_RETURN_IF_ERROR(evaluator.run(index, manifest.batch));
   }
   summary = evaluator.result();
   return nullptr;
