@@ -5,10 +5,14 @@
 #include "status_internal.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+
+#include <omp.h>
+#include <unistd.h>
 
 namespace smxrt {
 namespace {
@@ -38,6 +42,33 @@ std::string executableHash() {
       hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;
   }
   return formatString("%016llx", static_cast<unsigned long long>(hash));
+}
+
+/// The processes of this job on this machine, as the launcher says.
+int64_t localProcesses() {
+  for (const char *name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"})
+    if (const char *value = std::getenv(name)) {
+      long parsed = std::strtol(value, nullptr, 10);
+      if (parsed > 0)
+        return parsed;
+    }
+  return 1;
+}
+
+/// Shares this machine's cores among its processes of the job, unless
+/// OMP_NUM_THREADS says otherwise: a launcher that bound each process to
+/// its cores (mpirun's binding to cores or sockets) has already shared
+/// them; one that did not leaves every process all cores, and they would
+/// oversubscribe them with as many OpenMP threads each.
+void shareCores() {
+  if (std::getenv("OMP_NUM_THREADS"))
+    return;
+  int64_t visible = omp_get_num_procs();
+  long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (online <= 0 || visible < online)
+    return;
+  omp_set_num_threads(static_cast<int>(
+      std::max<int64_t>(1, visible / localProcesses())));
 }
 
 } // namespace
@@ -75,6 +106,7 @@ smxrt_status_t Job::join(const ModelManifest &manifest,
         static_cast<long long>(joined->sizeOfJob),
         static_cast<long long>(processes));
   if (joined->sizeOfJob > 1) {
+    shareCores();
     SMXRT_RETURN_IF_ERROR(joined->agree("the executable", executableHash()));
     std::string commandLine;
     for (int i = 1; i < argc; ++i)
@@ -108,14 +140,6 @@ smxrt_status_t Job::broadcastFromLeader(std::string &value) const {
   SMXRT_RETURN_IF_ERROR(smxrt_comm_broadcast(comm, &length, sizeof length, 0));
   value.resize(static_cast<size_t>(length));
   return smxrt_comm_broadcast(comm, value.data(), length, 0);
-}
-
-smxrt_status_t Job::any(bool mine, bool &result) const {
-  float count = mine ? 1.0f : 0.0f;
-  if (sizeOfJob > 1)
-    SMXRT_RETURN_IF_ERROR(smxrt_comm_all_reduce_sum_f32(comm, &count, 1));
-  result = count > 0;
-  return nullptr;
 }
 
 smxrt_status_t Job::sum(float *values, int64_t count) const {

@@ -48,8 +48,6 @@ public:
   smxrt_status_t agree(const char *what, const std::string &value) const;
   /// The leader's `value`, on every process.
   smxrt_status_t broadcastFromLeader(std::string &value) const;
-  /// Whether any process passes `mine` = true.
-  smxrt_status_t any(bool mine, bool &result) const;
   /// In place: the sums over the job's processes.
   smxrt_status_t sum(float *values, int64_t count) const;
   smxrt_status_t sum(int64_t *values, int64_t count) const;

@@ -157,10 +157,13 @@ smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
 
     // Every process of a job stops after the same step: a signal one of
     // them got stops them all.
+    // Each process counts the SIGINTs and SIGTERMs it got, so that every
+    // one names the signal, whichever process got it.
     const Job &job = thisJob();
-    bool interrupted = interruptSignal != 0;
-    if (job.size() > 1)
-      SMXRT_RETURN_IF_ERROR(job.any(interrupted, interrupted));
+    int64_t signals[2] = {interruptSignal == SIGINT,
+                          interruptSignal == SIGTERM};
+    SMXRT_RETURN_IF_ERROR(job.sum(signals, 2));
+    const bool interrupted = signals[0] + signals[1] > 0;
     const bool stopping = done == end || interrupted;
     if (!settings.checkpointDirectory.empty() &&
         (done % settings.every == 0 || stopping)) {
@@ -183,11 +186,12 @@ smxrt_status_t runTrainingLoop(const ModelManifest &manifest,
         progress.report("note: " + note);
     }
     if (interrupted) {
-      int signal = interruptSignal != 0 ? interruptSignal : SIGTERM;
       progress.finish();
       return makeStatusf(
-          SMXRT_STATUS_INTERNAL, "interrupted by %s after step %lld; %s",
-          signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(done),
+          SMXRT_STATUS_INTERNAL, "interrupted by %s%s after step %lld; %s",
+          signals[0] > 0 ? "SIGINT" : "SIGTERM",
+          interruptSignal == 0 ? " (sent to another process of the job)" : "",
+          static_cast<long long>(done),
           settings.checkpointDirectory.empty()
               ? "nothing was saved (no --ckpt)"
               : ("the checkpoint " + settings.lastCheckpoint +
