@@ -14,13 +14,25 @@
 // CHECK:       return %[[CE]], %[[SHARE]], %{{.*}}, %{{.*}} :
 
 // The train step differentiates the shares and sums over the grid: each
-// gradient before the norm, the total loss and each reported result.
+// gradient before the norm, the total loss and each reported result. Sums
+// of one element type over the same axes share one all-reduce (a bucket):
+// the lone gradient goes alone; the loss and the two f32 results are
+// packed into a [3] bucket and sliced back; the i64 count goes alone.
 // STEP-LABEL: func.func @train_step
 // STEP:       smx.cross_entropy_grad {{.*}} count_over @grid grid_axes = [0, 1]
 // STEP:       %[[DW:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<8x2xf32> -> tensor<8x2xf32>
-// STEP:       %[[LOSS:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
-// STEP:       %[[CE:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
-// STEP:       %[[MSE:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+// STEP:       %[[EMPTY:.*]] = tensor.empty() : tensor<3xf32>
+// STEP:       %[[L1:.*]] = tensor.expand_shape %{{.*}} [] output_shape [1] : tensor<f32> into tensor<1xf32>
+// STEP:       %[[B1:.*]] = tensor.insert_slice %[[L1]] into %[[EMPTY]][0] [1] [1]
+// STEP:       %[[B2:.*]] = tensor.insert_slice %{{.*}} into %[[B1]][1] [1] [1]
+// STEP:       %[[B3:.*]] = tensor.insert_slice %{{.*}} into %[[B2]][2] [1] [1]
+// STEP:       %[[SUMS:.*]] = shard.all_reduce %[[B3]] on @grid grid_axes = [0, 1] : tensor<3xf32> -> tensor<3xf32>
+// STEP:       %[[S0:.*]] = tensor.extract_slice %[[SUMS]][0] [1] [1]
+// STEP:       %[[LOSS:.*]] = tensor.collapse_shape %[[S0]] [] : tensor<1xf32> into tensor<f32>
+// STEP:       %[[S1:.*]] = tensor.extract_slice %[[SUMS]][1] [1] [1]
+// STEP:       %[[CE:.*]] = tensor.collapse_shape %[[S1]] []
+// STEP:       %[[S2:.*]] = tensor.extract_slice %[[SUMS]][2] [1] [1]
+// STEP:       %[[MSE:.*]] = tensor.collapse_shape %[[S2]] []
 // STEP:       %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<3xi64> -> tensor<3xi64>
 // STEP:       smx.global_norm %[[DW]] :
 // STEP:       return {{.*}}, %[[LOSS]], %{{.*}}, %{{.*}}, %[[CE]], %[[MSE]], %[[COUNT]] :

@@ -1,5 +1,6 @@
 // RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --verify-diagnostics | FileCheck %s
 // RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --smx-build-train-step="max-grad-norm=1.0" --verify-diagnostics | FileCheck %s --check-prefix=STEP
+// RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --smx-build-train-step="grad-bucket-mib=0" --verify-diagnostics | FileCheck %s --check-prefix=NOBUCKET
 
 // Every router policy gives the same partitioned layer: routing, dispatch
 // and combine stay on the device; the slots go to their experts' device and
@@ -59,10 +60,23 @@
 // STEP:       %[[DBACK:.*]], %{{.*}} = moe.combine_grad %[[BACK]]
 // STEP:       %[[DOUT:.*]] = moe.all_to_all %[[DBACK]] on @grid grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<2x4x3x8xf32> -> tensor<4x2x3x8xf32>
 // STEP:       %{{.*}}, %[[DW1:.*]], %[[DB1:.*]], %[[DW2:.*]], %[[DB2:.*]] = moe.expert_ffn_grad {{.*}}, %[[DOUT]] activation
-// STEP:       %[[SW1:.*]] = shard.all_reduce %[[DW1]] on @grid grid_axes = [0] : tensor<2x8x16xf32>
-// STEP:       %[[SB1:.*]] = shard.all_reduce %[[DB1]] on @grid grid_axes = [0] : tensor<2x16xf32>
-// STEP:       %[[SW2:.*]] = shard.all_reduce %[[DW2]] on @grid grid_axes = [0] : tensor<2x16x8xf32>
-// STEP:       %[[SB2:.*]] = shard.all_reduce %[[DB2]] on @grid grid_axes = [0] : tensor<2x8xf32>
+// The expert gradients travel in one bucket of 2·8·16 + 2·16 + 2·16·8 +
+// 2·8 = 560 floats.
+// STEP:       %[[FW1:.*]] = tensor.collapse_shape %[[DW1]] {{\[}}[0, 1, 2]] : tensor<2x8x16xf32> into tensor<256xf32>
+// STEP:       tensor.insert_slice %[[FW1]] into %{{.*}}[0] [256] [1] : tensor<256xf32> into tensor<560xf32>
+// STEP:       %[[FB1:.*]] = tensor.collapse_shape %[[DB1]] {{\[}}[0, 1]] : tensor<2x16xf32> into tensor<32xf32>
+// STEP:       tensor.insert_slice %[[FB1]] into %{{.*}}[256] [32] [1]
+// STEP:       tensor.insert_slice %{{.*}} into %{{.*}}[288] [256] [1]
+// STEP:       %[[BUCKET:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[544] [16] [1]
+// STEP:       %[[EXPERTSUM:.*]] = shard.all_reduce %[[BUCKET]] on @grid grid_axes = [0] : tensor<560xf32>
+// STEP:       %[[PW1:.*]] = tensor.extract_slice %[[EXPERTSUM]][0] [256] [1]
+// STEP:       %[[SW1:.*]] = tensor.expand_shape %[[PW1]] {{\[}}[0, 1, 2]] output_shape [2, 8, 16]
+// STEP:       %[[PB1:.*]] = tensor.extract_slice %[[EXPERTSUM]][256] [32] [1]
+// STEP:       %[[SB1:.*]] = tensor.expand_shape %[[PB1]]
+// STEP:       %[[PW2:.*]] = tensor.extract_slice %[[EXPERTSUM]][288] [256] [1]
+// STEP:       %[[SW2:.*]] = tensor.expand_shape %[[PW2]]
+// STEP:       %[[PB2:.*]] = tensor.extract_slice %[[EXPERTSUM]][544] [16] [1]
+// STEP:       %[[SB2:.*]] = tensor.expand_shape %[[PB2]]
 // STEP:       %[[SHEAD:.*]] = shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<8x2xf32>
 // STEP:       %[[HEAD:.*]] = smx.global_norm %[[SHEAD]] :
 // STEP:       %[[HEAD2:.*]] = arith.mulf %[[HEAD]], %[[HEAD]]
@@ -80,6 +94,13 @@
 // STEP:       %[[FIRST:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
 // STEP:       moe.expert_ffn {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64}
 // STEP:       moe.expert_ffn_grad {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64}
+// Without buckets, one all-reduce per gradient.
+// NOBUCKET-LABEL: func.func @train_step
+// NOBUCKET:       shard.all_reduce %{{.*}} on @grid grid_axes = [0] : tensor<2x8x16xf32>
+// NOBUCKET:       shard.all_reduce %{{.*}} on @grid grid_axes = [0] : tensor<2x16xf32>
+// NOBUCKET:       shard.all_reduce %{{.*}} on @grid grid_axes = [0] : tensor<2x16x8xf32>
+// NOBUCKET:       shard.all_reduce %{{.*}} on @grid grid_axes = [0] : tensor<2x8xf32>
+// NOBUCKET:       shard.all_reduce %{{.*}} on @grid grid_axes = [0, 1] : tensor<8x2xf32>
 module {
   func.func @forward(%slots: tensor<2x4x3x8xf32> {smx.input = "slots"}, %idx: tensor<2x4x3xi32> {smx.input = "indices"},
       %cw: tensor<2x4x3xf32> {smx.input = "combine_weights"}, %target: tensor<8x2xf32> {smx.input = "target"},

@@ -50,6 +50,7 @@ void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
   SmxBuildTrainStepPassOptions trainStep;
   trainStep.maxGradNorm = options.maxGradNorm;
   trainStep.recompute = options.recompute;
+  trainStep.gradBucketMiB = options.gradBucketMiB;
   pm.addPass(createSmxBuildTrainStepPass(trainStep));
   addEvaluationFormPasses(pm, options.evalCapacityFactor);
 }

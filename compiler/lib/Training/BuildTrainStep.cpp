@@ -79,6 +79,122 @@ Value createGridSum(OpBuilder &builder, Location loc, shard::GridOp grid,
   return createGridSum(builder, loc, grid, axes, value);
 }
 
+/// The reassociation of all of `rank` dimensions into one (none for a
+/// 0-d tensor, which reshapes to and from `[1]`).
+SmallVector<ReassociationIndices> reassociateAll(int64_t rank) {
+  if (rank == 0)
+    return {};
+  ReassociationIndices all;
+  for (int64_t dim = 0; dim < rank; ++dim)
+    all.push_back(dim);
+  return {all};
+}
+
+/// Sums `values[i]` over `axes[i]` of `grid`. Values of one element type
+/// summed over the same axes are packed, in order, into flat buckets of at
+/// most `bucketBytes` each, summed by one all-reduce per bucket and sliced
+/// back: a collective costs a latency on top of its bytes, and a model has
+/// hundreds of gradients. A value alone in its bucket is summed as it is.
+SmallVector<Value> createBucketedGridSums(OpBuilder &builder, Location loc,
+                                          shard::GridOp grid,
+                                          ArrayRef<Value> values,
+                                          ArrayRef<SmallVector<int16_t>> axes,
+                                          int64_t bucketBytes) {
+  SmallVector<Value> sums(values.size());
+  auto flush = [&](ArrayRef<size_t> bucket, ArrayRef<int16_t> bucketAxes) {
+    if (bucket.empty())
+      return;
+    if (bucket.size() == 1) {
+      sums[bucket[0]] =
+          createGridSum(builder, loc, grid, bucketAxes, values[bucket[0]]);
+      return;
+    }
+    Type elementType =
+        cast<RankedTensorType>(values[bucket[0]].getType()).getElementType();
+    int64_t total = 0;
+    for (size_t index : bucket)
+      total +=
+          cast<RankedTensorType>(values[index].getType()).getNumElements();
+    Value packed = tensor::EmptyOp::create(builder, loc, {total}, elementType);
+    auto flatten = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      if (type.getRank() == 1)
+        return tensor;
+      if (type.getRank() == 0)
+        return tensor::ExpandShapeOp::create(
+            builder, loc, RankedTensorType::get({1}, elementType), tensor,
+            reassociateAll(0));
+      return tensor::CollapseShapeOp::create(builder, loc, tensor,
+                                             reassociateAll(type.getRank()));
+    };
+    int64_t offset = 0;
+    for (size_t index : bucket) {
+      Value flat = flatten(values[index]);
+      int64_t size = cast<RankedTensorType>(flat.getType()).getDimSize(0);
+      packed = tensor::InsertSliceOp::create(
+          builder, loc, flat, packed, ArrayRef<OpFoldResult>{builder.getIndexAttr(offset)},
+          ArrayRef<OpFoldResult>{builder.getIndexAttr(size)},
+          ArrayRef<OpFoldResult>{builder.getIndexAttr(1)});
+      offset += size;
+    }
+    Value summed = createGridSum(builder, loc, grid, bucketAxes, packed);
+    offset = 0;
+    for (size_t index : bucket) {
+      auto type = cast<RankedTensorType>(values[index].getType());
+      int64_t size = type.getNumElements();
+      Value piece = tensor::ExtractSliceOp::create(
+          builder, loc, RankedTensorType::get({size}, elementType), summed,
+          ValueRange(), ValueRange(), ValueRange(),
+          builder.getDenseI64ArrayAttr({offset}),
+          builder.getDenseI64ArrayAttr({size}),
+          builder.getDenseI64ArrayAttr({1}));
+      if (type.getRank() == 0)
+        piece = tensor::CollapseShapeOp::create(builder, loc, type, piece,
+                                                reassociateAll(0));
+      else if (type.getRank() != 1)
+        piece = tensor::ExpandShapeOp::create(builder, loc, type, piece,
+                                              reassociateAll(type.getRank()));
+      sums[index] = piece;
+      offset += size;
+    }
+  };
+  // One open bucket per (axes, element type), in order of appearance.
+  struct Bucket {
+    SmallVector<int16_t> axes;
+    Type elementType;
+    SmallVector<size_t> members;
+    int64_t bytes = 0;
+  };
+  SmallVector<Bucket> open;
+  for (auto [index, value] : llvm::enumerate(values)) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (bucketBytes <= 0 || !type.getElementType().isIntOrFloat()) {
+      sums[index] = createGridSum(builder, loc, grid, axes[index], value);
+      continue;
+    }
+    int64_t bytes = type.getNumElements() *
+                    type.getElementType().getIntOrFloatBitWidth() / 8;
+    auto *bucket = llvm::find_if(open, [&](const Bucket &entry) {
+      return entry.axes == axes[index] &&
+             entry.elementType == type.getElementType();
+    });
+    if (bucket == open.end()) {
+      open.push_back({axes[index], type.getElementType(), {}, 0});
+      bucket = std::prev(open.end());
+    }
+    if (!bucket->members.empty() && bucket->bytes + bytes > bucketBytes) {
+      flush(bucket->members, bucket->axes);
+      bucket->members.clear();
+      bucket->bytes = 0;
+    }
+    bucket->members.push_back(index);
+    bucket->bytes += bytes;
+  }
+  for (const Bucket &bucket : open)
+    flush(bucket.members, bucket.axes);
+  return sums;
+}
+
 /// The axes of `grid` other than `shardAxes`.
 SmallVector<int16_t> getOtherAxes(shard::GridOp grid,
                                   ArrayRef<int16_t> shardAxes) {
@@ -382,22 +498,40 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
   SmallVector<Value> parameterGradients, wholeGradients;
   SmallVector<std::pair<DenseI16ArrayAttr, SmallVector<Value>>>
       shardedGradients;
+  SmallVector<DenseI16ArrayAttr> parameterShardAxes;
   for (size_t p = 0; p < parameterCount; ++p) {
-    Value gradient = gradients.lookup(parameterArguments[p]);
     auto shardAxes = forward.getArgAttrOfType<DenseI16ArrayAttr>(
         interface->parameters[p], kShardAxesAttrName);
     if (shardAxes && !grid)
       return forward.emitOpError()
              << "has a parameter split over grid axes ("
              << kShardAxesAttrName << ") but the module has no grid";
-    if (gradient && grid)
-      gradient =
-          shardAxes
-              ? createGridSum(builder, loc, grid,
-                              getOtherAxes(grid, shardAxes.asArrayRef()),
-                              gradient)
-              : createGridSum(builder, loc, grid, gradient);
-    parameterGradients.push_back(gradient);
+    parameterShardAxes.push_back(shardAxes);
+    parameterGradients.push_back(gradients.lookup(parameterArguments[p]));
+  }
+  if (grid) {
+    SmallVector<Value> toSum;
+    SmallVector<SmallVector<int16_t>> sumAxes;
+    SmallVector<size_t> summed;
+    for (size_t p = 0; p < parameterCount; ++p) {
+      if (!parameterGradients[p])
+        continue;
+      DenseI16ArrayAttr shardAxes = parameterShardAxes[p];
+      summed.push_back(p);
+      toSum.push_back(parameterGradients[p]);
+      sumAxes.push_back(
+          getOtherAxes(grid, shardAxes ? shardAxes.asArrayRef()
+                                       : ArrayRef<int16_t>()));
+    }
+    SmallVector<Value> sums = createBucketedGridSums(
+        builder, loc, grid, toSum, sumAxes,
+        static_cast<int64_t>(gradBucketMiB * 1024 * 1024));
+    for (auto [p, sum] : llvm::zip_equal(summed, sums))
+      parameterGradients[p] = sum;
+  }
+  for (size_t p = 0; p < parameterCount; ++p) {
+    Value gradient = parameterGradients[p];
+    DenseI16ArrayAttr shardAxes = parameterShardAxes[p];
     if (!gradient)
       continue;
     if (!shardAxes) {
@@ -413,9 +547,20 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
       group->second.push_back(gradient);
   }
   if (grid) {
-    totalLoss = createGridSum(builder, loc, grid, totalLoss);
+    // The loss and the reported results, summed over every axis, in
+    // buckets too.
+    SmallVector<Value> toSum = {totalLoss};
     for (unsigned i : interface->reported)
-      forwardResults[i] = createGridSum(builder, loc, grid, forwardResults[i]);
+      toSum.push_back(forwardResults[i]);
+    SmallVector<SmallVector<int16_t>> sumAxes(toSum.size(),
+                                              getOtherAxes(grid, {}));
+    SmallVector<Value> sums = createBucketedGridSums(
+        builder, loc, grid, toSum, sumAxes,
+        static_cast<int64_t>(gradBucketMiB * 1024 * 1024));
+    totalLoss = sums.front();
+    for (auto [i, sum] : llvm::zip_equal(interface->reported,
+                                         ArrayRef<Value>(sums).drop_front()))
+      forwardResults[i] = sum;
   }
 
   // 5. Norm, schedule, clipping and AdamW.

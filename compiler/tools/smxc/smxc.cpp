@@ -111,6 +111,11 @@ cl::opt<double> maxGradNorm(
     cl::desc("Clip gradients to this global norm in the train step "
              "(0: no clipping; training tasks only)"),
     cl::init(1.0), cl::cat(smxcCategory));
+cl::opt<double> gradBucketMiB(
+    "grad-bucket-mib",
+    cl::desc("With --grid: the most MiB of gradients one all-reduce sums "
+             "(default 25; 0: one all-reduce per gradient)"),
+    cl::init(25.0), cl::cat(smxcCategory));
 cl::opt<std::string> recompute(
     "recompute",
     cl::desc("Forward values the train step computes again in its backward "
@@ -379,6 +384,7 @@ void setTrainingOptions(smx::TrainingPipelineOptions &options,
   options.profile = profile;
   options.dataParallel = grid.dataParallel;
   options.expertParallel = grid.expertParallel;
+  options.gradBucketMiB = gradBucketMiB;
 }
 
 /// The bytes a train step of `module` compiled with `recomputePolicy` holds:

@@ -96,6 +96,11 @@ struct TrainingPipelineOptions
       *this, "ep",
       llvm::cl::desc("Devices along the grid's expert-parallel axis"),
       llvm::cl::init(1)};
+  Option<double> gradBucketMiB{
+      *this, "grad-bucket-mib",
+      llvm::cl::desc("On a grid: the most MiB of gradients one all-reduce "
+                     "sums (0: one all-reduce per gradient)"),
+      llvm::cl::init(25.0)};
 
   bool isPartitioned() const {
     return dataParallel != 1 || expertParallel != 1;

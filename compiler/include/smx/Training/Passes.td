@@ -37,7 +37,11 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
     each device's forward pass computes its share of the loss: the
     gradients, the total loss and the reported results are summed over
     every device of the grid (`shard.all_reduce`) before the gradient norm,
-    so every device applies the same update.
+    so every device applies the same update. The gradients summed over the
+    same axes travel together: packed, in parameter order, into flat
+    buckets of at most `grad-bucket-mib` MiB, one all-reduce per bucket
+    (each collective costs a latency besides its bytes; PyTorch's DDP
+    buckets for the same reason).
 
     With `recompute` other than `none`, the backward pass computes parts of
     the forward pass again (activation checkpointing) instead of keeping
@@ -58,6 +62,9 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
   let options = [
     Option<"maxGradNorm", "max-grad-norm", "double", /*default=*/"0.0",
            "Clip gradients to this global norm (0: no clipping)">,
+    Option<"gradBucketMiB", "grad-bucket-mib", "double", /*default=*/"25.0",
+           "On a grid: the most MiB of gradients one all-reduce sums (0: "
+           "one all-reduce per gradient)">,
     Option<"schedule", "schedule", "std::string",
            /*default=*/"\"linear_warmup_linear_decay\"",
            "Learning-rate schedule (linear_warmup_linear_decay or "
