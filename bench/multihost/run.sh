@@ -9,15 +9,17 @@
 # It runs the communication layer's suite (smx-comm-tests: all-reduce,
 # all-to-all, broadcast, agree) with one rank per "host", then a job whose
 # rank on the second host never joins an all-reduce, which must end with
-# rank 0's deadline message. Training across hosts follows when smxc
-# partitions models over a grid (docs/distributed.md).
+# rank 0's deadline message, then trains tiny_sm on one process and on a
+# grid of one process per host, dp=2 and ep=2 (with every kind of training
+# noise), which must give the one-process losses (docs/distributed.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
 tests=$build/bin/smx-comm-tests
 deadline=$build/bin/smx-comm-deadline
-for binary in "$tests" "$deadline" "$build/lib/libsmx_comm_mpi.so"; do
+smxc=$build/bin/smxc
+for binary in "$tests" "$deadline" "$smxc" "$build/lib/libsmx_comm_mpi.so"; do
   [[ -e $binary ]] || { echo "run.sh: $binary is missing: build smx first (scripts/build.sh)" >&2; exit 1; }
 done
 [[ $(id -u) == 0 ]] || { echo "run.sh: network namespaces need root" >&2; exit 1; }
@@ -84,4 +86,18 @@ fi
 elapsed=$(( $(date +%s) - start ))
 echo "$output" | grep -m1 "did not complete within" || { echo "$output"; echo "run.sh: no deadline message" >&2; exit 1; }
 echo "the job ended in ${elapsed} s"
-echo "run.sh: both checks passed across two hosts"
+
+echo "== training across the two hosts"
+spec=$repo/test/Integration/Inputs/tiny_sm_grid_noise.yaml
+corpus=$repo/test/unittests/application/data/small_corpus.txt
+"$smxc" "$spec" --task=pretrain -o "$work/one"
+"$work/one" train --steps 20 --lr 1e-3 --data "$corpus" --ckpt "$work/one.ckpt" >/dev/null
+for grid in dp=2 ep=2; do
+  "$smxc" "$spec" --task=pretrain --grid "$grid" -o "$work/$grid"
+  ip netns exec "${prefix}0" "${mpi[@]}" "$work/$grid" train --steps 20 --lr 1e-3 \
+    --data "$corpus" --ckpt "$work/$grid.ckpt" 2>"$work/$grid.err" | tail -2 ||
+    { cat "$work/$grid.err" >&2; exit 1; }
+  python3 "$repo/test/Integration/compare_metrics.py" "$work/one.ckpt/metrics.jsonl" \
+    "$work/$grid.ckpt/metrics.jsonl" || { echo "run.sh: $grid across hosts differs from one process" >&2; exit 1; }
+done
+echo "run.sh: every check passed across two hosts"

@@ -148,6 +148,26 @@ std::string describeLoopEnd(const LoopResult &result, int64_t firstStep,
   return text;
 }
 
+/// "communication per step on this process: ..." of the compiled code's
+/// collectives over `steps` steps (evaluation included); "" without a grid.
+std::string describeCommunication(int64_t steps) {
+  smxrt_grid_t grid = smxrt_grid_installed();
+  if (!grid || steps <= 0)
+    return "";
+  smxrt_grid_collective_stats_t allReduce, allToAll;
+  smxrt_grid_stats(grid, &allReduce, &allToAll);
+  auto describe = [&](const char *name,
+                      const smxrt_grid_collective_stats_t &stats) {
+    return formatString("%s %.1f calls, %.1f KiB, %.2f ms", name,
+                        static_cast<double>(stats.calls) / steps,
+                        static_cast<double>(stats.bytes) / steps / 1024,
+                        stats.seconds / steps * 1e3);
+  };
+  return "communication per step on this process: " +
+         describe("all-reduce", allReduce) + "; " +
+         describe("all-to-all", allToAll);
+}
+
 /// Opens the metrics file of a run (dropping the lines after the resumed
 /// step), creating the checkpoint directory it may live in.
 smxrt_status_t openMetrics(const CommandLine &commandLine,
@@ -387,6 +407,10 @@ smxrt_status_t runLoop(TrainingRun &run, smxrt_model_train_step_fn_t trainStep,
                describeLoopEnd(result, run.point.step, run.steps,
                                settings.tokensPerStep, settings)
                    .c_str());
+  std::string communication =
+      describeCommunication(result.stepsDone - run.point.step);
+  if (!communication.empty())
+    std::fprintf(run.out, "%s\n", communication.c_str());
   return nullptr;
 }
 

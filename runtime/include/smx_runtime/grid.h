@@ -53,6 +53,22 @@ SMXRT_API smxrt_comm_t smxrt_grid_job(smxrt_grid_t grid);
 SMXRT_API void smxrt_grid_install(smxrt_grid_t grid);
 SMXRT_API smxrt_grid_t smxrt_grid_installed(void);
 
+/* What the compiled code's collectives of one kind did on a grid since it
+ * was created: calls, the bytes this process contributed (an all-reduce's
+ * buffer, an all-to-all's send buffer) and the seconds it spent in them
+ * (waiting for its peers included). */
+typedef struct smxrt_grid_collective_stats_t {
+  int64_t calls;
+  int64_t bytes;
+  double seconds;
+} smxrt_grid_collective_stats_t;
+
+/* The statistics of `grid`'s all-reduces and all-to-alls (either output may
+ * be NULL); zeros for a NULL grid. */
+SMXRT_API void smxrt_grid_stats(smxrt_grid_t grid,
+                                smxrt_grid_collective_stats_t *all_reduce,
+                                smxrt_grid_collective_stats_t *all_to_all);
+
 /* Frees the grid's communicators (not the job's); NULL is a no-op. */
 SMXRT_API void smxrt_grid_destroy(smxrt_grid_t grid);
 

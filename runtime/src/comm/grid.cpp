@@ -16,6 +16,7 @@
 #include "status_internal.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +34,10 @@ struct smxrt_grid_storage_t {
   /// communicators[mask]: over the axes of `mask`; the job's for all axes,
   /// null (this process alone) for none.
   std::vector<smxrt_comm_t> communicators;
+  /// What compiled code's collectives did (only the thread that runs the
+  /// model calls them).
+  smxrt_grid_collective_stats_t allReduceStats{0, 0, 0.0};
+  smxrt_grid_collective_stats_t allToAllStats{0, 0, 0.0};
 };
 
 namespace {
@@ -54,6 +59,29 @@ std::string formatShape(const int64_t *shape, int64_t rank) {
   smxrt_comm_abort(grid ? grid->job : nullptr, 1);
   std::_Exit(1); // smxrt_comm_abort does not return; the C API cannot say so.
 }
+
+/// Counts one collective of `bytes` into `stats` and its duration since
+/// `start`, when it ends.
+class CollectiveTimer {
+public:
+  CollectiveTimer(smxrt_grid_collective_stats_t *stats, int64_t bytes)
+      : stats(stats), start(std::chrono::steady_clock::now()) {
+    if (stats) {
+      ++stats->calls;
+      stats->bytes += bytes;
+    }
+  }
+  ~CollectiveTimer() {
+    if (stats)
+      stats->seconds += std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  }
+
+private:
+  smxrt_grid_collective_stats_t *stats;
+  std::chrono::steady_clock::time_point start;
+};
 
 void destroyCommunicators(smxrt_grid_t grid) {
   size_t all = grid->communicators.size() - 1;
@@ -155,6 +183,16 @@ extern "C" smxrt_grid_t smxrt_grid_installed(void) {
   return installedGrid.load();
 }
 
+extern "C" void smxrt_grid_stats(smxrt_grid_t grid,
+                                 smxrt_grid_collective_stats_t *all_reduce,
+                                 smxrt_grid_collective_stats_t *all_to_all) {
+  const smxrt_grid_collective_stats_t zero{0, 0, 0.0};
+  if (all_reduce)
+    *all_reduce = grid ? grid->allReduceStats : zero;
+  if (all_to_all)
+    *all_to_all = grid ? grid->allToAllStats : zero;
+}
+
 extern "C" void smxrt_grid_destroy(smxrt_grid_t grid) {
   if (!grid)
     return;
@@ -218,6 +256,8 @@ void allReduceSum(int64_t axesMask, smxrt_dtype_t dtype, int64_t inputRank,
   smxrt_comm_t comm = smxrt_grid_comm(grid, axesMask);
   if (!comm)
     return; // One process along these axes: the sum is the value.
+  CollectiveTimer timer(&grid->allReduceStats,
+                        count * static_cast<int64_t>(elementSize));
   smxrt_status_t status =
       dtype == SMXRT_DTYPE_I64
           ? smxrt_comm_all_reduce_sum_i64(
@@ -293,9 +333,15 @@ void allToAll(int64_t axesMask, int64_t splitAxis, int64_t concatAxis,
     receiveStaging.resize(static_cast<size_t>(blockSize * devices));
     receive = receiveStaging.data();
   }
-  if (smxrt_status_t status = smxrt_comm_all_to_all(
-          comm, send, receive, blockSize * static_cast<int64_t>(sizeof(float))))
-    abortJob(grid, status);
+  {
+    CollectiveTimer timer(&grid->allToAllStats,
+                          blockSize * devices *
+                              static_cast<int64_t>(sizeof(float)));
+    if (smxrt_status_t status = smxrt_comm_all_to_all(
+            comm, send, receive,
+            blockSize * static_cast<int64_t>(sizeof(float))))
+      abortJob(grid, status);
+  }
   if (concatAxis != 0) {
     int64_t inner = product(block, concatAxis + 1, block.size());
     int64_t run = block[concatAxis] * inner;
