@@ -82,6 +82,32 @@ module {
 
 // -----
 
+// A started sum: the runtime takes a copy of the input and returns a
+// handle; the wait writes the sum. Over axes without devices, the wait is
+// the input.
+// CHECK-DAG:   func.func private @smxrt_grid_all_reduce_sum_start_f32_memref(i64, memref<*xf32>) -> i64
+// CHECK-DAG:   func.func private @smxrt_grid_all_reduce_sum_wait_f32_memref(i64, memref<*xf32>)
+// CHECK-LABEL: func.func @started
+// CHECK-SAME:  (%[[G:.*]]: tensor<8xf32>, %[[H:.*]]: tensor<4xf32>)
+// CHECK:       %[[MASK:.*]] = arith.constant 1 : i64
+// CHECK:       %[[HANDLE:.*]] = call @smxrt_grid_all_reduce_sum_start_f32_memref(%[[MASK]], %{{.*}}) : (i64, memref<*xf32>) -> i64
+// CHECK:       %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8xf32>
+// CHECK:       call @smxrt_grid_all_reduce_sum_wait_f32_memref(%[[HANDLE]], %{{.*}}) : (i64, memref<*xf32>) -> ()
+// CHECK:       %[[SUM:.*]] = bufferization.to_tensor %[[OUT]]
+// CHECK:       return %[[SUM]], %[[H]]
+module {
+  shard.grid @grid(shape = 2x1)
+  func.func @started(%g: tensor<8xf32>, %h: tensor<4xf32>) -> (tensor<8xf32>, tensor<4xf32>) {
+    %a = smx.all_reduce_start %g on @grid grid_axes = [0, 1] : tensor<8xf32>
+    %b = smx.all_reduce_start %h on @grid grid_axes = [1] : tensor<4xf32>
+    %sum = smx.all_reduce_wait %a : tensor<8xf32>
+    %same = smx.all_reduce_wait %b : tensor<4xf32>
+    return %sum, %same : tensor<8xf32>, tensor<4xf32>
+  }
+}
+
+// -----
+
 module {
   shard.grid @grid(shape = 2x1)
   func.func @max(%g: tensor<8xf32>) -> tensor<8xf32> {

@@ -1,6 +1,7 @@
 // RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --verify-diagnostics | FileCheck %s
 // RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --smx-build-train-step="max-grad-norm=1.0" --verify-diagnostics | FileCheck %s --check-prefix=STEP
 // RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --smx-build-train-step="grad-bucket-mib=0" --verify-diagnostics | FileCheck %s --check-prefix=NOBUCKET
+// RUN: smx-opt %s --split-input-file --smx-shard-batch="dp=2 ep=2" --smx-shard-experts --smx-build-train-step="overlap-grad-sums=true" --verify-diagnostics | FileCheck %s --check-prefix=OVERLAP
 
 // Every router policy gives the same partitioned layer: routing, dispatch
 // and combine stay on the device; the slots go to their experts' device and
@@ -94,6 +95,19 @@
 // STEP:       %[[FIRST:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
 // STEP:       moe.expert_ffn {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64}
 // STEP:       moe.expert_ffn_grad {{.*}} dropout(2.000000e-01, seed = 4, step = %{{.*}}, offset = %[[FIRST]]) {counter_experts = 4 : i64}
+// Overlapped: buckets fill last parameter first, as the backward pass
+// finishes gradients; the head's gradient, done before the experts'
+// backward pass, starts its sum at once, and both sums are waited for
+// before the norm.
+// OVERLAP-LABEL: func.func @train_step
+// OVERLAP:       %[[DHEAD:.*]] = smx.dense_weight_grad
+// OVERLAP-NEXT:  %[[HEAD:.*]] = smx.all_reduce_start %[[DHEAD]] on @grid grid_axes = [0, 1] : tensor<8x2xf32>
+// OVERLAP:       moe.expert_ffn_grad
+// OVERLAP:       %[[EXPERTS:.*]] = smx.all_reduce_start %{{.*}} on @grid grid_axes = [0] : tensor<560xf32>
+// OVERLAP:       smx.all_reduce_wait %[[HEAD]] : tensor<8x2xf32>
+// OVERLAP:       smx.all_reduce_wait %[[EXPERTS]] : tensor<560xf32>
+// OVERLAP:       smx.global_norm
+
 // Without buckets, one all-reduce per gradient.
 // NOBUCKET-LABEL: func.func @train_step
 // NOBUCKET:       shard.all_reduce %{{.*}} on @grid grid_axes = [0] : tensor<2x8x16xf32>

@@ -51,6 +51,7 @@ void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
   trainStep.maxGradNorm = options.maxGradNorm;
   trainStep.recompute = options.recompute;
   trainStep.gradBucketMiB = options.gradBucketMiB;
+  trainStep.overlapGradSums = options.overlapGradSums;
   pm.addPass(createSmxBuildTrainStepPass(trainStep));
   addEvaluationFormPasses(pm, options.evalCapacityFactor);
 }

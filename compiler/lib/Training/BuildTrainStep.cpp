@@ -95,18 +95,52 @@ SmallVector<ReassociationIndices> reassociateAll(int64_t rank) {
 /// most `bucketBytes` each, summed by one all-reduce per bucket and sliced
 /// back: a collective costs a latency on top of its bytes, and a model has
 /// hundreds of gradients. A value alone in its bucket is summed as it is.
+///
+/// With `overlap`, the values are bucketed last first (gradients: the order
+/// the backward pass finishes them in), and each f32 bucket's sum is started
+/// right after its last value is computed and waited for at the builder's
+/// insertion point: it travels while the ops between compute.
 SmallVector<Value> createBucketedGridSums(OpBuilder &builder, Location loc,
                                           shard::GridOp grid,
                                           ArrayRef<Value> values,
                                           ArrayRef<SmallVector<int16_t>> axes,
-                                          int64_t bucketBytes) {
+                                          int64_t bucketBytes, bool overlap) {
   SmallVector<Value> sums(values.size());
+  OpBuilder::InsertPoint end = builder.saveInsertionPoint();
+  // Sums `packed` over `bucketAxes`: at once, or started after the last of
+  // the `members` values is computed and waited for at `end`.
+  auto sum = [&](Value packed, ArrayRef<int16_t> bucketAxes) -> Value {
+    auto type = cast<RankedTensorType>(packed.getType());
+    if (!overlap || !type.getElementType().isF32())
+      return createGridSum(builder, loc, grid, bucketAxes, packed);
+    Value handle = AllReduceStartOp::create(
+        builder, loc, packed, FlatSymbolRefAttr::get(grid),
+        builder.getDenseI16ArrayAttr(bucketAxes));
+    builder.restoreInsertionPoint(end);
+    return AllReduceWaitOp::create(builder, loc, type, handle);
+  };
+  // Where a started bucket is packed: right after the last of its values.
+  auto packAfterLast = [&](ArrayRef<size_t> bucket) {
+    if (!overlap)
+      return;
+    Operation *last = nullptr;
+    for (size_t index : bucket)
+      if (Operation *definition = values[index].getDefiningOp())
+        if (definition->getBlock() == end.getBlock() &&
+            (!last || last->isBeforeInBlock(definition)))
+          last = definition;
+    if (last)
+      builder.setInsertionPointAfter(last);
+    else
+      builder.setInsertionPointToStart(end.getBlock());
+  };
   auto flush = [&](ArrayRef<size_t> bucket, ArrayRef<int16_t> bucketAxes) {
     if (bucket.empty())
       return;
+    packAfterLast(bucket);
     if (bucket.size() == 1) {
-      sums[bucket[0]] =
-          createGridSum(builder, loc, grid, bucketAxes, values[bucket[0]]);
+      sums[bucket[0]] = sum(values[bucket[0]], bucketAxes);
+      builder.restoreInsertionPoint(end);
       return;
     }
     Type elementType =
@@ -137,7 +171,8 @@ SmallVector<Value> createBucketedGridSums(OpBuilder &builder, Location loc,
           ArrayRef<OpFoldResult>{builder.getIndexAttr(1)});
       offset += size;
     }
-    Value summed = createGridSum(builder, loc, grid, bucketAxes, packed);
+    Value summed = sum(packed, bucketAxes);
+    builder.restoreInsertionPoint(end);
     offset = 0;
     for (size_t index : bucket) {
       auto type = cast<RankedTensorType>(values[index].getType());
@@ -166,10 +201,18 @@ SmallVector<Value> createBucketedGridSums(OpBuilder &builder, Location loc,
     int64_t bytes = 0;
   };
   SmallVector<Bucket> open;
-  for (auto [index, value] : llvm::enumerate(values)) {
+  SmallVector<size_t> order = llvm::to_vector(llvm::seq<size_t>(values.size()));
+  if (overlap)
+    std::reverse(order.begin(), order.end());
+  for (size_t index : order) {
+    Value value = values[index];
     auto type = cast<RankedTensorType>(value.getType());
-    if (bucketBytes <= 0 || !type.getElementType().isIntOrFloat()) {
+    if (!type.getElementType().isIntOrFloat()) {
       sums[index] = createGridSum(builder, loc, grid, axes[index], value);
+      continue;
+    }
+    if (bucketBytes <= 0) {
+      flush({index}, axes[index]);
       continue;
     }
     int64_t bytes = type.getNumElements() *
@@ -525,7 +568,7 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
     }
     SmallVector<Value> sums = createBucketedGridSums(
         builder, loc, grid, toSum, sumAxes,
-        static_cast<int64_t>(gradBucketMiB * 1024 * 1024));
+        static_cast<int64_t>(gradBucketMiB * 1024 * 1024), overlapGradSums);
     for (auto [p, sum] : llvm::zip_equal(summed, sums))
       parameterGradients[p] = sum;
   }
@@ -556,7 +599,7 @@ LogicalResult SmxBuildTrainStepPass::buildTrainStep() {
                                               getOtherAxes(grid, {}));
     SmallVector<Value> sums = createBucketedGridSums(
         builder, loc, grid, toSum, sumAxes,
-        static_cast<int64_t>(gradBucketMiB * 1024 * 1024));
+        static_cast<int64_t>(gradBucketMiB * 1024 * 1024), /*overlap=*/false);
     totalLoss = sums.front();
     for (auto [i, sum] : llvm::zip_equal(interface->reported,
                                          ArrayRef<Value>(sums).drop_front()))

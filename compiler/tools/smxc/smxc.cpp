@@ -116,6 +116,13 @@ cl::opt<double> gradBucketMiB(
     cl::desc("With --grid: the most MiB of gradients one all-reduce sums "
              "(default 25; 0: one all-reduce per gradient)"),
     cl::init(25.0), cl::cat(smxcCategory));
+cl::opt<bool> overlapGradSums(
+    "overlap-grad-sums",
+    cl::desc("With --grid: start each gradient bucket's sum as soon as its "
+             "gradients are computed, and wait for it before the gradient "
+             "norm (default false: on CPUs over MPI it costs more than it "
+             "hides, see docs/distributed.md)"),
+    cl::init(false), cl::cat(smxcCategory));
 cl::opt<std::string> recompute(
     "recompute",
     cl::desc("Forward values the train step computes again in its backward "
@@ -385,6 +392,7 @@ void setTrainingOptions(smx::TrainingPipelineOptions &options,
   options.dataParallel = grid.dataParallel;
   options.expertParallel = grid.expertParallel;
   options.gradBucketMiB = gradBucketMiB;
+  options.overlapGradSums = overlapGradSums;
 }
 
 /// The bytes a train step of `module` compiled with `recomputePolicy` holds:

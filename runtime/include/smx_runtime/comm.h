@@ -25,6 +25,7 @@
 
 #include "smx_runtime/api.h"
 #include "smx_runtime/status.h"
+#include "smx_runtime/tensor.h"
 
 #include <stdint.h>
 
@@ -66,6 +67,28 @@ SMXRT_API smxrt_status_t smxrt_comm_all_reduce_sum_f32(smxrt_comm_t comm,
 SMXRT_API smxrt_status_t smxrt_comm_all_reduce_sum_i64(smxrt_comm_t comm,
                                                        int64_t *data,
                                                        int64_t count);
+
+/* A started collective (smxrt_comm_all_reduce_sum_start). */
+typedef struct smxrt_comm_request_storage_t *smxrt_comm_request_t;
+
+/* Starts the sum over the processes of `comm` of `count` elements of `data`
+ * (dtype SMXRT_DTYPE_F32 or SMXRT_DTYPE_I64), in place, and returns at
+ * once: `data` must stay untouched until smxrt_comm_wait returns. Other
+ * collectives may run meanwhile; every process starts them in the same
+ * order. The request's collective advances when smxrt_comm_test or
+ * smxrt_comm_wait is called on it (MPI progresses inside its calls). */
+SMXRT_API smxrt_status_t smxrt_comm_all_reduce_sum_start(
+    smxrt_comm_t comm, void *data, int64_t count, smxrt_dtype_t dtype,
+    smxrt_comm_request_t *request);
+
+/* Advances a started collective without blocking; `*done` is 1 when it
+ * has finished (the request stays valid until smxrt_comm_wait). */
+SMXRT_API smxrt_status_t smxrt_comm_test(smxrt_comm_request_t request,
+                                         int *done);
+
+/* Blocks until a started collective finishes (within the communicator's
+ * deadline, as every collective), and frees the request; NULL is a no-op. */
+SMXRT_API smxrt_status_t smxrt_comm_wait(smxrt_comm_request_t request);
 
 /* Equal-split all-to-all: block r of `send` (bytes_per_rank bytes) goes
  * to process r, which receives it as block `rank` of its `recv`. */

@@ -75,6 +75,20 @@ SMXRT_API void smxrt_grid_all_to_all_f32_memref(int64_t axes_mask,
                                                 void *input,
                                                 int64_t result_rank,
                                                 void *result);
+/* The same sum, started: the runtime copies `input` and starts summing the
+ * copy, and returns a handle; smxrt_grid_all_reduce_sum_wait_f32_memref
+ * waits for it and writes the sum into `result`. The sum advances while
+ * compiled code computes (smxrt_grid_progress), so a train step overlaps
+ * its gradient sums with the rest of its backward pass. */
+SMXRT_API int64_t smxrt_grid_all_reduce_sum_start_f32_memref(
+    int64_t axes_mask, int64_t input_rank, void *input);
+SMXRT_API void smxrt_grid_all_reduce_sum_wait_f32_memref(int64_t handle,
+                                                         int64_t result_rank,
+                                                         void *result);
+/* Lets the started sums advance without blocking (MPI progresses inside its
+ * calls); the runtime's kernels call it between computations. Only the
+ * thread that runs the model may call it. */
+SMXRT_API void smxrt_grid_progress(void);
 /* This process's linear index in the installed grid (0 without one). */
 SMXRT_API int64_t smxrt_grid_process_index(void);
 

@@ -25,6 +25,12 @@ struct smxrt_comm_storage_t {
   void *state;
 };
 
+struct smxrt_comm_request_storage_t {
+  smxrt_comm_t comm;
+  void *request;
+  bool done;
+};
+
 namespace {
 
 //===----------------------------------------------------------------------===//
@@ -40,6 +46,16 @@ int64_t singleSize(void *) { return 1; }
 smxrt_status_t singleAllReduce(void *, void *, int64_t, smxrt_dtype_t) {
   return nullptr;
 }
+smxrt_status_t singleAllReduceStart(void *, void *, int64_t, smxrt_dtype_t,
+                                    void **request) {
+  *request = nullptr;
+  return nullptr;
+}
+smxrt_status_t singleTest(void *, void *, bool &done) {
+  done = true;
+  return nullptr;
+}
+smxrt_status_t singleWait(void *, void *) { return nullptr; }
 smxrt_status_t singleAllToAll(void *, const void *send, void *recv,
                               int64_t bytes) {
   if (send != recv && bytes > 0)
@@ -57,9 +73,11 @@ smxrt_status_t singleSplit(void *, int64_t, int64_t, void **out) {
 void singleClose(void *) {}
 
 const CommBackend kSingleBackend = {
-    kCommBackendVersion, "single",      singleOpen,      singleRank,
-    singleSize,          singleAllReduce, singleAllToAll, singleBroadcast,
-    singleAllToAll,      singleSplit,     singleAbort,     singleClose,
+    kCommBackendVersion, "single",        singleOpen,
+    singleRank,          singleSize,      singleAllReduce,
+    singleAllReduceStart, singleTest,     singleWait,
+    singleAllToAll,      singleBroadcast, singleAllToAll,
+    singleSplit,         singleAbort,     singleClose,
 };
 
 //===----------------------------------------------------------------------===//
@@ -225,6 +243,48 @@ extern "C" smxrt_status_t smxrt_comm_all_reduce_sum_i64(smxrt_comm_t comm,
     return invalidArgument("smxrt_comm_all_reduce_sum_i64: bad arguments");
   return comm->backend->allReduceSum(comm->state, data, count,
                                      SMXRT_DTYPE_I64);
+}
+
+extern "C" smxrt_status_t
+smxrt_comm_all_reduce_sum_start(smxrt_comm_t comm, void *data, int64_t count,
+                                smxrt_dtype_t dtype,
+                                smxrt_comm_request_t *out) {
+  return catchExceptions([&]() -> smxrt_status_t {
+    if (!out)
+      return invalidArgument("smxrt_comm_all_reduce_sum_start: out is NULL");
+    *out = nullptr;
+    if (!comm || (!data && count > 0) || count < 0 ||
+        (dtype != SMXRT_DTYPE_F32 && dtype != SMXRT_DTYPE_I64))
+      return invalidArgument("smxrt_comm_all_reduce_sum_start: bad arguments");
+    void *request = nullptr;
+    SMXRT_RETURN_IF_ERROR(comm->backend->allReduceSumStart(
+        comm->state, data, count, dtype, &request));
+    *out = new smxrt_comm_request_storage_t{comm, request, request == nullptr};
+    return nullptr;
+  });
+}
+
+extern "C" smxrt_status_t smxrt_comm_test(smxrt_comm_request_t request,
+                                          int *done) {
+  if (!request || !done)
+    return invalidArgument("smxrt_comm_test: bad arguments");
+  if (!request->done) {
+    bool finished = false;
+    SMXRT_RETURN_IF_ERROR(request->comm->backend->test(
+        request->comm->state, request->request, finished));
+    request->done = finished;
+  }
+  *done = request->done ? 1 : 0;
+  return nullptr;
+}
+
+extern "C" smxrt_status_t smxrt_comm_wait(smxrt_comm_request_t request) {
+  if (!request)
+    return nullptr;
+  std::unique_ptr<smxrt_comm_request_storage_t> owned(request);
+  if (!owned->request)
+    return nullptr;
+  return owned->comm->backend->wait(owned->comm->state, owned->request);
 }
 
 extern "C" smxrt_status_t smxrt_comm_split(smxrt_comm_t comm, int64_t color,

@@ -24,7 +24,7 @@ namespace smxrt {
 
 /// Bumped when the table changes; comm.cpp refuses a library built against
 /// another version.
-constexpr int kCommBackendVersion = 2;
+constexpr int kCommBackendVersion = 3;
 
 /// The symbol each backend library exports: `extern "C" const
 /// CommBackend *smxrt_comm_backend_v1(void)`.
@@ -40,6 +40,15 @@ struct CommBackend {
   /// In place; `dtype` is SMXRT_DTYPE_F32 or SMXRT_DTYPE_I64.
   smxrt_status_t (*allReduceSum)(void *state, void *data, int64_t count,
                                  smxrt_dtype_t dtype);
+  /// The same, started: `*request` is the backend's handle (may be null
+  /// for one that finished at once); `data` stays untouched until `wait`.
+  smxrt_status_t (*allReduceSumStart)(void *state, void *data, int64_t count,
+                                      smxrt_dtype_t dtype, void **request);
+  /// Advances started collectives without blocking; `done` says whether
+  /// `request` finished.
+  smxrt_status_t (*test)(void *state, void *request, bool &done);
+  /// Blocks until `request` finishes or the deadline passes, then frees it.
+  smxrt_status_t (*wait)(void *state, void *request);
   smxrt_status_t (*allToAll)(void *state, const void *send, void *recv,
                              int64_t bytesPerRank);
   smxrt_status_t (*broadcast)(void *state, void *data, int64_t bytes,

@@ -15,6 +15,7 @@
 
 #include "status_internal.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +39,14 @@ struct smxrt_grid_storage_t {
   /// model calls them).
   smxrt_grid_collective_stats_t allReduceStats{0, 0, 0.0};
   smxrt_grid_collective_stats_t allToAllStats{0, 0, 0.0};
+  /// Started sums of compiled code, by handle: the runtime's copy of the
+  /// input, summed in place, and its request (null over one process).
+  struct PendingSum {
+    std::vector<char> buffer;
+    smxrt_comm_request_t request = nullptr;
+  };
+  std::vector<std::unique_ptr<PendingSum>> pending;
+  int64_t pendingCount = 0;
 };
 
 namespace {
@@ -353,6 +362,78 @@ void allToAll(int64_t axesMask, int64_t splitAxis, int64_t concatAxis,
 }
 
 } // namespace
+
+extern "C" int64_t smxrt_grid_all_reduce_sum_start_f32_memref(
+    int64_t axes_mask, int64_t input_rank, void *input) {
+  smxrt_grid_t grid = installedGrid.load();
+  if (!grid)
+    abortJob(grid, makeStatus(SMXRT_STATUS_INTERNAL,
+                              "a started all-reduce needs an installed grid"));
+  int64_t count = elementCount(input_rank, input);
+  size_t bytes = static_cast<size_t>(count) * sizeof(float);
+  auto sum = std::make_unique<smxrt_grid_storage_t::PendingSum>();
+  smxrt_comm_t comm = smxrt_grid_comm(grid, axes_mask);
+  CollectiveTimer timer(comm ? &grid->allReduceStats : nullptr,
+                        static_cast<int64_t>(bytes));
+  sum->buffer.resize(bytes);
+  if (bytes > 0)
+    std::memcpy(sum->buffer.data(), dataOf(input, sizeof(float)), bytes);
+  if (comm)
+    if (smxrt_status_t status = smxrt_comm_all_reduce_sum_start(
+            comm, sum->buffer.data(), count, SMXRT_DTYPE_F32, &sum->request))
+      abortJob(grid, status);
+  auto free = std::find(grid->pending.begin(), grid->pending.end(), nullptr);
+  int64_t handle = free - grid->pending.begin();
+  if (free == grid->pending.end())
+    grid->pending.push_back(std::move(sum));
+  else
+    *free = std::move(sum);
+  ++grid->pendingCount;
+  return handle;
+}
+
+extern "C" void smxrt_grid_all_reduce_sum_wait_f32_memref(int64_t handle,
+                                                          int64_t result_rank,
+                                                          void *result) {
+  smxrt_grid_t grid = installedGrid.load();
+  if (!grid || handle < 0 ||
+      handle >= static_cast<int64_t>(grid->pending.size()) ||
+      !grid->pending[handle])
+    abortJob(grid, makeStatusf(SMXRT_STATUS_INTERNAL,
+                               "no started all-reduce of handle %lld",
+                               static_cast<long long>(handle)));
+  std::unique_ptr<smxrt_grid_storage_t::PendingSum> sum =
+      std::move(grid->pending[handle]);
+  --grid->pendingCount;
+  if (sum->request) {
+    // Only the time this process waits counts; the sum ran meanwhile.
+    CollectiveTimer timer(&grid->allReduceStats, 0);
+    --grid->allReduceStats.calls;
+    if (smxrt_status_t status = smxrt_comm_wait(sum->request))
+      abortJob(grid, status);
+  }
+  size_t bytes = static_cast<size_t>(elementCount(result_rank, result)) *
+                 sizeof(float);
+  if (bytes != sum->buffer.size())
+    abortJob(grid, makeStatus(SMXRT_STATUS_INTERNAL,
+                              "a started all-reduce waited into a result of "
+                              "another size"));
+  if (bytes > 0)
+    std::memcpy(dataOf(result, sizeof(float)), sum->buffer.data(), bytes);
+}
+
+extern "C" void smxrt_grid_progress(void) {
+  smxrt_grid_t grid = installedGrid.load();
+  if (!grid || grid->pendingCount == 0)
+    return;
+  for (auto &sum : grid->pending) {
+    if (!sum || !sum->request)
+      continue;
+    int done = 0;
+    if (smxrt_status_t status = smxrt_comm_test(sum->request, &done))
+      abortJob(grid, status);
+  }
+}
 
 extern "C" void smxrt_grid_all_to_all_f32_memref(
     int64_t axes_mask, int64_t split_axis, int64_t concat_axis,

@@ -21,6 +21,7 @@
 #include <climits>
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 using namespace smxrt;
 
@@ -116,6 +117,52 @@ smxrt_status_t mpiAllReduceSum(void *opaque, void *data, int64_t count,
   return nullptr;
 }
 
+/// A started all-reduce: one request per chunk.
+struct MpiRequest {
+  std::vector<MPI_Request> requests;
+};
+
+smxrt_status_t mpiAllReduceSumStart(void *opaque, void *data, int64_t count,
+                                    smxrt_dtype_t dtype, void **out) {
+  auto *state = static_cast<MpiState *>(opaque);
+  MPI_Datatype type = dtype == SMXRT_DTYPE_I64 ? MPI_INT64_T : MPI_FLOAT;
+  size_t elementSize = dtype == SMXRT_DTYPE_I64 ? 8 : 4;
+  auto request = std::make_unique<MpiRequest>();
+  for (int64_t offset = 0; offset < count; offset += kMaxChunk) {
+    int chunk = static_cast<int>(std::min(kMaxChunk, count - offset));
+    request->requests.emplace_back();
+    SMXRT_RETURN_IF_ERROR(check(
+        MPI_Iallreduce(MPI_IN_PLACE,
+                       static_cast<char *>(data) +
+                           static_cast<size_t>(offset) * elementSize,
+                       chunk, type, MPI_SUM, state->comm,
+                       &request->requests.back()),
+        "MPI_Iallreduce", state));
+  }
+  *out = request.release();
+  return nullptr;
+}
+
+smxrt_status_t mpiTest(void *opaque, void *request, bool &done) {
+  auto *state = static_cast<MpiState *>(opaque);
+  auto &requests = static_cast<MpiRequest *>(request)->requests;
+  int flag = 0;
+  SMXRT_RETURN_IF_ERROR(check(MPI_Testall(static_cast<int>(requests.size()),
+                                          requests.data(), &flag,
+                                          MPI_STATUSES_IGNORE),
+                              "MPI_Testall", state));
+  done = flag != 0;
+  return nullptr;
+}
+
+smxrt_status_t mpiWait(void *opaque, void *request) {
+  auto *state = static_cast<MpiState *>(opaque);
+  std::unique_ptr<MpiRequest> owned(static_cast<MpiRequest *>(request));
+  return waitWithDeadline(
+      state->timeoutSeconds, state->rank, state->size, "all-reduce",
+      [&](bool &done) { return mpiTest(state, owned.get(), done); }, [] {});
+}
+
 smxrt_status_t mpiAllToAll(void *opaque, const void *send, void *recv,
                            int64_t bytesPerRank) {
   auto *state = static_cast<MpiState *>(opaque);
@@ -204,10 +251,11 @@ void mpiClose(void *opaque) {
 }
 
 const CommBackend kMpiBackend = {
-    kCommBackendVersion, "mpi",        mpiOpen,
-    mpiRank,             mpiSize,      mpiAllReduceSum,
-    mpiAllToAll,         mpiBroadcast, mpiAllGather,
-    mpiSplit,            mpiAbort,     mpiClose,
+    kCommBackendVersion, "mpi",          mpiOpen,
+    mpiRank,             mpiSize,        mpiAllReduceSum,
+    mpiAllReduceSumStart, mpiTest,       mpiWait,
+    mpiAllToAll,         mpiBroadcast,   mpiAllGather,
+    mpiSplit,            mpiAbort,       mpiClose,
 };
 
 } // namespace

@@ -164,6 +164,57 @@ smxrt_status_t ncclAllReduceSum(void *opaque, void *data, int64_t count,
   return wait(state, "all-reduce");
 }
 
+/// A started all-reduce is enqueued on the stream; an event recorded after
+/// it tells when it is done.
+smxrt_status_t ncclAllReduceSumStart(void *opaque, void *data, int64_t count,
+                                     smxrt_dtype_t dtype, void **out) {
+  auto *state = static_cast<NcclState *>(opaque);
+  SMXRT_RETURN_IF_ERROR(requireComm(state));
+  SMXRT_RETURN_IF_ERROR(checkNccl(
+      ncclAllReduce(data, data, static_cast<size_t>(count),
+                    dtype == SMXRT_DTYPE_I64 ? ncclInt64 : ncclFloat, ncclSum,
+                    state->comm, state->stream),
+      "ncclAllReduce", state));
+  cudaEvent_t event = nullptr;
+  SMXRT_RETURN_IF_ERROR(checkCuda(
+      cudaEventCreateWithFlags(&event, cudaEventDisableTiming),
+      "cudaEventCreateWithFlags"));
+  if (smxrt_status_t status =
+          checkCuda(cudaEventRecord(event, state->stream), "cudaEventRecord")) {
+    cudaEventDestroy(event);
+    return status;
+  }
+  *out = event;
+  return nullptr;
+}
+
+smxrt_status_t ncclTest(void *opaque, void *request, bool &done) {
+  auto *state = static_cast<NcclState *>(opaque);
+  cudaError_t query = cudaEventQuery(static_cast<cudaEvent_t>(request));
+  done = query != cudaErrorNotReady;
+  if (done)
+    return checkCuda(query, "cudaEventQuery");
+  ncclResult_t asyncError = ncclSuccess;
+  ncclCommGetAsyncError(state->comm, &asyncError);
+  if (asyncError == ncclSuccess || asyncError == ncclInProgress)
+    return nullptr;
+  return checkNccl(asyncError, "all-reduce", state);
+}
+
+smxrt_status_t ncclWaitRequest(void *opaque, void *request) {
+  auto *state = static_cast<NcclState *>(opaque);
+  auto event = static_cast<cudaEvent_t>(request);
+  smxrt_status_t status = waitWithDeadline(
+      state->timeoutSeconds, state->rank, state->size, "all-reduce",
+      [&](bool &done) { return ncclTest(state, event, done); },
+      [&] {
+        ncclCommAbort(state->comm);
+        state->comm = nullptr;
+      });
+  cudaEventDestroy(event);
+  return status;
+}
+
 smxrt_status_t ncclAllToAll(void *opaque, const void *send, void *recv,
                             int64_t bytesPerRank) {
   auto *state = static_cast<NcclState *>(opaque);
@@ -248,6 +299,9 @@ const CommBackend kNcclBackend = {
     ncclRank,
     ncclSize,
     ncclAllReduceSum,
+    ncclAllReduceSumStart,
+    ncclTest,
+    ncclWaitRequest,
     ncclAllToAll,
     ncclBroadcastBytes,
     ncclAllGather,

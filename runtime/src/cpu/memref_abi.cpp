@@ -4,6 +4,8 @@
 
 #include "smx_runtime/cpu_kernels.h"
 
+#include <omp.h>
+
 #include <cstring>
 #include <vector>
 
@@ -37,6 +39,10 @@ extern "C" void smxrt_cpu_sgemm_memref(
     int64_t outer_stride_b, int64_t inner_stride_b, int64_t, void *c,
     int64_t offset_c, int64_t ld_c, int64_t outer_stride_c,
     int64_t inner_stride_c) {
+  // Between GEMMs, started gradient sums advance (from the thread that runs
+  // the model only: MPI is initialized for one thread).
+  if (!omp_in_parallel())
+    smxrt_grid_progress();
   smxrt_cpu_sgemm(outer, inner, m, n, k, static_cast<int32_t>(trans_a),
                   static_cast<int32_t>(trans_b),
                   static_cast<int32_t>(accumulate), basePointer<float>(a),

@@ -232,3 +232,20 @@ func.func @unknown_activation(%x: tensor<4xf32>) {
   %0 = smx.activation <swish> %x : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @all_reduce_start_without_wait(%g: tensor<8xf32>) {
+  // expected-error @+1 {{(C2): the handle must have one user, an smx.all_reduce_wait}}
+  %h = smx.all_reduce_start %g on @grid grid_axes = [0] : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @all_reduce_wait_of_another_type(%g: tensor<8xf32>) -> tensor<4xf32> {
+  %h = smx.all_reduce_start %g on @grid grid_axes = [0] : tensor<8xf32>
+  // expected-error @+1 {{(C1): waits for a sum of 'tensor<8xf32>' as 'tensor<4xf32>'}}
+  %s = smx.all_reduce_wait %h : tensor<4xf32>
+  return %s : tensor<4xf32>
+}

@@ -214,6 +214,58 @@ TEST_F(Comm, AllGatherCollectsInRankOrder) {
   }
 }
 
+TEST_F(Comm, StartedAllReduceSumsWhileOtherCollectivesRun) {
+  int64_t rank = smxrt_comm_rank(comm), size = smxrt_comm_size(comm);
+  std::vector<float> first(1000), second(3);
+  for (size_t i = 0; i < first.size(); ++i)
+    first[i] = static_cast<float>(rank + i);
+  for (size_t i = 0; i < second.size(); ++i)
+    second[i] = static_cast<float>(10 * rank + i);
+  smxrt_comm_request_t a = nullptr, b = nullptr;
+  expectOk(smxrt_comm_all_reduce_sum_start(comm, first.data(), 1000,
+                                           SMXRT_DTYPE_F32, &a));
+  expectOk(smxrt_comm_all_reduce_sum_start(comm, second.data(), 3,
+                                           SMXRT_DTYPE_F32, &b));
+  // A blocking collective between the start and the wait.
+  int64_t mine = rank, all = 0;
+  expectOk(smxrt_comm_all_reduce_sum_i64(comm, &mine, 1));
+  all = mine;
+  int done = 0;
+  expectOk(smxrt_comm_test(a, &done));
+  expectOk(smxrt_comm_wait(b));
+  expectOk(smxrt_comm_wait(a));
+  float ranks = static_cast<float>(size * (size - 1) / 2);
+  EXPECT_EQ(all, size * (size - 1) / 2);
+  for (size_t i = 0; i < first.size(); ++i)
+    ASSERT_EQ(first[i], ranks + static_cast<float>(size * i)) << i;
+  for (size_t i = 0; i < second.size(); ++i)
+    EXPECT_EQ(second[i], 10 * ranks + static_cast<float>(size * i));
+}
+
+TEST_F(Comm, GridStartedSumsAdvanceAndWait) {
+  int64_t size = smxrt_comm_size(comm);
+  int64_t shape[] = {size, 1};
+  smxrt_grid_t grid = nullptr;
+  expectOk(smxrt_grid_create(comm, shape, 2, &grid));
+  ASSERT_NE(grid, nullptr);
+  smxrt_grid_install(grid);
+  int64_t rank = smxrt_grid_rank(grid);
+  std::vector<float> input = {static_cast<float>(rank), 1.0f}, result(2, -1);
+  Descriptor1D<float> in{input.data(), input.data(), 0, 2, 1};
+  Descriptor1D<float> out{result.data(), result.data(), 0, 2, 1};
+  int64_t handle = smxrt_grid_all_reduce_sum_start_f32_memref(1, 1, &in);
+  input = {-7.0f, -7.0f}; // The runtime summed a copy.
+  smxrt_grid_progress();
+  smxrt_grid_all_reduce_sum_wait_f32_memref(handle, 1, &out);
+  EXPECT_EQ(result[0], static_cast<float>(size * (size - 1) / 2));
+  EXPECT_EQ(result[1], static_cast<float>(size));
+  smxrt_grid_collective_stats_t allReduce;
+  smxrt_grid_stats(grid, &allReduce, nullptr);
+  EXPECT_EQ(allReduce.calls, 1);
+  EXPECT_EQ(allReduce.bytes, 8);
+  smxrt_grid_destroy(grid);
+}
+
 TEST_F(Comm, GridOfTheWrongSizeSaysSo) {
   int64_t shape[] = {smxrt_comm_size(comm) + 1, 1};
   smxrt_grid_t grid = nullptr;

@@ -104,6 +104,13 @@ SmallVector<Value> emitRuntimeCall(OpBuilder &builder, Location loc,
                                    ValueRange inputs,
                                    TypeRange resultTypes);
 
+/// A call of the runtime function `name` with `scalars` then the buffers of
+/// `inputs` (read-only unranked memrefs) that returns one scalar of
+/// `resultType`.
+Value emitRuntimeScalarCall(OpBuilder &builder, Location loc, StringRef name,
+                            ValueRange scalars, ValueRange inputs,
+                            Type resultType);
+
 /// Collapses all leading dimensions: `[a, b, ..., n]` -> `[a·b·..., n]`.
 Value collapseToMatrix(OpBuilder &builder, Location loc, Value tensor);
 /// The inverse of `collapseToMatrix` for a result of `type`.

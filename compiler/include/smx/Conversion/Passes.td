@@ -32,7 +32,9 @@ def ConvertSmxToLinalgPass : Pass<"convert-smx-to-linalg", "ModuleOp"> {
 
     Contract: accepts every smx op on f32 tensors with static shapes, and
     fails on a dynamic shape naming the op. Guarantees that no smx op
-    remains; runtime calls exchange buffers through
+    remains but the started collectives (`smx.all_reduce_start` /
+    `smx.all_reduce_wait`), which convert-shard-to-runtime lowers; runtime
+    calls exchange buffers through
     `bufferization.to_buffer` / `to_tensor`, ready for One-Shot Bufferize.
   }];
   let dependentDialects = loweringDialects;
@@ -84,6 +86,10 @@ def ConvertShardToRuntimePass : Pass<"convert-shard-to-runtime", "ModuleOp"> {
     `smxrt_grid_all_reduce_sum_{f32,i64}_memref` on the axes of the grid
     that have more than one device, or its input when none has;
     `shard.process_linear_index` becomes `smxrt_grid_process_index`;
+    `smx.all_reduce_start` / `smx.all_reduce_wait` become
+    `smxrt_grid_all_reduce_sum_{start,wait}_f32_memref` (the runtime sums a
+    copy of the input while the code goes on), or the input itself over
+    axes without devices;
     `moe.all_to_all` (f32) becomes `smxrt_grid_all_to_all_f32_memref`, which
     packs each device's block along `split_axis`, exchanges equal blocks
     and unpacks them along `concat_axis`, or its input over one device. The

@@ -101,6 +101,11 @@ struct TrainingPipelineOptions
       llvm::cl::desc("On a grid: the most MiB of gradients one all-reduce "
                      "sums (0: one all-reduce per gradient)"),
       llvm::cl::init(25.0)};
+  Option<bool> overlapGradSums{
+      *this, "overlap-grad-sums",
+      llvm::cl::desc("On a grid: start each gradient bucket's sum as soon as "
+                     "its gradients are computed, wait before the norm"),
+      llvm::cl::init(false)};
 
   bool isPartitioned() const {
     return dataParallel != 1 || expertParallel != 1;

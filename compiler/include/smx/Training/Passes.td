@@ -41,7 +41,12 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
     same axes travel together: packed, in parameter order, into flat
     buckets of at most `grad-bucket-mib` MiB, one all-reduce per bucket
     (each collective costs a latency besides its bytes; PyTorch's DDP
-    buckets for the same reason).
+    buckets for the same reason). With `overlap-grad-sums`, the buckets are
+    filled in reverse parameter order (the order the backward pass
+    finishes gradients in), and each bucket's sum is started
+    (`smx.all_reduce_start`) right after its last gradient is computed and
+    waited for (`smx.all_reduce_wait`) before the gradient norm, so it
+    travels while the rest of the backward pass computes.
 
     With `recompute` other than `none`, the backward pass computes parts of
     the forward pass again (activation checkpointing) instead of keeping
@@ -65,6 +70,9 @@ def SmxBuildTrainStepPass : Pass<"smx-build-train-step", "ModuleOp"> {
     Option<"gradBucketMiB", "grad-bucket-mib", "double", /*default=*/"25.0",
            "On a grid: the most MiB of gradients one all-reduce sums (0: "
            "one all-reduce per gradient)">,
+    Option<"overlapGradSums", "overlap-grad-sums", "bool", /*default=*/"false",
+           "On a grid: start each gradient bucket's sum as soon as its "
+           "gradients are computed, and wait for it before the norm">,
     Option<"schedule", "schedule", "std::string",
            /*default=*/"\"linear_warmup_linear_decay\"",
            "Learning-rate schedule (linear_warmup_linear_decay or "

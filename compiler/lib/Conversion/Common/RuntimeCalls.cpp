@@ -73,6 +73,20 @@ SmallVector<Value> mlir::smx::emitRuntimeCall(OpBuilder &builder, Location loc,
   return results;
 }
 
+Value mlir::smx::emitRuntimeScalarCall(OpBuilder &builder, Location loc,
+                                      StringRef name, ValueRange scalars,
+                                      ValueRange inputs, Type resultType) {
+  SmallVector<Value> operands(scalars);
+  for (Value input : inputs)
+    operands.push_back(getReadBuffer(builder, loc, input));
+  declareRuntimeFunction(
+      builder, builder.getInsertionBlock()->getParentOp(), name,
+      builder.getFunctionType(ValueRange(operands).getTypes(), {resultType}));
+  return func::CallOp::create(builder, loc, name, TypeRange{resultType},
+                              operands)
+      .getResult(0);
+}
+
 Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                                  GemmShape shape, const GemmOperand &a,
                                  const GemmOperand &b,

@@ -20,6 +20,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "smx/Conversion/LoweringUtils.h"
 #include "smx/Dialect/Moe/IR/MoeOps.h"
+#include "smx/Dialect/Smx/IR/SmxOps.h"
 
 namespace mlir::smx {
 #define GEN_PASS_DEF_CONVERTSHARDTORUNTIMEPASS
@@ -28,6 +29,8 @@ namespace mlir::smx {
 
 using namespace mlir;
 using namespace mlir::smx;
+using mlir::smx::AllReduceStartOp;
+using mlir::smx::AllReduceWaitOp;
 
 /// The runtime's bit mask of the axes of `axes` that have more than one
 /// device; 0 when none does.
@@ -148,10 +151,50 @@ struct ProcessLinearIndexLowering
   }
 };
 
+/// Lowers the started sums: each wait, then each start. Over axes without
+/// devices, the wait is the start's input and both go.
+LogicalResult lowerStartedSums(ModuleOp module) {
+  SymbolTableCollection symbols;
+  IRRewriter rewriter(module.getContext());
+  SmallVector<AllReduceWaitOp> waits;
+  module.walk([&](AllReduceWaitOp op) { waits.push_back(op); });
+  for (AllReduceWaitOp wait : waits) {
+    auto start = wait.getHandle().getDefiningOp<AllReduceStartOp>();
+    shard::GridOp grid =
+        shard::getGridOrNull(start, start.getGridAttr(), symbols);
+    if (!grid)
+      return start.emitOpError()
+             << "names " << start.getGridAttr() << ", not a shard.grid";
+    auto type = cast<RankedTensorType>(wait.getType());
+    if (!type.hasStaticShape() || !type.getElementType().isF32())
+      return start.emitOpError() << "is lowered for static f32 tensors only";
+    int64_t mask = getAxesMask(grid, start.getGridAxes());
+    rewriter.setInsertionPoint(start);
+    if (mask == 0) {
+      rewriter.replaceOp(wait, start.getInput());
+      rewriter.eraseOp(start);
+      continue;
+    }
+    Value handle = emitRuntimeScalarCall(
+        rewriter, start.getLoc(), "smxrt_grid_all_reduce_sum_start_f32_memref",
+        createI64Constant(rewriter, start.getLoc(), mask), start.getInput(),
+        rewriter.getI64Type());
+    rewriter.setInsertionPoint(wait);
+    rewriter.replaceOp(
+        wait, emitRuntimeCall(rewriter, wait.getLoc(),
+                              "smxrt_grid_all_reduce_sum_wait_f32_memref",
+                              handle, ValueRange(), type));
+    rewriter.eraseOp(start);
+  }
+  return success();
+}
+
 struct ConvertShardToRuntimePass
     : smx::impl::ConvertShardToRuntimePassBase<ConvertShardToRuntimePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (failed(lowerStartedSums(module)))
+      return signalPassFailure();
     WalkResult checked = module.walk([](Operation *op) {
       LogicalResult lowerable =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)

@@ -247,6 +247,9 @@ struct ConvertSmxToLinalgPass
     ConversionTarget target(getContext());
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     target.addIllegalDialect<SmxDialect>();
+    // Collectives, lowered with the grid's others by
+    // convert-shard-to-runtime.
+    target.addLegalOp<AllReduceStartOp, AllReduceWaitOp>();
     RewritePatternSet patterns(&getContext());
     populateSmxToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,

@@ -415,5 +415,34 @@ LogicalResult CrossEntropyGradOp::verify() {
                                     getCountOverAttr(), getGridAxesAttr());
 }
 
+//===----------------------------------------------------------------------===//
+// AllReduceStartOp, AllReduceWaitOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceStartOp::verify() {
+  ArrayRef<int16_t> axes = getGridAxes();
+  if (axes.empty())
+    return emitOpError() << "(C1): grid_axes names no axis";
+  for (auto [index, axis] : llvm::enumerate(axes))
+    if (axis < 0 || llvm::is_contained(axes.take_front(index), axis))
+      return emitOpError() << "(C1): grid axis " << axis
+                           << " is negative or repeats";
+  if (!getHandle().hasOneUse() ||
+      !isa<AllReduceWaitOp>(*getHandle().getUsers().begin()))
+    return emitOpError() << "(C2): the handle must have one user, an "
+                            "smx.all_reduce_wait";
+  return success();
+}
+
+LogicalResult AllReduceWaitOp::verify() {
+  auto start = getHandle().getDefiningOp<AllReduceStartOp>();
+  if (!start)
+    return emitOpError() << "(C1): the handle is not an smx.all_reduce_start";
+  if (start.getInput().getType() != getType())
+    return emitOpError() << "(C1): waits for a sum of "
+                         << start.getInput().getType() << " as " << getType();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "smx/Dialect/Smx/IR/SmxOps.cpp.inc"

@@ -657,4 +657,62 @@ def Smx_LRScheduleOp : Smx_Op<"lr_schedule", [Pure]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Started collectives
+//===----------------------------------------------------------------------===//
+
+def Smx_AllReduceStartOp : Smx_Op<"all_reduce_start",
+    [MemoryEffects<[MemWrite]>]> {
+  let summary = "Starts summing a tensor over devices of a grid";
+  let description = [{
+    The sum of `shard.all_reduce` (over the devices along `grid_axes` of the
+    `shard.grid` `grid`), split in two so that work can run while it
+    travels: this op starts it and returns a handle; `smx.all_reduce_wait`
+    on the handle is its result. `smx-build-train-step` starts each
+    gradient bucket's sum as soon as the bucket's last gradient is computed
+    and waits for it before the gradient norm. The ops have effects: every
+    device starts and waits its sums in the same order, which no pass may
+    change or drop.
+
+    Constraints:
+    - (C1) `grid_axes` is not empty and names no axis twice.
+    - (C2) the handle has exactly one user, an `smx.all_reduce_wait`.
+
+    Example:
+    ```mlir
+    %h = smx.all_reduce_start %bucket on @grid grid_axes = [0, 1] : tensor<4096xf32>
+    ...
+    %sum = smx.all_reduce_wait %h : tensor<4096xf32>
+    ```
+  }];
+  let arguments = (ins Smx_FloatTensor:$input, FlatSymbolRefAttr:$grid,
+                       DenseI16ArrayAttr:$grid_axes);
+  let results = (outs I64:$handle);
+  let assemblyFormat = [{
+    $input `on` $grid `grid_axes` `=` $grid_axes attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def Smx_AllReduceWaitOp : Smx_Op<"all_reduce_wait",
+    [MemoryEffects<[MemWrite]>]> {
+  let summary = "Waits for a started sum and returns it";
+  let description = [{
+    The sum that `smx.all_reduce_start` started.
+
+    Constraints:
+    - (C1) `handle` is the result of an `smx.all_reduce_start` whose input
+      has the result's type.
+
+    Example:
+    ```mlir
+    %sum = smx.all_reduce_wait %h : tensor<4096xf32>
+    ```
+  }];
+  let arguments = (ins I64:$handle);
+  let results = (outs Smx_FloatTensor:$result);
+  let assemblyFormat = "$handle attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // SMX_DIALECT_SMX_IR_SMXOPS_TD
