@@ -152,15 +152,21 @@ smxrt_status_t ncclOpen(double timeoutSeconds, void **out) {
 int64_t ncclRank(void *state) { return static_cast<NcclState *>(state)->rank; }
 int64_t ncclSize(void *state) { return static_cast<NcclState *>(state)->size; }
 
+/// Enqueues an in-place sum of `data` on the communicator's stream.
+smxrt_status_t enqueueAllReduceSum(NcclState *state, void *data, int64_t count,
+                                   smxrt_dtype_t dtype) {
+  SMXRT_RETURN_IF_ERROR(requireComm(state));
+  return checkNccl(ncclAllReduce(data, data, static_cast<size_t>(count),
+                                 dtype == SMXRT_DTYPE_I64 ? ncclInt64
+                                                          : ncclFloat,
+                                 ncclSum, state->comm, state->stream),
+                   "ncclAllReduce", state);
+}
+
 smxrt_status_t ncclAllReduceSum(void *opaque, void *data, int64_t count,
                                 smxrt_dtype_t dtype) {
   auto *state = static_cast<NcclState *>(opaque);
-  SMXRT_RETURN_IF_ERROR(requireComm(state));
-  SMXRT_RETURN_IF_ERROR(checkNccl(
-      ncclAllReduce(data, data, static_cast<size_t>(count),
-                    dtype == SMXRT_DTYPE_I64 ? ncclInt64 : ncclFloat, ncclSum,
-                    state->comm, state->stream),
-      "ncclAllReduce", state));
+  SMXRT_RETURN_IF_ERROR(enqueueAllReduceSum(state, data, count, dtype));
   return wait(state, "all-reduce");
 }
 
@@ -169,12 +175,7 @@ smxrt_status_t ncclAllReduceSum(void *opaque, void *data, int64_t count,
 smxrt_status_t ncclAllReduceSumStart(void *opaque, void *data, int64_t count,
                                      smxrt_dtype_t dtype, void **out) {
   auto *state = static_cast<NcclState *>(opaque);
-  SMXRT_RETURN_IF_ERROR(requireComm(state));
-  SMXRT_RETURN_IF_ERROR(checkNccl(
-      ncclAllReduce(data, data, static_cast<size_t>(count),
-                    dtype == SMXRT_DTYPE_I64 ? ncclInt64 : ncclFloat, ncclSum,
-                    state->comm, state->stream),
-      "ncclAllReduce", state));
+  SMXRT_RETURN_IF_ERROR(enqueueAllReduceSum(state, data, count, dtype));
   cudaEvent_t event = nullptr;
   SMXRT_RETURN_IF_ERROR(checkCuda(
       cudaEventCreateWithFlags(&event, cudaEventDisableTiming),

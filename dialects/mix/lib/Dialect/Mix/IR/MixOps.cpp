@@ -302,10 +302,7 @@ int64_t SelfAttentionOp::getNoiseCounterCount() {
 Value SelfAttentionOp::getNoiseCounterOffset() { return getCounterOffset(); }
 
 void SelfAttentionOp::setNoiseCounterOffset(Value offset) {
-  if (offset)
-    getCounterOffsetMutable().assign(offset);
-  else
-    getCounterOffsetMutable().clear();
+  smx::setNoiseCounterOffsetOperand(getCounterOffsetMutable(), offset);
 }
 
 #define GET_OP_CLASSES

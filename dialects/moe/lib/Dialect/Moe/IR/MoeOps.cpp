@@ -70,13 +70,7 @@ static void printExpertDropout(OpAsmPrinter &printer, Operation *,
   smx::printNoiseClause(printer, "dropout", rate, seed, step, offset);
 }
 
-/// Sets or clears the optional counter offset `operand` of a noise op.
-static void setCounterOffset(MutableOperandRange operand, Value offset) {
-  if (offset)
-    operand.assign(offset);
-  else
-    operand.clear();
-}
+
 
 LogicalResult
 RouterOp::inferReturnTypes(MLIRContext *context,
@@ -133,7 +127,7 @@ int64_t JitterOp::getNoiseCounterCount() {
 Value JitterOp::getNoiseCounterOffset() { return getCounterOffset(); }
 
 void JitterOp::setNoiseCounterOffset(Value offset) {
-  setCounterOffset(getCounterOffsetMutable(), offset);
+  smx::setNoiseCounterOffsetOperand(getCounterOffsetMutable(), offset);
 }
 
 //===----------------------------------------------------------------------===//
@@ -325,7 +319,7 @@ int64_t ExpertFFNOp::getNoiseCounterCount() {
 Value ExpertFFNOp::getNoiseCounterOffset() { return getCounterOffset(); }
 
 void ExpertFFNOp::setNoiseCounterOffset(Value offset) {
-  setCounterOffset(getCounterOffsetMutable(), offset);
+  smx::setNoiseCounterOffsetOperand(getCounterOffsetMutable(), offset);
 }
 
 bool ExpertFFNOp::hasTrainingNoise() { return !getDropoutRate().isZero(); }

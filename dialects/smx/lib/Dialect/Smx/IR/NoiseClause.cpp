@@ -55,6 +55,13 @@ void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
   printer << ")";
 }
 
+void setNoiseCounterOffsetOperand(MutableOperandRange operand, Value offset) {
+  if (offset)
+    operand.assign(offset);
+  else
+    operand.clear();
+}
+
 LogicalResult verifyNoiseClause(Operation *op, StringRef constraint,
                                 StringRef name, APFloat rate, Value step) {
   double value = rate.convertToDouble();

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smx/Dialect/Smx/IR/SmxOps.h"
+#include "smx/Dialect/Smx/IR/NoiseClause.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -165,10 +166,7 @@ int64_t DropoutOp::getNoiseCounterCount() {
 Value DropoutOp::getNoiseCounterOffset() { return getCounterOffset(); }
 
 void DropoutOp::setNoiseCounterOffset(Value offset) {
-  if (offset)
-    getCounterOffsetMutable().assign(offset);
-  else
-    getCounterOffsetMutable().clear();
+  setNoiseCounterOffsetOperand(getCounterOffsetMutable(), offset);
 }
 
 //===----------------------------------------------------------------------===//

@@ -27,6 +27,10 @@ void printNoiseClause(OpAsmPrinter &printer, StringRef keyword,
                       FloatAttr rate, IntegerAttr seed, Value step,
                       Value offset);
 
+/// Sets a noise op's optional counter-offset `operand` to `offset`, or
+/// clears it when `offset` is null.
+void setNoiseCounterOffsetOperand(MutableOperandRange operand, Value offset);
+
 /// Checks a noise rate in [0, 1) and that a positive rate has a step to key
 /// its random stream; `constraint` and `name` label the message.
 LogicalResult verifyNoiseClause(Operation *op, StringRef constraint,
