@@ -8,7 +8,9 @@ difference.
 With --text, compares two printed reports (`eval`) instead: the lines must
 be the same but for their numbers, which must agree within the tolerance.
 
-Usage: compare_metrics.py A.jsonl B.jsonl [--rtol 1e-5]
+--fields a,b,... compares those fields of each line only.
+
+Usage: compare_metrics.py A.jsonl B.jsonl [--rtol 1e-5] [--fields F,...]
        compare_metrics.py A.txt B.txt --text [--rtol 1e-5]
 """
 import argparse
@@ -61,6 +63,7 @@ def main():
     parser.add_argument("b")
     parser.add_argument("--rtol", type=float, default=1e-5)
     parser.add_argument("--text", action="store_true")
+    parser.add_argument("--fields", default="")
     args = parser.parse_args()
     if args.text:
         return compare_text(args)
@@ -75,9 +78,12 @@ def main():
     for x, y in zip(a, b):
         if set(x) != set(y):
             sys.exit(f"step {x['step']}: different fields {sorted(set(x) ^ set(y))}")
-        for key in x:
+        fields = args.fields.split(",") if args.fields else list(x)
+        for key in fields:
             if key in TIMING:
                 continue
+            if key not in x:
+                sys.exit(f"step {x['step']}: no field {key}")
             for p, q in zip(numbers(x[key]), numbers(y[key])):
                 error = relative(p, q)
                 worst = max(worst, error)

@@ -169,6 +169,14 @@ public:
                                               SMXRT_GRID_EP, 1,
                                               manifest.expertParallel));
     }
+    if (const json::Value *precision = root.find(SMXRT_MANIFEST_PRECISION)) {
+      SMXRT_RETURN_IF_ERROR(readString(*precision, SMXRT_MANIFEST_PRECISION,
+                                       manifest.precision));
+      if (manifest.precision != "f32" && manifest.precision != "bf16")
+        return invalid(SMXRT_MANIFEST_PRECISION,
+                       "unknown precision '" + manifest.precision +
+                           "' (expected 'f32' or 'bf16')");
+    }
     if (const json::Value *task = root.find(SMXRT_MANIFEST_TASK)) {
       SMXRT_RETURN_IF_ERROR(
           readString(*task, SMXRT_MANIFEST_TASK, manifest.task));

@@ -165,6 +165,8 @@ struct ModelManifest {
   int64_t expertParallel = 1;
   /// "pretrain" or "finetune" for a training object; empty for inference.
   std::string task;
+  /// The GEMM operands' precision: "f32" or "bf16" (smxc --precision).
+  std::string precision = "f32";
   /// Whether the manifest has entry_points.train_step (then `task` is set).
   bool hasTrainStep = false;
   TrainStepSpec trainStep;

@@ -168,6 +168,13 @@ cl::opt<bool> profile(
              "the executable's `profile` command (a little slower)"),
     cl::init(false), cl::cat(smxcCategory));
 
+cl::opt<std::string> precisionOption(
+    "precision",
+    cl::desc("Precision of GEMM operands: f32 (default) or bf16 (operands "
+             "rounded to bfloat16, products summed in f32, parameters and "
+             "optimizer state in f32: the GPU path's rounding points)"),
+    cl::init("f32"), cl::cat(smxcCategory));
+
 cl::opt<std::string> gridOption(
     "grid",
     cl::desc("Train on a grid of processes, dp=D,ep=E (each 1 if omitted): "
@@ -556,6 +563,12 @@ int main(int argc, char **argv) {
   }
   if (!module)
     return 1;
+  if (precisionOption != "f32" && precisionOption != "bf16")
+    return fail("--precision must be f32 or bf16, got '" + precisionOption +
+                "'");
+  if (precisionOption == "bf16")
+    (*module)->setAttr(smx::kPrecisionAttrName,
+                       StringAttr::get(&context, "bf16"));
   if (failed(verify(*module)))
     return fail("internal error: the IR built for '" + specPath +
                 "' does not verify");

@@ -67,6 +67,9 @@
  * two axes (smx_runtime/grid.h); "batch" is then one process's batch.
  * Absent for a model of one process. */
 #define SMXRT_MANIFEST_GRID "grid"
+/* "bf16" for a model whose GEMMs take bfloat16 operands (smxc
+ * --precision=bf16); absent for f32. */
+#define SMXRT_MANIFEST_PRECISION "precision"
 #define SMXRT_GRID_DP "dp"
 #define SMXRT_GRID_EP "ep"
 /* Objects compiled with `smxc --profile`: one entry per profile site (the

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "smx/Dialect/Smx/IR/ModelInterface.h"
 #include "smx_runtime/model_abi.h"
 #include <cmath>
 #include <limits>
@@ -87,11 +88,59 @@ Value mlir::smx::emitRuntimeScalarCall(OpBuilder &builder, Location loc,
       .getResult(0);
 }
 
+/// Whether the module around `op` asks for bf16 GEMM operands
+/// (kPrecisionAttrName).
+static bool usesBF16Gemms(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto precision =
+      module ? module->getAttrOfType<StringAttr>(kPrecisionAttrName) : nullptr;
+  return precision && precision.getValue() == "bf16";
+}
+
+Value mlir::smx::emitRoundToBF16(OpBuilder &builder, Location loc,
+                                 Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return createElementwise(
+      builder, loc, type, tensor, {},
+      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) -> Value {
+        // Round to nearest even on the top 16 bits: add 0x7FFF plus the
+        // lowest kept bit, then clear the low half. NaNs stay NaNs (an
+        // all-ones payload could otherwise round to infinity).
+        Value x = arguments[0];
+        Type i32 = b.getI32Type();
+        auto constant = [&](uint32_t value) -> Value {
+          return arith::ConstantOp::create(
+              b, nestedLoc, b.getI32IntegerAttr(static_cast<int32_t>(value)));
+        };
+        Value bits = arith::BitcastOp::create(b, nestedLoc, i32, x);
+        Value keptLow = arith::AndIOp::create(
+            b, nestedLoc,
+            arith::ShRUIOp::create(b, nestedLoc, bits, constant(16)),
+            constant(1));
+        Value rounded = arith::AddIOp::create(
+            b, nestedLoc, bits,
+            arith::AddIOp::create(b, nestedLoc, constant(0x7FFF), keptLow));
+        Value truncated =
+            arith::AndIOp::create(b, nestedLoc, rounded, constant(0xFFFF0000u));
+        Value result =
+            arith::BitcastOp::create(b, nestedLoc, b.getF32Type(), truncated);
+        Value isNan = arith::CmpFOp::create(
+            b, nestedLoc, arith::CmpFPredicate::UNO, x, x);
+        return arith::SelectOp::create(b, nestedLoc, isNan, x, result);
+      });
+}
+
 Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                                  GemmShape shape, const GemmOperand &a,
                                  const GemmOperand &b,
                                  RankedTensorType resultType,
                                  const GemmOperand &result, Value accumulator) {
+  // bf16 operands: the GEMM reads rounded copies; products of two bf16
+  // values are exact in f32, so the f32 GEMM then sums exactly what a bf16
+  // GEMM with f32 accumulation sums.
+  bool bf16 = usesBF16Gemms(builder.getInsertionBlock()->getParentOp());
+  Value aTensor = bf16 ? emitRoundToBF16(builder, loc, a.tensor) : a.tensor;
+  Value bTensor = bf16 ? emitRoundToBF16(builder, loc, b.tensor) : b.tensor;
   auto constant = [&](int64_t value) {
     return createI64Constant(builder, loc, value);
   };
@@ -112,8 +161,8 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                      constant(operand.outerStride),
                      constant(operand.innerStride)});
   };
-  appendMatrix(getReadBuffer(builder, loc, a.tensor), a);
-  appendMatrix(getReadBuffer(builder, loc, b.tensor), b);
+  appendMatrix(getReadBuffer(builder, loc, aTensor), a);
+  appendMatrix(getReadBuffer(builder, loc, bTensor), b);
   auto memrefType =
       MemRefType::get(resultType.getShape(), resultType.getElementType());
   Value resultBuffer = memref::AllocOp::create(builder, loc, memrefType,

@@ -208,6 +208,9 @@ struct SmxBuildManifestPass
         {SMXRT_MANIFEST_MOE_LAYERS, std::move(moeLayers)}};
     if (auto task = module->getAttrOfType<StringAttr>(kTaskAttrName))
       manifest[SMXRT_MANIFEST_TASK] = task.getValue();
+    if (auto precision =
+            module->getAttrOfType<StringAttr>(kPrecisionAttrName))
+      manifest[SMXRT_MANIFEST_PRECISION] = precision.getValue();
     if (grid) {
       ArrayRef<int64_t> shape = grid.getShape();
       manifest[SMXRT_MANIFEST_GRID] =

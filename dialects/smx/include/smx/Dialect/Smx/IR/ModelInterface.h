@@ -41,6 +41,12 @@ inline constexpr llvm::StringLiteral kLayerAttrName = "smx.layer";
 inline constexpr llvm::StringLiteral kTaskAttrName = "smx.task";
 /// On the module: the model's name.
 inline constexpr llvm::StringLiteral kModelAttrName = "smx.model";
+/// On the module: the precision of GEMM operands, "f32" (the default when
+/// absent) or "bf16": every GEMM's operands are rounded to bfloat16 (round
+/// to nearest even) and their products summed in f32; parameters,
+/// optimizer state and every other op stay f32. The rounding points of the
+/// GPU path's bf16 GEMMs, on the CPU (`smxc --precision=bf16`).
+inline constexpr llvm::StringLiteral kPrecisionAttrName = "smx.precision";
 /// On a function result: a term of the training loss and its weight (an
 /// F64 attribute); `smx-build-train-step` minimizes the weighted sum.
 inline constexpr llvm::StringLiteral kLossAttrName = "smx.loss";
