@@ -80,6 +80,7 @@
 #define SMXRT_PROFILE_BYTES "bytes" /* bytes of the buffers it touches */
 #define SMXRT_PROFILE_FLOPS "flops" /* floating-point operations, or 0 */
 #define SMXRT_PROFILE_CALLEE "callee" /* the function called, or "copy" */
+#define SMXRT_PROFILE_ENTRY "entry"   /* the entry point it is in */
 #define SMXRT_PROFILE_KIND_GEMM "gemm"
 #define SMXRT_PROFILE_KIND_ROUTE "route"
 #define SMXRT_PROFILE_KIND_ELEMENTWISE "elementwise"

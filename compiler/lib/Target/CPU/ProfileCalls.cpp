@@ -116,6 +116,7 @@ struct SmxProfileCallsPass
                                attrs.getI64IntegerAttr(flops)),
             attrs.getNamedAttr(SMXRT_PROFILE_CALLEE,
                                attrs.getStringAttr(callee)),
+            attrs.getNamedAttr(SMXRT_PROFILE_ENTRY, function.getSymNameAttr()),
         }));
         OpBuilder builder(op);
         Value index = arith::ConstantIntOp::create(builder, op->getLoc(),

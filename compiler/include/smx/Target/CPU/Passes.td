@@ -133,8 +133,9 @@ def SmxProfileCallsPass : Pass<"smx-profile-calls", "ModuleOp"> {
     `smxrt_profile_end(site)`, and the module's `smx.profile_sites` lists,
     per site, the model path of its location (`at`), its `kind` (gemm,
     route, elementwise, reduction, copy), the `bytes` of the static buffers
-    it touches and, for GEMMs, its `flops`. `smx-emit-entry-points` puts
-    the list in the manifest (docs/abi.md); `OUT profile` reports it.
+    it touches, for GEMMs its `flops`, and the `entry` function it is in.
+    `smx-emit-entry-points` puts the list in the manifest (docs/abi.md);
+    `OUT profile` reports it, and `bench/gpu/roofline.py` reads it.
 
     Contract: runs after `smx-outline-kernels`, before
     `smx-emit-entry-points` and `convert-scf-to-openmp`.
