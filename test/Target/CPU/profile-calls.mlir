@@ -2,12 +2,13 @@
 
 // Each call and copy of an entry function is a profile site, numbered in
 // order and bracketed by the runtime's hooks; the module lists what each
-// site is: its model path, kind, callee, bytes and (for GEMMs) flops. Functions
-// that are not entry points (the kernel) are not instrumented.
+// site is: its model path, kind, callee, entry point, bytes and (for GEMMs)
+// flops. Functions that are not entry points (the kernel) are not
+// instrumented.
 // CHECK: module attributes {smx.profile_sites = [
-// CHECK-SAME: {at = "layers.0.ffn", bytes = 2048 : i64, callee = "smxrt_cpu_sgemm_memref", flops = 4096 : i64, kind = "gemm"}
-// CHECK-SAME: {at = "layers.0.ffn", bytes = 1024 : i64, callee = "forward_kernel", flops = 0 : i64, kind = "elementwise"}
-// CHECK-SAME: {at = "", bytes = 2048 : i64, callee = "copy", flops = 0 : i64, kind = "copy"}]}
+// CHECK-SAME: {at = "layers.0.ffn", bytes = 2048 : i64, callee = "smxrt_cpu_sgemm_memref", entry = "forward", flops = 4096 : i64, kind = "gemm"}
+// CHECK-SAME: {at = "layers.0.ffn", bytes = 1024 : i64, callee = "forward_kernel", entry = "forward", flops = 0 : i64, kind = "elementwise"}
+// CHECK-SAME: {at = "", bytes = 2048 : i64, callee = "copy", entry = "forward", flops = 0 : i64, kind = "copy"}]}
 // CHECK-DAG: func.func private @smxrt_profile_begin(i64)
 // CHECK-DAG: func.func private @smxrt_profile_end(i64)
 // CHECK-LABEL: func.func @forward
