@@ -69,13 +69,14 @@ std::string formatShape(const int64_t *shape, int64_t rank) {
   std::_Exit(1); // smxrt_comm_abort does not return; the C API cannot say so.
 }
 
-/// Counts one collective of `bytes` into `stats` and its duration since
-/// `start`, when it ends.
+/// Adds to `stats` the time until it ends, and unless `waitOnly` one call
+/// of `bytes` (the wait for a started sum adds time to the start's call).
 class CollectiveTimer {
 public:
-  CollectiveTimer(smxrt_grid_collective_stats_t *stats, int64_t bytes)
+  CollectiveTimer(smxrt_grid_collective_stats_t *stats, int64_t bytes,
+                  bool waitOnly = false)
       : stats(stats), start(std::chrono::steady_clock::now()) {
-    if (stats) {
+    if (stats && !waitOnly) {
       ++stats->calls;
       stats->bytes += bytes;
     }
@@ -407,8 +408,7 @@ extern "C" void smxrt_grid_all_reduce_sum_wait_f32_memref(int64_t handle,
   --grid->pendingCount;
   if (sum->request) {
     // Only the time this process waits counts; the sum ran meanwhile.
-    CollectiveTimer timer(&grid->allReduceStats, 0);
-    --grid->allReduceStats.calls;
+    CollectiveTimer timer(&grid->allReduceStats, 0, /*waitOnly=*/true);
     if (smxrt_status_t status = smxrt_comm_wait(sum->request))
       abortJob(grid, status);
   }
