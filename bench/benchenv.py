@@ -50,6 +50,14 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def mpi_environment():
+    """This environment, letting Open MPI's mpirun start processes as root
+    and more of them than cores (2-core machines)."""
+    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
+                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
 def spec_path(name):
     if os.path.exists(name):
         return os.path.abspath(name)

@@ -44,8 +44,7 @@ DONE = re.compile(r"done: steps \d+\.\.(\d+) of \d+ in \S+ \(([\d.]+) tokens/s\)
 
 
 def mpirun_command(processes):
-    command = [shutil.which("mpirun") or "mpirun", "-np", str(processes)]
-    return command
+    return [shutil.which("mpirun") or "mpirun", "-np", str(processes)]
 
 
 def main():
@@ -65,9 +64,7 @@ def main():
     parser.add_argument("--report-dir", default=os.path.join(benchenv.REPO, "bench", "reports"))
     args = parser.parse_args()
 
-    environment = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
-                       OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                       OMPI_MCA_rmaps_base_oversubscribe="1")
+    environment = benchenv.mpi_environment()
     grids = [tuple(int(x) for x in grid.split("x")) for grid in args.grids.split(",")]
     buckets = [float(b) for b in args.buckets.split(",")]
     work = tempfile.mkdtemp(prefix="smx-distributed-")

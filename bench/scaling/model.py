@@ -210,9 +210,7 @@ def gpu_table(args):
 
 
 def run_train(exe, processes, steps, data):
-    environment = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
-                       OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                       OMPI_MCA_rmaps_base_oversubscribe="1")
+    environment = benchenv.mpi_environment()
     command = [exe, "train", "--steps", str(steps), "--lr", "1e-3", "--data", data]
     if processes > 1:
         command = ["mpirun", "-np", str(processes)] + command

@@ -70,15 +70,6 @@ Value createGridSum(OpBuilder &builder, Location loc, shard::GridOp grid,
                                     shard::ReductionKind::Sum));
 }
 
-/// The sum of `value` over every device of `grid`.
-Value createGridSum(OpBuilder &builder, Location loc, shard::GridOp grid,
-                    Value value) {
-  SmallVector<int16_t> axes;
-  for (int64_t axis = 0, e = grid.getRank(); axis < e; ++axis)
-    axes.push_back(static_cast<int16_t>(axis));
-  return createGridSum(builder, loc, grid, axes, value);
-}
-
 /// The reassociation of all of `rank` dimensions into one (none for a
 /// 0-d tensor, which reshapes to and from `[1]`).
 SmallVector<ReassociationIndices> reassociateAll(int64_t rank) {
@@ -262,8 +253,8 @@ Value createShardedGlobalNorm(
   };
   Value total = whole.empty() ? Value() : squaredNorm(whole);
   for (const auto &[axes, gradients] : sharded) {
-    Value part =
-        createGridSum(builder, loc, grid, axes.asArrayRef(), squaredNorm(gradients));
+    Value part = createGridSum(builder, loc, grid, axes.asArrayRef(),
+                               squaredNorm(gradients));
     total = total ? arith::AddFOp::create(builder, loc, total, part).getResult()
                   : part;
   }

@@ -43,6 +43,14 @@ static int64_t getAxesMask(shard::GridOp grid, ArrayRef<int16_t> axes) {
   return mask;
 }
 
+/// The mask of the axes of the collective `op` (a grid op with grid axes)
+/// that have more than one device.
+template <typename CollectiveOp>
+static int64_t getDevicesMask(CollectiveOp op) {
+  SymbolTableCollection symbols;
+  return getAxesMask(shard::getGrid(op, symbols), op.getGridAxes());
+}
+
 namespace {
 
 /// Checks that smx lowers `op`: a sum of a static f32 or i64 tensor.
@@ -65,9 +73,7 @@ struct AllReduceLowering : OpRewritePattern<shard::AllReduceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(shard::AllReduceOp op,
                                 PatternRewriter &rewriter) const override {
-    SymbolTableCollection symbols;
-    shard::GridOp grid = shard::getGrid(op, symbols);
-    int64_t mask = getAxesMask(grid, op.getGridAxes());
+    int64_t mask = getDevicesMask(op);
     if (mask == 0) {
       rewriter.replaceOp(op, op.getInput());
       return success();
@@ -99,9 +105,7 @@ struct AllToAllLowering : OpRewritePattern<moe::AllToAllOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(moe::AllToAllOp op,
                                 PatternRewriter &rewriter) const override {
-    SymbolTableCollection symbols;
-    shard::GridOp grid = shard::getGrid(op, symbols);
-    int64_t mask = getAxesMask(grid, op.getGridAxes());
+    int64_t mask = getDevicesMask(op);
     // Over one device the exchange keeps every block where it is, and the
     // result type is the input's.
     if (mask == 0) {
