@@ -39,6 +39,16 @@ if mpirun and os.path.exists(os.path.join(config.smx_obj_root, "lib",
         ("%mpirun", "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
                     "OMPI_MCA_rmaps_base_oversubscribe=1 " + mpirun))
 
+# The CUDA target compiles kernels with the toolkit's ptxas; its tests run
+# where the build found the toolkit. None needs a GPU (docs/gpu.md).
+ptxas = os.path.join(config.cuda_toolkit_bin_dir, "ptxas")
+if config.smx_enable_cuda and os.access(ptxas, os.X_OK):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", ptxas))
+    # A GPU with its driver: the tests that run kernels run.
+    if os.path.exists("/dev/nvidiactl"):
+        config.available_features.add("cuda-device")
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 

@@ -139,6 +139,9 @@ smxrt_status_t runInfoCommand(const ModelManifest &manifest,
     text += formatString(" (%lld per process: the experts split over ep)",
                          static_cast<long long>(localElements));
   text += "\n";
+  if (manifest.runsOnGpu())
+    text += "target: cuda, kernels for " + manifest.gpuArch +
+            ", GEMMs on cuBLASLt\n";
   if (manifest.precision == "bf16")
     text += "precision: bf16 GEMM operands, summed in f32; parameters and "
             "optimizer state in f32\n";

@@ -12,6 +12,7 @@
 #include "commands/commands.h"
 #include "distributed/job.h"
 #include "model/manifest.h"
+#include "smx_runtime/cuda.h"
 
 #include "handles.h"
 #include "status_internal.h"
@@ -92,6 +93,10 @@ smxrt_status_t runModelMain(int argc, char **argv,
   SMXRT_RETURN_IF_ERROR(parseModelManifest(manifestText, manifest));
   if (commandLine.command == Command::Info)
     return runInfoCommand(manifest, commandLine, stdout);
+  // The GPU first: every buffer from here on is managed memory.
+  if (manifest.runsOnGpu())
+    SMXRT_RETURN_IF_ERROR(smxrt_cuda_open(
+        static_cast<int32_t>(localRankFromLauncher())));
   SMXRT_RETURN_IF_ERROR(Job::join(manifest, program, argc, argv, job));
   // On a grid: training, fine-tuning and the held-out evaluation of a
   // training object, whose batches split over the processes.

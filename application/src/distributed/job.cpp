@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <algorithm>
+#include <initializer_list>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -44,15 +45,24 @@ std::string executableHash() {
   return formatString("%016llx", static_cast<unsigned long long>(hash));
 }
 
-/// The processes of this job on this machine, as the launcher says.
-int64_t localProcesses() {
-  for (const char *name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"})
+/// The first of `names` the launcher set to an integer of at least
+/// `least`, or `fallback`.
+int64_t readLauncherInteger(std::initializer_list<const char *> names,
+                            int64_t least, int64_t fallback) {
+  for (const char *name : names)
     if (const char *value = std::getenv(name)) {
-      long parsed = std::strtol(value, nullptr, 10);
-      if (parsed > 0)
+      char *end = nullptr;
+      long parsed = std::strtol(value, &end, 10);
+      if (end != value && *end == '\0' && parsed >= least)
         return parsed;
     }
-  return 1;
+  return fallback;
+}
+
+/// The processes of this job on this machine, as the launcher says.
+int64_t localProcesses() {
+  return readLauncherInteger(
+      {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"}, 1, 1);
 }
 
 /// Shares this machine's cores among its processes of the job, unless
@@ -72,6 +82,12 @@ void shareCores() {
 }
 
 } // namespace
+
+int64_t localRankFromLauncher() {
+  return readLauncherInteger(
+      {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}, 0,
+      0);
+}
 
 smxrt_status_t Job::join(const ModelManifest &manifest,
                          const std::string &program, int argc, char **argv,

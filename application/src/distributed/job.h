@@ -60,6 +60,11 @@ public:
 
 private:
   friend const Job &thisJob();
+
+/// This process's index among the job's processes on its machine, as the
+/// launcher (Open MPI, MPICH, Slurm) says; 0 without one. Known before the
+/// job is joined: it picks the process's GPU.
+int64_t localRankFromLauncher();
   Job() = default;
 
   smxrt_comm_t comm = nullptr;
@@ -70,6 +75,11 @@ private:
 
 /// The job of this process: the one joined, or a job of one process.
 const Job &thisJob();
+
+/// This process's index among the job's processes on its machine, as the
+/// launcher (Open MPI, MPICH, Slurm) says; 0 without one. Known before the
+/// job is joined: it picks the process's GPU.
+int64_t localRankFromLauncher();
 
 /// "; 2 per process on dp=2 x ep=1" for a partitioned model's report; ""
 /// for a model of one process.

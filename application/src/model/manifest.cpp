@@ -177,6 +177,19 @@ public:
                        "unknown precision '" + manifest.precision +
                            "' (expected 'f32' or 'bf16')");
     }
+    if (const json::Value *target = root.find(SMXRT_MANIFEST_TARGET)) {
+      std::string name;
+      SMXRT_RETURN_IF_ERROR(readString(*target, SMXRT_MANIFEST_TARGET, name));
+      if (name != SMXRT_TARGET_CUDA)
+        return invalid(SMXRT_MANIFEST_TARGET, "unknown target '" + name +
+                                                  "' (expected 'cuda')");
+      const json::Value *arch = root.find(SMXRT_MANIFEST_GPU_ARCH);
+      if (!arch)
+        return invalid(SMXRT_MANIFEST_GPU_ARCH,
+                       "missing for target 'cuda'");
+      SMXRT_RETURN_IF_ERROR(
+          readString(*arch, SMXRT_MANIFEST_GPU_ARCH, manifest.gpuArch));
+    }
     if (const json::Value *task = root.find(SMXRT_MANIFEST_TASK)) {
       SMXRT_RETURN_IF_ERROR(
           readString(*task, SMXRT_MANIFEST_TASK, manifest.task));

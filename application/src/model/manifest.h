@@ -167,6 +167,10 @@ struct ModelManifest {
   std::string task;
   /// The GEMM operands' precision: "f32" or "bf16" (smxc --precision).
   std::string precision = "f32";
+  /// The GPU architecture of a model compiled with smxc --target=cuda
+  /// ("sm_90"); empty for the CPU.
+  std::string gpuArch;
+  bool runsOnGpu() const { return !gpuArch.empty(); }
   /// Whether the manifest has entry_points.train_step (then `task` is set).
   bool hasTrainStep = false;
   TrainStepSpec trainStep;

@@ -2,6 +2,7 @@
 
 #include "model/workspace.h"
 
+#include "memory.h"
 #include "status_internal.h"
 
 #include <unistd.h>
@@ -31,10 +32,7 @@ smxrt_status_t Workspace::allocate(const MemoryPlanSpec &plan,
           entryName, gib(plan.arenaBytes + otherBytes), gib(plan.arenaBytes),
           gib(otherBytes), gib(machine));
   }
-  constexpr size_t alignment = 64;
-  size_t bytes = (static_cast<size_t>(plan.arenaBytes) + alignment - 1) /
-                 alignment * alignment;
-  block.reset(std::aligned_alloc(alignment, bytes));
+  block.reset(allocateBuffer(static_cast<size_t>(plan.arenaBytes)));
   if (!block)
     return makeStatusf(SMXRT_STATUS_RESOURCE_EXHAUSTED,
                        "cannot allocate the %s's arena of %lld bytes "

@@ -11,6 +11,7 @@
 #ifndef SMX_APPLICATION_MODEL_WORKSPACE_H
 #define SMX_APPLICATION_MODEL_WORKSPACE_H
 
+#include "memory.h"
 #include "model/manifest.h"
 
 #include <cstdlib>
@@ -33,7 +34,7 @@ public:
 
 private:
   struct Free {
-    void operator()(void *block) const { std::free(block); }
+    void operator()(void *block) const { releaseBuffer(block); }
   };
   std::unique_ptr<void, Free> block;
 };

@@ -1,6 +1,7 @@
 //===- CpuLowering.cpp - stage 3 for the CPU: smx IR to LLVM --------------===//
 
 #include "smx/Pipelines/Pipelines.h"
+#include "PipelineStages.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -16,6 +17,7 @@
 
 using namespace mlir;
 using namespace mlir::smx;
+using namespace mlir::smx::detail;
 
 /// smx/mix/moe ops to linalg, arith, math and runtime calls on tensors,
 /// fused and with polynomial math. Target-independent: a CUDA target shares
@@ -61,6 +63,29 @@ static void addBufferizationPasses(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 
+void mlir::smx::detail::addHostCodegenPasses(OpPassManager &pm,
+                                             bool launchesKernels) {
+  // Memrefs before control flow: the bodies of OpenMP loops sit in
+  // single-block `memref.alloca_scope` regions until the memref lowering
+  // inlines them.
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  // Compiled code's heap is the runtime's (docs/abi.md); with a GPU,
+  // managed memory.
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  // `gpu.launch_func` and `gpu.binary` to `mgpu*` calls and a global.
+  if (launchesKernels)
+    pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 /// Buffers to the LLVM dialect for the CPU, loops on OpenMP threads.
 static void addCpuCodegenPasses(OpPassManager &pm,
                                 const TargetOptions &options) {
@@ -80,21 +105,7 @@ static void addCpuCodegenPasses(OpPassManager &pm,
     pm.addPass(createSmxEmitEntryPointsPass());
   if (options.threads)
     pm.addPass(createConvertSCFToOpenMPPass());
-  // Memrefs before control flow: the bodies of OpenMP loops sit in
-  // single-block `memref.alloca_scope` regions until the memref lowering
-  // inlines them.
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
-  // Compiled code's heap is the runtime's (docs/abi.md).
-  memrefToLLVM.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createConvertToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
+  addHostCodegenPasses(pm, /*launchesKernels=*/false);
 }
 
 void mlir::smx::addCpuMemoryPlanPasses(OpPassManager &pm,

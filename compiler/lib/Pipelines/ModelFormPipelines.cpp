@@ -56,25 +56,56 @@ void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
   addEvaluationFormPasses(pm, options.evalCapacityFactor);
 }
 
+/// The target options of either pipeline's options.
+template <typename PipelineOptions>
+static TargetOptions getSharedTargetOptions(const PipelineOptions &options) {
+  TargetOptions target;
+  target.target = options.target;
+  target.threads = options.threads;
+  target.profile = options.profile;
+  target.gpuArch = options.gpuArch;
+  target.cudaToolkit = options.cudaToolkit;
+  target.gpuBinaryFormat = options.gpuBinaryFormat;
+  return target;
+}
+
+TargetOptions InferencePipelineOptions::getTargetOptions() const {
+  TargetOptions target = getSharedTargetOptions(*this);
+  target.entryPoints = entryPoints;
+  return target;
+}
+
+TargetOptions TrainingPipelineOptions::getTargetOptions() const {
+  return getSharedTargetOptions(*this);
+}
+
+void mlir::smx::addTargetLoweringPasses(OpPassManager &pm,
+                                        const TargetOptions &options) {
+  switch (options.target) {
+  case TargetKind::Cpu:
+    return addCpuLoweringPasses(pm, options);
+  case TargetKind::Cuda:
+    return addCudaLoweringPasses(pm, options);
+  }
+}
+
 void mlir::smx::buildInferencePipeline(
     OpPassManager &pm, const InferencePipelineOptions &options) {
   addEvaluationFormPasses(pm, options.capacityFactor);
-  addCpuLoweringPasses(pm, TargetOptions{options.entryPoints, options.threads,
-                                         options.profile});
+  addTargetLoweringPasses(pm, options.getTargetOptions());
 }
 
 void mlir::smx::buildTrainingPipeline(OpPassManager &pm,
                                       const TrainingPipelineOptions &options) {
   addTrainingFormPasses(pm, options);
-  addCpuLoweringPasses(pm, TargetOptions{/*entryPoints=*/true,
-                                         options.threads, options.profile});
+  addTargetLoweringPasses(pm, options.getTargetOptions());
 }
 
 void mlir::smx::buildTrainingMemoryPlanPipeline(
     OpPassManager &pm, const TrainingPipelineOptions &options) {
   addTrainingFormPasses(pm, options);
-  addCpuMemoryPlanPasses(pm, TargetOptions{/*entryPoints=*/true,
-                                           options.threads, options.profile});
+  // The memory plan is the same for every target.
+  addCpuMemoryPlanPasses(pm, options.getTargetOptions());
 }
 
 void mlir::smx::registerSmxPipelines() {

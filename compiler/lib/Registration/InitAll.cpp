@@ -27,6 +27,7 @@
 #include "smx/Conversion/Passes.h"
 #include "smx/Pipelines/Pipelines.h"
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Target/CUDA/Passes.h"
 #include "smx/Partition/Passes.h"
 #include "smx/Training/Passes.h"
 #include "smx/Dialect/Mix/IR/MixDialect.h"
@@ -66,6 +67,7 @@ void mlir::smx::registerAllSmxPasses() {
   moe::registerMoePasses();
   smx::registerSmxConversionPasses();
   smx::registerSmxCpuTargetPasses();
+  smx::registerSmxCudaTargetPasses();
   smx::registerSmxPartitionPasses();
   smx::registerSmxTrainingPasses();
   smx::registerSmxPipelines();

@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -36,6 +37,7 @@
 #include "smx/Target/CPU/Passes.h"
 #include "smx/Target/CPU/StaticSizes.h"
 #include "smx/Training/Gradients.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -53,7 +55,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Frontend, Mlir, Llvm, Object, Executable };
+enum class EmitKind { Frontend, Mlir, Ptx, Llvm, Object, Executable };
 
 cl::OptionCategory smxcCategory("smxc options");
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<model spec .yaml>"),
@@ -70,6 +72,8 @@ cl::opt<EmitKind> emitKind(
                    "@forward), before any pipeline"),
         clEnumValN(EmitKind::Mlir, "mlir",
                    "the module after the pipeline (LLVM dialect)"),
+        clEnumValN(EmitKind::Ptx, "ptx",
+                   "with --target=cuda: the PTX of the GPU kernels"),
         clEnumValN(EmitKind::Llvm, "llvm", "optimized LLVM IR"),
         clEnumValN(EmitKind::Object, "obj", "an object file"),
         clEnumValN(EmitKind::Executable, "exe",
@@ -174,6 +178,28 @@ cl::opt<std::string> precisionOption(
              "rounded to bfloat16, products summed in f32, parameters and "
              "optimizer state in f32: the GPU path's rounding points)"),
     cl::init("f32"), cl::cat(smxcCategory));
+
+cl::opt<smx::TargetKind> target(
+    "target", cl::desc("Where the compiled model runs"),
+    cl::init(smx::TargetKind::Cpu),
+    cl::values(clEnumValN(smx::TargetKind::Cpu, "cpu",
+                          "this machine's CPU (default)"),
+               clEnumValN(smx::TargetKind::Cuda, "cuda",
+                          "an NVIDIA GPU: kernels compiled to PTX and cubin, "
+                          "GEMMs on cuBLASLt in bf16 (docs/gpu.md)")),
+    cl::cat(smxcCategory));
+
+cl::opt<std::string> gpuArch(
+    "gpu-arch",
+    cl::desc("With --target=cuda: the GPU architecture to compile for"),
+    cl::value_desc("sm_XX"), cl::init("sm_90"), cl::cat(smxcCategory));
+
+cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit",
+    cl::desc("With --target=cuda: the CUDA toolkit whose ptxas and libdevice "
+             "compile the kernels (default: $CUDA_HOME, else "
+             "/usr/local/cuda)"),
+    cl::value_desc("dir"), cl::cat(smxcCategory));
 
 cl::opt<std::string> gridOption(
     "grid",
@@ -473,6 +499,16 @@ LogicalResult chooseRecompute(ModuleOp module,
   return failure();
 }
 
+/// --target and its options on either pipeline's options.
+template <typename PipelineOptions>
+void setTargetOptions(PipelineOptions &options) {
+  options.target = target;
+  options.gpuArch = gpuArch;
+  options.cudaToolkit = cudaToolkit;
+  // --emit=ptx reads the kernels' PTX off the module instead of a fatbin.
+  options.gpuBinaryFormat = emitKind == EmitKind::Ptx ? "isa" : "fatbin";
+}
+
 /// Runs the executable's pipeline for --task on the frontend's module.
 LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
   PassManager pm(module.getContext());
@@ -481,13 +517,50 @@ LogicalResult runPipeline(ModuleOp module, const smx::spec::ModelSpec &spec) {
     if (spec.moe)
       options.capacityFactor = evaluationCapacityFactor(spec);
     options.profile = profile;
+    setTargetOptions(options);
     smx::buildInferencePipeline(pm, options);
   } else {
     smx::TrainingPipelineOptions options;
     setTrainingOptions(options, spec, recompute);
+    setTargetOptions(options);
     smx::buildTrainingPipeline(pm, options);
   }
   return pm.run(module);
+}
+
+/// --emit=ptx: the PTX of every kernel module, one after the other.
+LogicalResult printKernelPtx(ModuleOp module, llvm::raw_ostream &os) {
+  bool found = false;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute object : binary.getObjects()) {
+      auto gpuObject = cast<gpu::ObjectAttr>(object);
+      os << "// gpu.binary @" << binary.getSymName() << " for "
+         << gpuObject.getTarget() << "\n"
+         << gpuObject.getObject().getValue() << "\n";
+      found = true;
+    }
+  });
+  if (!found)
+    return module.emitError() << "the module has no GPU kernels";
+  return success();
+}
+
+/// The CUDA toolkit for --target=cuda: --cuda-toolkit, $CUDA_HOME, or
+/// /usr/local/cuda; it must hold ptxas.
+FailureOr<std::string> findCudaToolkit() {
+  std::string toolkit = cudaToolkit;
+  if (toolkit.empty()) {
+    const char *home = std::getenv("CUDA_HOME");
+    toolkit = home && *home ? home : "/usr/local/cuda";
+  }
+  SmallString<128> ptxas(toolkit);
+  llvm::sys::path::append(ptxas, "bin", "ptxas");
+  if (!llvm::sys::fs::can_execute(ptxas)) {
+    fail("--target=cuda needs the CUDA toolkit's ptxas, not found at '" +
+         ptxas + "' (install the CUDA toolkit or pass --cuda-toolkit)");
+    return failure();
+  }
+  return toolkit;
 }
 } // namespace
 
@@ -548,6 +621,27 @@ int main(int argc, char **argv) {
     shape.maxPredictions = maxPredictions;
   }
 
+  if (target == smx::TargetKind::Cuda) {
+    if (!StringRef(gpuArch).starts_with("sm_") ||
+        !llvm::all_of(StringRef(gpuArch).drop_front(3), llvm::isDigit) ||
+        gpuArch.size() < 5)
+      return fail("--gpu-arch must be sm_XX (e.g. sm_90), got '" + gpuArch +
+                  "'");
+    if (profile)
+      return fail("--profile times the CPU's kernels; it is not available "
+                  "with --target=cuda (use Nsight Systems)");
+    if (!SMX_RUNTIME_HAS_CUDA && emitKind == EmitKind::Executable)
+      return fail("--target=cuda: this smx was built without the CUDA "
+                  "toolkit (SMX_ENABLE_CUDA=OFF), so its runtime cannot run "
+                  "GPU kernels; --emit=ptx, mlir, llvm and obj still work");
+    FailureOr<std::string> toolkit = findCudaToolkit();
+    if (failed(toolkit))
+      return 1;
+    cudaToolkit = *toolkit;
+  } else if (emitKind == EmitKind::Ptx) {
+    return fail("--emit=ptx needs --target=cuda");
+  }
+
   DialectRegistry registry;
   smx::registerAllSmxDialects(registry);
   smx::registerAllSmxPasses();
@@ -569,6 +663,16 @@ int main(int argc, char **argv) {
   if (precisionOption == "bf16")
     (*module)->setAttr(smx::kPrecisionAttrName,
                        StringAttr::get(&context, "bf16"));
+  if (target == smx::TargetKind::Cuda) {
+    // GEMMs take bf16 operands on the GPU; --precision=f32 is not offered.
+    if (precisionOption.getNumOccurrences() && precisionOption != "bf16")
+      return fail("--target=cuda computes GEMMs with bf16 operands: "
+                  "--precision must be bf16 (the default there)");
+    (*module)->setAttr(smx::kPrecisionAttrName,
+                       StringAttr::get(&context, "bf16"));
+    (*module)->setAttr(smx::kGpuArchAttrName,
+                       StringAttr::get(&context, gpuArch));
+  }
   if (failed(verify(*module)))
     return fail("internal error: the IR built for '" + specPath +
                 "' does not verify");
@@ -585,6 +689,10 @@ int main(int argc, char **argv) {
     return fail("lowering '" + specPath + "' failed");
   if (emitKind == EmitKind::Mlir)
     return writeOutput(output, printModule(*module));
+  if (emitKind == EmitKind::Ptx)
+    return writeOutput(output, [&](llvm::raw_pwrite_stream &os) {
+      return printKernelPtx(*module, os);
+    });
 
   smx::ObjectOptions objectOptions;
   objectOptions.cpu = targetCpu;

@@ -47,6 +47,10 @@
 
 #define SMXRT_CPU_SGEMM_MEMREF smxrt_cpu_sgemm_memref
 #define SMXRT_CPU_ROUTE_MEMREF smxrt_cpu_route_memref
+/* Objects compiled with `smxc --target=cuda`: the GEMM on the GPU, with
+ * SMXRT_CPU_SGEMM_MEMREF's arguments (cuda.h of the runtime), and the
+ * `mgpu*` functions MLIR's GPU lowering calls to load and launch kernels. */
+#define SMXRT_CUDA_SGEMM_MEMREF smxrt_cuda_sgemm_memref
 /* Only in objects compiled with `smxc --profile` (profile.h). */
 #define SMXRT_PROFILE_BEGIN smxrt_profile_begin
 #define SMXRT_PROFILE_END smxrt_profile_end
@@ -70,6 +74,11 @@
 /* "bf16" for a model whose GEMMs take bfloat16 operands (smxc
  * --precision=bf16); absent for f32. */
 #define SMXRT_MANIFEST_PRECISION "precision"
+/* "cuda" for a model compiled with `smxc --target=cuda`, whose kernels run
+ * on a GPU of "gpu_arch" (e.g. "sm_90"); absent for the CPU. */
+#define SMXRT_MANIFEST_TARGET "target"
+#define SMXRT_MANIFEST_GPU_ARCH "gpu_arch"
+#define SMXRT_TARGET_CUDA "cuda"
 #define SMXRT_GRID_DP "dp"
 #define SMXRT_GRID_EP "ep"
 /* Objects compiled with `smxc --profile`: one entry per profile site (the

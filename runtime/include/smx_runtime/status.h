@@ -37,6 +37,9 @@ typedef enum smxrt_status_code_e {
   /* A collective did not complete in time: another process of the job
    * failed, or the processes diverged (smx_runtime/comm.h). */
   SMXRT_STATUS_DEADLINE_EXCEEDED = 9,
+  /* Hardware or a system component the program needs is not there: no CUDA
+   * driver or device (smx_runtime/cuda.h). */
+  SMXRT_STATUS_UNAVAILABLE = 10,
 } smxrt_status_code_t;
 
 /* Opaque error object; NULL is success. */

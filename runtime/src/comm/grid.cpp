@@ -13,6 +13,7 @@
 #include "smx_runtime/memref_abi.h"
 #include "smx_runtime/tensor.h"
 
+#include "memref_descriptor.h"
 #include "status_internal.h"
 
 #include <algorithm>
@@ -218,22 +219,15 @@ extern "C" void smxrt_grid_destroy(smxrt_grid_t grid) {
 
 namespace {
 
-struct DescriptorHead {
-  char *allocated;
-  char *aligned;
-  int64_t offset;
-};
-
 /// The first element of a memref.
 char *dataOf(void *descriptor, size_t elementSize) {
-  auto *head = static_cast<DescriptorHead *>(descriptor);
+  auto *head = static_cast<smxrt::DescriptorHead<char> *>(descriptor);
   return head->aligned + head->offset * static_cast<int64_t>(elementSize);
 }
 
 /// The sizes of a memref of `rank` dimensions.
 std::vector<int64_t> shapeOf(int64_t rank, void *descriptor) {
-  auto *sizes = reinterpret_cast<const int64_t *>(
-      static_cast<DescriptorHead *>(descriptor) + 1);
+  const int64_t *sizes = smxrt::sizesOf(descriptor);
   return std::vector<int64_t>(sizes, sizes + rank);
 }
 

@@ -127,7 +127,7 @@ smxrt_status_t ncclOpen(double timeoutSeconds, void **out) {
   int devices = 0;
   cudaError_t error = cudaGetDeviceCount(&devices);
   if (error != cudaSuccess || devices == 0)
-    return makeStatusf(SMXRT_STATUS_UNIMPLEMENTED, "no CUDA device: %s",
+    return makeStatusf(SMXRT_STATUS_UNAVAILABLE, "no CUDA device: %s",
                        error != cudaSuccess ? cudaGetErrorString(error)
                                             : "the driver reports none");
   SMXRT_RETURN_IF_ERROR(

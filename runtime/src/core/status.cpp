@@ -109,6 +109,8 @@ const char *smxrt_status_code_name(smxrt_status_code_t code) {
     return "RESOURCE_EXHAUSTED";
   case SMXRT_STATUS_DEADLINE_EXCEEDED:
     return "DEADLINE_EXCEEDED";
+  case SMXRT_STATUS_UNAVAILABLE:
+    return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }

@@ -2,6 +2,7 @@
 
 #include "tensor_internal.h"
 
+#include "memory.h"
 #include "status_internal.h"
 
 #include <cstring>
@@ -146,8 +147,9 @@ smxrt_status_t smxrt_tensor_create(smxrt_dtype_t dtype, size_t rank,
         size.byteSize == 0
             ? alignment
             : (size.byteSize + alignment - 1) / alignment * alignment;
-    void *data = ::operator new(allocationSize, std::align_val_t(alignment),
-                                std::nothrow);
+    static_assert(alignment <= kBufferAlignment,
+                  "tensors are aligned as every buffer is");
+    void *data = allocateBuffer(allocationSize);
     if (!data)
       return makeStatusf(SMXRT_STATUS_RESOURCE_EXHAUSTED,
                          "out of memory allocating %zu bytes for a %s tensor "
@@ -158,7 +160,7 @@ smxrt_status_t smxrt_tensor_create(smxrt_dtype_t dtype, size_t rank,
 
     auto *tensor = new (std::nothrow) smxrt_tensor_t{};
     if (!tensor) {
-      ::operator delete(data, std::align_val_t(alignment));
+      releaseBuffer(data);
       return makeStatus(SMXRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     }
     tensor->dtype = dtype;
@@ -176,7 +178,7 @@ smxrt_status_t smxrt_tensor_create(smxrt_dtype_t dtype, size_t rank,
 void smxrt_tensor_free(smxrt_tensor_t *tensor) {
   if (!tensor)
     return;
-  ::operator delete(tensor->data, std::align_val_t(SMXRT_TENSOR_ALIGNMENT));
+  releaseBuffer(tensor->data);
   delete tensor;
 }
 

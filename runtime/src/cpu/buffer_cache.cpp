@@ -12,7 +12,10 @@
 // large blocks by size and hands them out again, so every call after the
 // first runs on warm memory.
 //
-// Policy: blocks below kLargeBlock go straight to malloc. Large sizes are
+// Blocks come from the runtime's memory provider (src/core/memory.h): the C
+// heap, or CUDA managed memory once a GPU is open.
+//
+// Policy: blocks below kLargeBlock go straight to the provider. Large sizes are
 // rounded up to kGranule and matched exactly, so the cache never holds more
 // blocks of one size than were live at once: its bytes are bounded by the
 // sum, over the sizes the model allocates, of each size's peak use, which
@@ -21,6 +24,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "smx_runtime/memref_abi.h"
+
+#include "memory.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +38,7 @@ namespace {
 
 constexpr size_t kLargeBlock = size_t(1) << 20;
 constexpr size_t kGranule = size_t(64) << 10;
-constexpr size_t kAlignment = 64;
+constexpr size_t kAlignment = smxrt::kBufferAlignment;
 
 size_t roundUp(size_t size, size_t multiple) {
   return (size + multiple - 1) / multiple * multiple;
@@ -43,10 +48,9 @@ class BufferCache {
 public:
   /// A block of `size` bytes aligned to `alignment` (at most kAlignment).
   void *allocate(size_t size, size_t alignment) {
+    (void)alignment; // At most kAlignment, which every buffer has.
     if (size < kLargeBlock)
-      return alignment <= alignof(std::max_align_t)
-                 ? std::malloc(size)
-                 : std::aligned_alloc(alignment, roundUp(size, alignment));
+      return smxrt::allocateBuffer(size);
     size_t rounded = roundUp(size, kGranule);
     std::lock_guard<std::mutex> lock(mutex);
     void *block = nullptr;
@@ -55,7 +59,7 @@ public:
       block = cached->second;
       free.erase(cached);
     } else {
-      block = std::aligned_alloc(kAlignment, rounded);
+      block = smxrt::allocateBuffer(rounded);
       if (!block)
         return nullptr;
     }
@@ -63,14 +67,35 @@ public:
     return block;
   }
 
+  /// A block aligned more strictly than the provider's: a larger block,
+  /// remembered by the aligned address it returns.
+  void *allocateOverAligned(size_t size, size_t alignment) {
+    char *base = static_cast<char *>(smxrt::allocateBuffer(size + alignment));
+    if (!base)
+      return nullptr;
+    auto address = reinterpret_cast<uintptr_t>(base);
+    void *block = reinterpret_cast<void *>(roundUp(address + 1, alignment));
+    std::lock_guard<std::mutex> lock(mutex);
+    overAligned.emplace(block, base);
+    return block;
+  }
+
   void release(void *block) {
     if (!block)
       return;
     std::unique_lock<std::mutex> lock(mutex);
+    auto overAlignedBlock = overAligned.find(block);
+    if (overAlignedBlock != overAligned.end()) {
+      void *base = overAlignedBlock->second;
+      overAligned.erase(overAlignedBlock);
+      lock.unlock();
+      smxrt::releaseBuffer(base);
+      return;
+    }
     auto found = live.find(block);
     if (found == live.end()) {
       lock.unlock();
-      std::free(block);
+      smxrt::releaseBuffer(block);
       return;
     }
     free.emplace(found->second, block);
@@ -80,6 +105,7 @@ public:
 private:
   std::mutex mutex;
   std::unordered_map<void *, size_t> live;
+  std::unordered_map<void *, void *> overAligned;
   std::multimap<size_t, void *> free;
 };
 
@@ -100,9 +126,7 @@ extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment,
                                                     size_t size) {
   if (alignment <= kAlignment)
     return bufferCache().allocate(size, alignment);
-  // Stronger alignment than the cache gives: its release falls through to
-  // free() since the block is not in the cache's table.
-  return std::aligned_alloc(alignment, roundUp(size, alignment));
+  return bufferCache().allocateOverAligned(size, alignment);
 }
 
 extern "C" void _mlir_memref_to_llvm_free(void *block) {

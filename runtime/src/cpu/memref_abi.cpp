@@ -4,32 +4,16 @@
 
 #include "smx_runtime/cpu_kernels.h"
 
+#include "memref_descriptor.h"
+
 #include <omp.h>
 
 #include <cstring>
 #include <vector>
 
-namespace {
-
-/// The fixed head of every ranked memref descriptor; sizes[rank] and
-/// strides[rank] follow it.
-template <typename T> struct DescriptorHead {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-};
-
-template <typename T> T *basePointer(void *descriptor) {
-  auto *head = static_cast<DescriptorHead<T> *>(descriptor);
-  return head->aligned + head->offset;
-}
-
-const int64_t *sizesOf(void *descriptor) {
-  return reinterpret_cast<const int64_t *>(
-      static_cast<char *>(descriptor) + sizeof(DescriptorHead<char>));
-}
-
-} // namespace
+using smxrt::basePointer;
+using smxrt::DescriptorHead;
+using smxrt::sizesOf;
 
 extern "C" void smxrt_cpu_sgemm_memref(
     int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,

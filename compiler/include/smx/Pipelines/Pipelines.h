@@ -6,9 +6,12 @@
 //   1. model forms   what the executable computes: the train step built from
 //                    the frontend's training form, @forward in evaluation
 //                    form (no training noise, the evaluation capacity factor)
-//   2. partitioning  (next: smx-shard-experts over a dp x ep grid)
+//   2. partitioning  the model of one device's batch as the program of each
+//                    device of a dp x ep grid (smx-shard-batch,
+//                    smx-shard-experts)
 //   3. target        lowering for one target: to linalg and runtime calls,
-//                    bufferization, then code for the CPU (next: CUDA)
+//                    bufferization, then code for the CPU or, with
+//                    target=cuda, GPU kernels and host code (docs/gpu.md)
 //
 // `smxc --task=inference` runs the inference pipeline, `--task=pretrain`
 // and `--task=finetune` the training pipeline; `smx-opt
@@ -24,8 +27,19 @@
 
 namespace mlir::smx {
 
+/// The targets of stage 3.
+enum class TargetKind { Cpu, Cuda };
+
 /// Options shared by every target lowering.
 struct TargetOptions {
+  TargetKind target = TargetKind::Cpu;
+  /// CUDA: the architecture the kernels are compiled for, the toolkit whose
+  /// ptxas and libdevice compile them (empty: CUDA_HOME, CUDA_ROOT,
+  /// CUDA_PATH, then MLIR's default), and what is embedded: "fatbin" (a
+  /// cubin for `gpuArch` and its PTX), "bin" (the cubin) or "isa" (PTX).
+  std::string gpuArch = "sm_90";
+  std::string cudaToolkit;
+  std::string gpuBinaryFormat = "fatbin";
   /// Record the manifest and add the C entry points of docs/abi.md. Off for
   /// modules run by a JIT (smx-gradcheck).
   bool entryPoints = true;
@@ -57,6 +71,31 @@ struct InferencePipelineOptions
                        llvm::cl::desc("Time every kernel and runtime call "
                                       "of the entry points (OUT profile)"),
                        llvm::cl::init(false)};
+
+  TargetOptions getTargetOptions() const;
+
+  Option<TargetKind> target{
+      *this, "target", llvm::cl::desc("Where the model runs"),
+      llvm::cl::init(TargetKind::Cpu),
+      llvm::cl::values(
+          clEnumValN(TargetKind::Cpu, "cpu",
+                     "LLVM for this machine, loops on OpenMP threads"),
+          clEnumValN(TargetKind::Cuda, "cuda",
+                     "GPU kernels and cuBLASLt GEMMs"))};
+  Option<std::string> gpuArch{
+      *this, "gpu-arch",
+      llvm::cl::desc("With target=cuda: the GPU architecture (sm_XX)"),
+      llvm::cl::init("sm_90")};
+  Option<std::string> cudaToolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("With target=cuda: the CUDA toolkit whose ptxas "
+                     "compiles the kernels (default: CUDA_HOME)"),
+      llvm::cl::init("")};
+  Option<std::string> gpuBinaryFormat{
+      *this, "gpu-format",
+      llvm::cl::desc("With target=cuda: what the executable embeds: "
+                     "fatbin, bin (a cubin) or isa (PTX)"),
+      llvm::cl::init("fatbin")};
 };
 
 /// Options of the training executable's pipeline (`smxc
@@ -86,6 +125,28 @@ struct TrainingPipelineOptions
                        llvm::cl::desc("Time every kernel and runtime call "
                                       "of the entry points (OUT profile)"),
                        llvm::cl::init(false)};
+  Option<TargetKind> target{
+      *this, "target", llvm::cl::desc("Where the model runs"),
+      llvm::cl::init(TargetKind::Cpu),
+      llvm::cl::values(
+          clEnumValN(TargetKind::Cpu, "cpu",
+                     "LLVM for this machine, loops on OpenMP threads"),
+          clEnumValN(TargetKind::Cuda, "cuda",
+                     "GPU kernels and cuBLASLt GEMMs"))};
+  Option<std::string> gpuArch{
+      *this, "gpu-arch",
+      llvm::cl::desc("With target=cuda: the GPU architecture (sm_XX)"),
+      llvm::cl::init("sm_90")};
+  Option<std::string> cudaToolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("With target=cuda: the CUDA toolkit whose ptxas "
+                     "compiles the kernels (default: CUDA_HOME)"),
+      llvm::cl::init("")};
+  Option<std::string> gpuBinaryFormat{
+      *this, "gpu-format",
+      llvm::cl::desc("With target=cuda: what the executable embeds: "
+                     "fatbin, bin (a cubin) or isa (PTX)"),
+      llvm::cl::init("fatbin")};
   Option<int64_t> dataParallel{
       *this, "dp",
       llvm::cl::desc("Devices along the grid's data-parallel axis; with "
@@ -106,6 +167,8 @@ struct TrainingPipelineOptions
       llvm::cl::desc("On a grid: start each gradient bucket's sum as soon as "
                      "its gradients are computed, wait before the norm"),
       llvm::cl::init(false)};
+
+  TargetOptions getTargetOptions() const;
 
   bool isPartitioned() const {
     return dataParallel != 1 || expertParallel != 1;
@@ -132,6 +195,15 @@ void addTrainingFormPasses(OpPassManager &pm,
 /// deallocation, the C entry points (with `entryPoints`), loops on OpenMP
 /// threads (with `threads`), LLVM.
 void addCpuLoweringPasses(OpPassManager &pm, const TargetOptions &options);
+
+/// Stage 3, CUDA: the same tensor lowering and bufferization as the CPU,
+/// then each loop nest a GPU kernel (smx-outline-gpu-kernels) compiled
+/// NVVM -> PTX -> cubin by the toolkit's ptxas and embedded in the object,
+/// GEMMs on cuBLASLt (smx-use-cuda-runtime), the host code to LLVM.
+void addCudaLoweringPasses(OpPassManager &pm, const TargetOptions &options);
+
+/// Stage 3 for `options.target`.
+void addTargetLoweringPasses(OpPassManager &pm, const TargetOptions &options);
 
 /// Stage 3, CPU, up to the memory plan: bufferized functions whose buffers
 /// smx-plan-memory has placed in their arenas, no code generated.

@@ -89,12 +89,14 @@ Value mlir::smx::emitRuntimeScalarCall(OpBuilder &builder, Location loc,
 }
 
 /// Whether the module around `op` asks for bf16 GEMM operands
-/// (kPrecisionAttrName).
-static bool usesBF16Gemms(Operation *op) {
+/// (kPrecisionAttrName) that the compiled code rounds itself: on CUDA
+/// (kGpuArchAttrName), cuBLASLt's bf16 compute type rounds them.
+static bool roundsGemmOperandsToBF16(Operation *op) {
   auto module = op->getParentOfType<ModuleOp>();
   auto precision =
       module ? module->getAttrOfType<StringAttr>(kPrecisionAttrName) : nullptr;
-  return precision && precision.getValue() == "bf16";
+  return precision && precision.getValue() == "bf16" &&
+         !module->hasAttr(kGpuArchAttrName);
 }
 
 Value mlir::smx::emitRoundToBF16(OpBuilder &builder, Location loc,
@@ -138,7 +140,7 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
   // bf16 operands: the GEMM reads rounded copies; products of two bf16
   // values are exact in f32, so the f32 GEMM then sums exactly what a bf16
   // GEMM with f32 accumulation sums.
-  bool bf16 = usesBF16Gemms(builder.getInsertionBlock()->getParentOp());
+  bool bf16 = roundsGemmOperandsToBF16(builder.getInsertionBlock()->getParentOp());
   Value aTensor = bf16 ? emitRoundToBF16(builder, loc, a.tensor) : a.tensor;
   Value bTensor = bf16 ? emitRoundToBF16(builder, loc, b.tensor) : b.tensor;
   auto constant = [&](int64_t value) {

@@ -211,6 +211,10 @@ struct SmxBuildManifestPass
     if (auto precision =
             module->getAttrOfType<StringAttr>(kPrecisionAttrName))
       manifest[SMXRT_MANIFEST_PRECISION] = precision.getValue();
+    if (auto gpuArch = module->getAttrOfType<StringAttr>(kGpuArchAttrName)) {
+      manifest[SMXRT_MANIFEST_TARGET] = SMXRT_TARGET_CUDA;
+      manifest[SMXRT_MANIFEST_GPU_ARCH] = gpuArch.getValue();
+    }
     if (grid) {
       ArrayRef<int64_t> shape = grid.getShape();
       manifest[SMXRT_MANIFEST_GRID] =

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smx/Target/CPU/Passes.h"
+#include "smx/Target/KernelOutlining.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -36,12 +37,9 @@ static bool isKernel(Operation *op) {
   return isa<scf::ParallelOp, scf::ForOp>(op) && op->getNumResults() == 0;
 }
 
-/// The values `op` uses that are defined outside it, split into constants
-/// (cloned into the kernel, so that kernels that differ only in constants'
-/// SSA names compare equal) and the rest (the kernel's arguments, in order
-/// of first use).
-static void collectCaptures(Operation *op, SetVector<Operation *> &constants,
-                            SetVector<Value> &arguments) {
+void mlir::smx::collectKernelCaptures(Operation *op,
+                                      SetVector<Operation *> &constants,
+                                      SetVector<Value> &arguments) {
   op->walk([&](Operation *nested) {
     for (Value operand : nested->getOperands()) {
       Region *region = operand.getParentRegion();
@@ -57,16 +55,13 @@ static void collectCaptures(Operation *op, SetVector<Operation *> &constants,
   });
 }
 
-/// The text of a kernel not yet in the symbol table, printed under a fixed
-/// name: two kernels with the same text compute the same thing on their
-/// arguments.
-static std::string getKernelKey(func::FuncOp kernel) {
-  StringAttr name = kernel.getSymNameAttr();
-  kernel.setSymName("kernel");
+std::string mlir::smx::getKernelKey(Operation *kernel) {
+  StringAttr name = SymbolTable::getSymbolName(kernel);
+  SymbolTable::setSymbolName(kernel, "kernel");
   std::string key;
   llvm::raw_string_ostream stream(key);
   kernel->print(stream, OpPrintingFlags().printGenericOpForm().useLocalScope());
-  kernel.setSymNameAttr(name);
+  SymbolTable::setSymbolName(kernel, name);
   return key;
 }
 
@@ -90,7 +85,7 @@ struct SmxOutlineKernelsPass
       for (Operation *loop : loops) {
         SetVector<Operation *> constants;
         SetVector<Value> arguments;
-        collectCaptures(loop, constants, arguments);
+        collectKernelCaptures(loop, constants, arguments);
 
         OpBuilder builder(module.getBody(), module.getBody()->end());
         auto kernel = func::FuncOp::create(

@@ -47,6 +47,10 @@ inline constexpr llvm::StringLiteral kModelAttrName = "smx.model";
 /// optimizer state and every other op stay f32. The rounding points of the
 /// GPU path's bf16 GEMMs, on the CPU (`smxc --precision=bf16`).
 inline constexpr llvm::StringLiteral kPrecisionAttrName = "smx.precision";
+/// On the module: the GPU architecture its kernels are compiled for
+/// ("sm_90"), set by `smxc --target=cuda`; absent for the CPU. The manifest
+/// says "target": "cuda" and "gpu_arch" then.
+inline constexpr llvm::StringLiteral kGpuArchAttrName = "smx.gpu_arch";
 /// On a function result: a term of the training loss and its weight (an
 /// F64 attribute); `smx-build-train-step` minimizes the weighted sum.
 inline constexpr llvm::StringLiteral kLossAttrName = "smx.loss";

@@ -1,0 +1,73 @@
+//===- Passes.td - smx CUDA target passes ------------------*- tablegen -*-===//
+
+#ifndef SMX_TARGET_CUDA_PASSES_TD
+#define SMX_TARGET_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
+  let summary = "Maps each loop nest to a GPU kernel, one per distinct body";
+  let description = [{
+    Every loop nest of a host function that touches only memory (no call,
+    allocation, deallocation or copy inside it) becomes a `gpu.launch_func`
+    of a `gpu.func` kernel in the module's `gpu.module @smx_kernels`:
+
+    - a result-free `scf.parallel` with constant bounds runs one thread per
+      iteration of its parallel dimensions: the dimensions are linearized,
+      each thread computes `blockIdx.x * blockDim.x + threadIdx.x`, returns
+      when past the last iteration, recovers its indices (last dimension
+      fastest, so that neighbouring threads touch neighbouring elements)
+      and runs the loop body, whose nested loops stay sequential in the
+      thread (a row kernel of `smx-fuse-row-loops` is one thread per row);
+    - a result-free `scf.for` (a loop nest without parallel dimensions,
+      such as a reduction to a scalar) runs on one thread.
+
+    Blocks have `block-size` threads (fewer, rounded to a warp, when the
+    loop has fewer iterations), recorded as the kernel's
+    `known_block_size`. The kernel takes the values the loop uses from
+    outside as arguments and clones the constants it uses; kernels of equal
+    text are one `gpu.func` (the layers of an encoder launch the same
+    kernels on their own buffers). `memref.alloca_scope`s inside a kernel
+    are inlined and their `memref.alloca`s (per-thread scratch of static
+    size) hoisted to the kernel's entry.
+
+    Loops that call the runtime (attention's loop over examples, which
+    calls the GEMM) stay on the host, and the loop nests inside them are
+    mapped the same way. What stays on the host reads and writes the same
+    buffers: the CUDA runtime allocates every buffer in managed memory and
+    each launch is synchronous (docs/gpu.md).
+
+    Contract: runs on loop-level IR with memrefs (after
+    `convert-linalg-to-parallel-loops`), before `convert-scf-to-cf`.
+    Guarantees that no host function has a result-free `scf.parallel` left
+    and sets `gpu.container_module` on the module.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (a multiple of 32, at most 1024)">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect",
+  ];
+}
+
+def SmxUseCudaRuntimePass : Pass<"smx-use-cuda-runtime", "ModuleOp"> {
+  let summary = "Calls the CUDA runtime's kernels instead of the CPU's";
+  let description = [{
+    Replaces each call of a CPU runtime entry point that the CUDA runtime
+    implements on the GPU by a call of its CUDA counterpart, which takes the
+    same arguments: `smxrt_cpu_sgemm_memref` becomes
+    `smxrt_cuda_sgemm_memref` (cuBLASLt, bf16 tensor-core products summed
+    in f32). Calls without a counterpart (`smxrt_cpu_route_memref`, the
+    grid's collectives) stay: they run on the host over managed memory, or
+    on the communication backend the runtime picked for device buffers.
+
+    Contract: runs after the lowering to runtime calls and before
+    `smx-emit-entry-points`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+#endif // SMX_TARGET_CUDA_PASSES_TD
