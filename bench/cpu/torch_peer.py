@@ -11,17 +11,19 @@ outputs to --output, `train` reports the first step's losses; the last line
 of stdout is one JSON object (compile_s, setup_s, step_times, first,
 versions, gemm).
 
-The model is the PyTorch reference's (test/reference/smx_torch.py, which that
+The model, its loss and the optimizer are bench/cpu/torch_model.py's: the
+PyTorch reference's model (test/reference/smx_torch.py, which that
 directory's tests check against the NumPy reference), float32, routed in the
-graph (experts_choose as one torch.topk per group: `route_topk`) so that
-torch.compile and the ONNX exporter see one graph. Training is what a
-PyTorch user writes: the pre-training loss below, `loss.backward()`,
-`clip_grad_norm_`, `torch.optim.AdamW` (foreach) with the smx schedule
-(linear warm-up, linear decay) and weight decay on the normal-initialized
-parameters only, which is smx.adamw_update's formula
-(torch_train_step.adamw_update). Inference runs under
+graph (experts_choose as one torch.topk per group) so that torch.compile and
+the ONNX exporter see one graph. Training is what a PyTorch user writes: the
+pre-training loss, `loss.backward()`, `clip_grad_norm_`, `torch.optim.AdamW`
+(foreach) with the smx schedule (linear warm-up, linear decay) and weight
+decay on the normal-initialized parameters only, which is smx.adamw_update's
+formula (torch_train_step.adamw_update). Inference runs under
 `torch.inference_mode()`; ONNX Runtime runs the model exported by
-`torch.onnx.export` with every graph optimization on.
+`torch.onnx.export` with every graph optimization on. torch.compile compiles
+the model (inference) or the loss (training; AOTAutograd compiles its
+backward).
 """
 
 import os
@@ -48,21 +50,16 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
+# Before torch is imported (here and by torch_model), which reads them.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_var] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-import smx_routing  # noqa: E402
 import smx_safetensors  # noqa: E402
-import smx_torch  # noqa: E402
-from smx_model import parameter_shapes  # noqa: E402
 from smx_spec import load_spec  # noqa: E402
-from torch_train_step import BETA1, BETA2, EPSILON, WEIGHT_DECAY, decays, lr_schedule  # noqa: E402
-
-IGNORE_INDEX = -100
+from torch_model import Inference, load, make_adamw, pretrain_loss  # noqa: E402
 
 
 def log(message):
@@ -70,109 +67,8 @@ def log(message):
 
 
 # --------------------------------------------------------------------------
-# The model in one graph
-# --------------------------------------------------------------------------
-
-def route_topk(probs, spec, capacity_factor, token_ids):
-    """experts_choose in the graph: every expert takes the top-C tokens of each group
-    by router probability (one torch.topk; float32 near-ties may order differently
-    from the NumPy reference). Returns (indices [G, E, C], weights [G, E, C])."""
-    del token_ids
-    if spec.router_policy != "experts_choose":
-        sys.exit(f"torch_peer.py: router policy {spec.router_policy!r}: only "
-                 "experts_choose routes in the graph")
-    t, e = probs.shape
-    g = smx_routing.num_groups(t, spec.group_size)
-    cap = smx_routing.capacity(t, g, e, capacity_factor)
-    weights, indices = torch.topk(probs.view(g, t // g, e).transpose(1, 2), cap, dim=-1)
-    return indices, weights
-
-
-def forward(spec, p, input_ids, type_ids, capacity_factor, mlm):
-    padding_mask = input_ids != 0
-    return smx_torch.forward(spec, p, input_ids.long(), type_ids.long(), padding_mask,
-                             capacity_factor, route=route_topk, mlm=mlm)
-
-
-OUTPUTS = ("sequence_output", "mlm_logits", "pooled_output", "sentence_order_logits",
-           "classifier_logits")
-
-
-class Inference(torch.nn.Module):
-    """The eval-mode forward as a module (the ONNX exporter wants one): parameters
-    as buffers, outputs in OUTPUTS order (those the spec has)."""
-
-    def __init__(self, spec, params):
-        super().__init__()
-        self.spec = spec
-        self.names = list(params)
-        for i, name in enumerate(self.names):
-            self.register_buffer(f"p{i}", params[name])
-        self.outputs = None
-
-    def forward(self, input_ids, type_ids):
-        p = {name: getattr(self, f"p{i}") for i, name in enumerate(self.names)}
-        out = forward(self.spec, p, input_ids, type_ids, self.spec.capacity_factor("eval"),
-                      self.spec.mlm)
-        self.outputs = [name for name in OUTPUTS if name in out]
-        return tuple(out[name] for name in self.outputs)
-
-
-def weighted_cross_entropy(logits, labels, weights=None):
-    """smx.cross_entropy: sum_i w_i * nll_i / max(sum_i w_i, 1), w_i = 0 where the
-    label is IGNORE_INDEX."""
-    valid = labels != IGNORE_INDEX
-    w = valid.to(logits.dtype) if weights is None else weights.to(logits.dtype) * valid
-    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                          torch.where(valid, labels, 0).reshape(-1), reduction="none")
-    return (w.reshape(-1) * nll).sum() / torch.clamp(w.sum(), min=1.0)
-
-
-def pretrain_loss(spec, p, batch):
-    """The pre-training objective of docs/training.md (torch_train_step.loss_terms):
-    MLM on the masked slots, sentence order, spec.z_loss × each MoE layer's router
-    z-loss. Returns (total, {part: value})."""
-    out = forward(spec, p, batch["input_ids"], batch["type_ids"],
-                  spec.capacity_factor("train"), mlm=False)
-    parts = {}
-    if spec.mlm:
-        h = out["sequence_output"]
-        rows = torch.arange(h.shape[0]).unsqueeze(1)
-        logits = smx_torch.mlm_head(h[rows, batch["mlm_positions"]], p,
-                                    spec.layer_norm_epsilon)
-        parts["mlm_loss"] = weighted_cross_entropy(logits, batch["mlm_labels"],
-                                                   batch["mlm_weights"])
-    if spec.sentence_order:
-        parts["sentence_order_loss"] = weighted_cross_entropy(out["sentence_order_logits"],
-                                                              batch["order_labels"])
-    total = sum(parts.values())
-    for i in range(spec.num_layers):
-        if spec.moe_layers[i]:
-            logits = out[f"moe.{i}.router_logits"]
-            total = total + spec.z_loss * torch.mean(torch.logsumexp(logits, dim=-1) ** 2)
-    return total, parts
-
-
-# --------------------------------------------------------------------------
 # The peers
 # --------------------------------------------------------------------------
-
-def load(spec):
-    weights = smx_safetensors.load(ARGS.weights)
-    params = {}
-    for name in parameter_shapes(spec):
-        if name not in weights:
-            sys.exit(f"torch_peer.py: {ARGS.weights}: no parameter {name}")
-        params[name] = torch.from_numpy(np.ascontiguousarray(weights[name], dtype=np.float32))
-    batch = {k: torch.from_numpy(np.ascontiguousarray(v))
-             for k, v in smx_safetensors.load(ARGS.batch).items()}
-    if "type_ids" not in batch:
-        batch["type_ids"] = torch.zeros_like(batch["input_ids"])
-    for key in ("input_ids", "type_ids", "mlm_positions", "mlm_labels", "order_labels"):
-        if key in batch:
-            batch[key] = batch[key].long()
-    return params, batch
-
 
 def timed_calls(call, steps):
     """The first call (compile / warm-up) and `steps` timed ones; returns
@@ -232,15 +128,8 @@ def run_infer(spec, params, batch):
 def run_train(spec, params, batch):
     for t in params.values():
         t.requires_grad_(True)
-    decay = [t for n, t in params.items() if decays(n)]
-    no_decay = [t for n, t in params.items() if not decays(n)]
-    total = ARGS.steps + 1
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": WEIGHT_DECAY},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=ARGS.lr, betas=(BETA1, BETA2), eps=EPSILON, foreach=True)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_schedule(step, 1.0, ARGS.warmup, total))
+    optimizer, schedule = make_adamw(params, ARGS.lr, ARGS.warmup, ARGS.steps + 1,
+                                     foreach=True)
     loss_fn = pretrain_loss
     if ARGS.peer == "torch_compile":
         loss_fn = torch.compile(pretrain_loss)
@@ -273,7 +162,7 @@ def main():
     torch.set_num_threads(ARGS.threads)
     torch.set_num_interop_threads(1)
     spec = load_spec(ARGS.spec)
-    params, batch = load(spec)
+    params, batch = load(spec, ARGS.weights, ARGS.batch)
     setup_s = time.perf_counter() - T_START
     log(f"{spec.name} {ARGS.mode}: loaded in {setup_s:.1f} s")
     run = run_infer if ARGS.mode == "infer" else run_train

@@ -6,7 +6,8 @@ architecture and holds every kernel to the budget the CUDA target was
 designed for (docs/gpu.md): no register spills, at most --max-registers
 registers per thread (blocks of 256 threads at 64 registers keep 4 blocks,
 1024 threads, resident per SM), at most --max-shared bytes of static shared
-memory. Prints one summary line; exits 1 naming each kernel over budget.
+memory and --max-stack bytes of per-thread stack. Prints one summary line;
+exits 1 naming each kernel over budget.
 """
 
 import argparse
@@ -28,6 +29,8 @@ def main():
     parser.add_argument("--arch", default="sm_90")
     parser.add_argument("--max-registers", type=int, default=64)
     parser.add_argument("--max-shared", type=int, default=0)
+    parser.add_argument("--max-stack", type=int, default=None,
+                        help="bytes of per-thread stack (local memory)")
     args = parser.parse_args()
 
     result = subprocess.run(
@@ -62,6 +65,9 @@ def main():
         if info.get("registers", 0) > args.max_registers:
             problems.append(f"{name}: {info['registers']} registers "
                             f"(budget {args.max_registers})")
+        if args.max_stack is not None and info.get("stack", 0) > args.max_stack:
+            problems.append(f"{name}: {info['stack']} bytes of stack "
+                            f"(budget {args.max_stack})")
         if info.get("shared", 0) > args.max_shared:
             problems.append(f"{name}: {info['shared']} bytes of shared memory "
                             f"(budget {args.max_shared})")
@@ -72,7 +78,8 @@ def main():
           f"{'no spills' if not any(k.get('spills') for k in kernels.values()) else 'SPILLS'}, "
           f"at most {registers} registers (budget {args.max_registers}), "
           f"{shared} bytes of shared memory (budget {args.max_shared}), "
-          f"at most {stack} bytes of stack")
+          f"at most {stack} bytes of stack"
+          + (f" (budget {args.max_stack})" if args.max_stack is not None else ""))
     if problems:
         print("over budget:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)

@@ -65,16 +65,16 @@ def layer_norm(x, p, name, eps):
 def circulant_matrix(v):
     """C(v)[r, c] = v[(r - c) mod N]."""
     n = v.shape[0]
-    r = torch.arange(n).unsqueeze(1)
-    c = torch.arange(n).unsqueeze(0)
+    r = torch.arange(n, device=v.device).unsqueeze(1)
+    c = torch.arange(n, device=v.device).unsqueeze(0)
     return v[(r - c) % n]
 
 
 def toeplitz_matrix(t):
     """T(t)[r, c] = t[N - 1 + c - r] for t of length 2N - 1."""
     n = (t.shape[0] + 1) // 2
-    r = torch.arange(n).unsqueeze(1)
-    c = torch.arange(n).unsqueeze(0)
+    r = torch.arange(n, device=t.device).unsqueeze(1)
+    c = torch.arange(n, device=t.device).unsqueeze(0)
     return t[n - 1 + c - r]
 
 
@@ -90,7 +90,8 @@ def mixing_matrices(kind, p, pre):
 
 def key_bias(padding_mask, dtype):
     """[B, S] attention score bias: 0 on real keys, MASK_VALUE on pads."""
-    return torch.zeros(padding_mask.shape, dtype=dtype).masked_fill_(~padding_mask, MASK_VALUE)
+    return torch.zeros(padding_mask.shape, dtype=dtype,
+                       device=padding_mask.device).masked_fill_(~padding_mask, MASK_VALUE)
 
 
 def self_attention(h, p, pre, num_heads, bias):
@@ -167,10 +168,12 @@ def mixture_of_experts(x, p, pre, spec, token_ids, capacity_factor, route=route_
     indices, weights = route(probs, spec, capacity_factor, token_ids)
     g, e, cap = indices.shape
     tg = flat.shape[0] // g
-    rows = indices.clamp(min=0) + (torch.arange(g) * tg).view(g, 1, 1)     # global token
+    device = indices.device
+    rows = indices.clamp(min=0) + (torch.arange(g, device=device) * tg).view(g, 1, 1)
     if weights is None:
-        weights = probs[rows, torch.arange(e).view(1, e, 1)]
-    weights = torch.where(indices >= 0, weights, torch.zeros((), dtype=probs.dtype))
+        weights = probs[rows, torch.arange(e, device=device).view(1, e, 1)]
+    weights = torch.where(indices >= 0, weights,
+                          torch.zeros((), dtype=probs.dtype, device=probs.device))
     rows = rows.permute(1, 0, 2).reshape(e, g * cap)                        # slots by expert
     hidden = torch.baddbmm(p[pre + "experts.input.bias"].unsqueeze(1), flat[rows],
                            p[pre + "experts.input.weight"])

@@ -16,6 +16,8 @@
 #include "data/counter_rng.h"
 #include "model/parameters.h"
 #include "model/workspace.h"
+#include "smx_runtime/cuda.h"
+#include "smx_runtime/memory.h"
 
 #include "handles.h"
 #include "status_internal.h"
@@ -92,8 +94,7 @@ smxrt_status_t allocateStepBuffers(const std::vector<ArgumentSpec> &arguments,
     void *data = smxrt_tensor_data(argumentBuffers[index].get());
     if (spec.role == ArgumentRole::Parameter) {
       initializeParameter(spec, seed, argumentBuffers[index].get());
-    } else if (spec.name == SMXRT_INPUT_IDS &&
-               spec.dtype == SMXRT_DTYPE_I32) {
+    } else if (spec.name == SMXRT_INPUT_IDS && spec.dtype == SMXRT_DTYPE_I32) {
       data::SplitMix64 generator(seed);
       auto *ids = static_cast<int32_t *>(data);
       for (int64_t element = 0; element < spec.elementCount; ++element)
@@ -111,9 +112,8 @@ smxrt_status_t allocateStepBuffers(const std::vector<ArgumentSpec> &arguments,
   resultBuffers.resize(results.size());
   for (size_t index = 0; index < results.size(); ++index)
     if (inPlaceArguments[index] < 0)
-      SMXRT_RETURN_IF_ERROR(createTensor(results[index].dtype,
-                                         results[index].shape,
-                                         resultBuffers[index]));
+      SMXRT_RETURN_IF_ERROR(createTensor(
+          results[index].dtype, results[index].shape, resultBuffers[index]));
   return nullptr;
 }
 
@@ -146,8 +146,7 @@ const std::vector<std::string> kRateHeadings = {"ms/step", "share", "GB/s",
 /// a group's leading columns.
 template <typename Key, typename Group, typename Label>
 std::string formatSlowest(const std::map<Key, Group> &groups,
-                          std::vector<std::string> headings,
-                          const Label &label,
+                          std::vector<std::string> headings, const Label &label,
                           const Totals &(*totalsOf)(const Group &),
                           double stepSeconds, int64_t steps, size_t limit) {
   std::vector<const std::pair<const Key, Group> *> sorted;
@@ -226,9 +225,9 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
       training ? manifest.trainStep.inPlaceArguments()
                : std::vector<int64_t>(results.size(), -1);
   std::vector<TensorPtr> argumentBuffers, resultBuffers;
-  SMXRT_RETURN_IF_ERROR(allocateStepBuffers(
-      arguments, results, inPlaceArguments, vocabulary, commandLine.seed,
-      argumentBuffers, resultBuffers));
+  SMXRT_RETURN_IF_ERROR(
+      allocateStepBuffers(arguments, results, inPlaceArguments, vocabulary,
+                          commandLine.seed, argumentBuffers, resultBuffers));
   Workspace workspace;
   SMXRT_RETURN_IF_ERROR(workspace.allocate(
       training ? manifest.trainStep.memoryPlan : manifest.memoryPlan,
@@ -250,13 +249,15 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
   // One untimed step: the first one allocates the arena and faults it in.
   run();
   smxrt_profile_reset();
+  // The untimed step made cuBLASLt's plans; the timed ones reuse them.
+  const smxrt_cuda_gemm_stats_t gemmsBefore = smxrt_cuda_gemm_stats();
   std::vector<double> stepTimes;
   for (int64_t step = 0; step < steps; ++step) {
     auto start = std::chrono::steady_clock::now();
     run();
-    stepTimes.push_back(std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start)
-                            .count());
+    stepTimes.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   double seconds = 0;
   std::string times;
@@ -277,9 +278,30 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
       static_cast<long long>(manifest.batch),
       static_cast<long long>(manifest.sequence), stepSeconds * 1e3,
       median * 1e3);
+  // Where the memory is and, on a GPU, what the GEMMs did: the report's
+  // last lines.
+  std::string memory;
+  memory +=
+      formatString("runtime buffers: at most %.1f MiB of %s memory",
+                   static_cast<double>(smxrt_memory_peak_bytes()) / (1 << 20),
+                   smxrt_memory_kind());
+  if (manifest.runsOnGpu()) {
+    smxrt_cuda_gemm_stats_t gemms = smxrt_cuda_gemm_stats();
+    int64_t calls = gemms.calls - gemmsBefore.calls;
+    double flops = gemms.flops - gemmsBefore.flops;
+    double gemmSeconds = gemms.seconds - gemmsBefore.seconds;
+    memory += formatString(
+        "\nGEMMs on cuBLASLt: %lld calls per step, %.1f ms per step, %.1f "
+        "TFLOP/s",
+        static_cast<long long>(calls / steps),
+        gemmSeconds / static_cast<double>(steps) * 1e3,
+        gemmSeconds > 0 ? flops / gemmSeconds / 1e12 : 0.0);
+  }
+  memory += "\n";
   if (manifest.profileSites.empty()) {
     text += "\nstep times (ms):" + times +
-            "\n(compiled without `smxc --profile`: no breakdown per call)\n";
+            "\n(compiled without `smxc --profile`: no breakdown per call)\n" +
+            memory;
     std::fputs(text.c_str(), out);
     return nullptr;
   }
@@ -306,13 +328,12 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
       group->flops += totals.flops;
     }
   }
-  text += formatString(", %.1f ms (%.1f%%) of it in %zu timed calls and "
-                       "copies\nstep times (ms):%s\n",
-                       timed.seconds / steps * 1e3,
-                       stepSeconds > 0
-                           ? 100 * timed.seconds / steps / stepSeconds
-                           : 0.0,
-                       manifest.profileSites.size(), times.c_str());
+  text += formatString(
+      ", %.1f ms (%.1f%%) of it in %zu timed calls and "
+      "copies\nstep times (ms):%s\n",
+      timed.seconds / steps * 1e3,
+      stepSeconds > 0 ? 100 * timed.seconds / steps / stepSeconds : 0.0,
+      manifest.profileSites.size(), times.c_str());
   text += "\nby kind:\n" + formatGroups(byKind, stepSeconds, steps, "kind");
   text += "\nby layer:\n" + formatGroups(byLayer, stepSeconds, steps, "layer");
   size_t shown = commandLine.calls == 0
@@ -322,6 +343,7 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                        "together; %zu of %zu):\n",
                        shown, byCall.size()) +
           formatCalls(byCall, stepSeconds, steps, shown);
+  text += "\n" + memory;
   std::fputs(text.c_str(), out);
   return nullptr;
 }

@@ -2,14 +2,15 @@
 
 #include "distributed/job.h"
 
+#include "memory.h"
 #include "status_internal.h"
 
-#include <cstdio>
 #include <algorithm>
-#include <initializer_list>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 
 #include <omp.h>
@@ -61,8 +62,8 @@ int64_t readLauncherInteger(std::initializer_list<const char *> names,
 
 /// The processes of this job on this machine, as the launcher says.
 int64_t localProcesses() {
-  return readLauncherInteger(
-      {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"}, 1, 1);
+  return readLauncherInteger({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"},
+                             1, 1);
 }
 
 /// Shares this machine's cores among its processes of the job, unless
@@ -77,24 +78,24 @@ void shareCores() {
   long online = ::sysconf(_SC_NPROCESSORS_ONLN);
   if (online <= 0 || visible < online)
     return;
-  omp_set_num_threads(static_cast<int>(
-      std::max<int64_t>(1, visible / localProcesses())));
+  omp_set_num_threads(
+      static_cast<int>(std::max<int64_t>(1, visible / localProcesses())));
 }
 
 } // namespace
 
 int64_t localRankFromLauncher() {
   return readLauncherInteger(
-      {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}, 0,
-      0);
+      {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}, 0, 0);
 }
 
 smxrt_status_t Job::join(const ModelManifest &manifest,
                          const std::string &program, int argc, char **argv,
                          std::unique_ptr<Job> &job) {
   job.reset(new Job);
-  SMXRT_RETURN_IF_ERROR(
-      smxrt_comm_open(SMXRT_COMM_AUTO, collectiveTimeout(), &job->comm));
+  SMXRT_RETURN_IF_ERROR(smxrt_comm_open(
+      manifest.runsOnGpu() ? SMXRT_COMM_AUTO_DEVICE : SMXRT_COMM_AUTO,
+      collectiveTimeout(), &job->comm));
   // Joined from here, also when a check below fails: the caller reports
   // the failure once, from the leader, and ends the job.
   Job *joined = job.get();
@@ -149,30 +150,75 @@ smxrt_status_t Job::agree(const char *what, const std::string &value) const {
   return smxrt_comm_agree(comm, what, value.c_str());
 }
 
+namespace {
+
+/// Runs `collective` on copies of the application's values in runtime
+/// buffers: a GPU job's backend (NCCL) reads device-accessible memory only,
+/// and the runtime's buffers are managed memory there. `bytes` of `values`
+/// go in, and `resultBytes` come back into `result` (in place when it is
+/// `values`).
+template <typename Collective>
+smxrt_status_t staged(const void *values, size_t bytes, void *result,
+                      size_t resultBytes, Collective collective) {
+  OwnedBuffer input(bytes), output(result == values ? 0 : resultBytes);
+  if (!input.data() || (result != values && !output.data()))
+    return makeStatusf(SMXRT_STATUS_RESOURCE_EXHAUSTED,
+                       "cannot allocate %zu bytes for a collective",
+                       bytes + resultBytes);
+  std::memcpy(input.data(), values, bytes);
+  void *staging = result == values ? input.data() : output.data();
+  SMXRT_RETURN_IF_ERROR(collective(input.data(), staging));
+  std::memcpy(result, staging, resultBytes);
+  return nullptr;
+}
+
+} // namespace
+
 smxrt_status_t Job::broadcastFromLeader(std::string &value) const {
   if (sizeOfJob == 1)
     return nullptr;
   int64_t length = static_cast<int64_t>(value.size());
-  SMXRT_RETURN_IF_ERROR(smxrt_comm_broadcast(comm, &length, sizeof length, 0));
+  SMXRT_RETURN_IF_ERROR(staged(
+      &length, sizeof length, &length, sizeof length, [&](void *data, void *) {
+        return smxrt_comm_broadcast(comm, data, sizeof length, 0);
+      }));
   value.resize(static_cast<size_t>(length));
-  return smxrt_comm_broadcast(comm, value.data(), length, 0);
+  return staged(value.data(), value.size(), value.data(), value.size(),
+                [&](void *data, void *) {
+                  return smxrt_comm_broadcast(comm, data, length, 0);
+                });
 }
 
 smxrt_status_t Job::sum(float *values, int64_t count) const {
-  return sizeOfJob > 1 ? smxrt_comm_all_reduce_sum_f32(comm, values, count)
-                       : nullptr;
+  if (sizeOfJob == 1)
+    return nullptr;
+  size_t bytes = static_cast<size_t>(count) * sizeof(float);
+  return staged(values, bytes, values, bytes, [&](void *data, void *) {
+    return smxrt_comm_all_reduce_sum_f32(comm, static_cast<float *>(data),
+                                         count);
+  });
 }
 
 smxrt_status_t Job::sum(int64_t *values, int64_t count) const {
-  return sizeOfJob > 1 ? smxrt_comm_all_reduce_sum_i64(comm, values, count)
-                       : nullptr;
+  if (sizeOfJob == 1)
+    return nullptr;
+  size_t bytes = static_cast<size_t>(count) * sizeof(int64_t);
+  return staged(values, bytes, values, bytes, [&](void *data, void *) {
+    return smxrt_comm_all_reduce_sum_i64(comm, static_cast<int64_t *>(data),
+                                         count);
+  });
 }
 
 smxrt_status_t Job::gather(const void *mine, void *all, int64_t bytes) const {
-  if (sizeOfJob > 1)
-    return smxrt_comm_all_gather(comm, mine, all, bytes);
-  std::memcpy(all, mine, static_cast<size_t>(bytes));
-  return nullptr;
+  if (sizeOfJob == 1) {
+    std::memcpy(all, mine, static_cast<size_t>(bytes));
+    return nullptr;
+  }
+  return staged(mine, static_cast<size_t>(bytes), all,
+                static_cast<size_t>(bytes * sizeOfJob),
+                [&](void *input, void *output) {
+                  return smxrt_comm_all_gather(comm, input, output, bytes);
+                });
 }
 
 void Job::abortIfShared(int exitCode) const {

@@ -2,6 +2,7 @@
 
 #include "smx/InitAll.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -14,6 +15,7 @@
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
@@ -25,17 +27,17 @@
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "smx/Conversion/Passes.h"
-#include "smx/Pipelines/Pipelines.h"
-#include "smx/Target/CPU/Passes.h"
-#include "smx/Target/CUDA/Passes.h"
-#include "smx/Partition/Passes.h"
-#include "smx/Training/Passes.h"
 #include "smx/Dialect/Mix/IR/MixDialect.h"
 #include "smx/Dialect/Mix/Transforms/Passes.h"
 #include "smx/Dialect/Moe/IR/MoeDialect.h"
 #include "smx/Dialect/Moe/Transforms/Passes.h"
 #include "smx/Dialect/Smx/IR/SmxDialect.h"
 #include "smx/Dialect/Smx/Transforms/Passes.h"
+#include "smx/Partition/Passes.h"
+#include "smx/Pipelines/Pipelines.h"
+#include "smx/Target/CPU/Passes.h"
+#include "smx/Target/CUDA/Passes.h"
+#include "smx/Training/Passes.h"
 
 void mlir::smx::registerAllSmxDialects(DialectRegistry &registry) {
   registry.insert<smx::SmxDialect, mix::MixDialect, moe::MoeDialect>();
@@ -43,7 +45,9 @@ void mlir::smx::registerAllSmxDialects(DialectRegistry &registry) {
                   tensor::TensorDialect, linalg::LinalgDialect,
                   bufferization::BufferizationDialect, scf::SCFDialect,
                   memref::MemRefDialect, gpu::GPUDialect, NVVM::NVVMDialect,
-                  LLVM::LLVMDialect, shard::ShardDialect>();
+                  LLVM::LLVMDialect, shard::ShardDialect,
+                  // Loop-level IR the pipelines print (linalg's loops).
+                  affine::AffineDialect, omp::OpenMPDialect>();
 
   // Without these, lowering fails at run time, not at build time: dialect
   // conversions to LLVM, "op was not bufferized", a crash in

@@ -1,4 +1,5 @@
-/*===- smx_runtime/comm.h - Collectives among the processes of a job -*- C -*-===*
+/*===- smx_runtime/comm.h - Collectives among the processes of a job -*- C
+ *-*-===*
  *
  * The processes that train one model together (`mpirun -np N OUT train`)
  * talk through one interface with interchangeable backends:
@@ -39,6 +40,9 @@ typedef enum smxrt_comm_backend_e {
   SMXRT_COMM_SINGLE = 1,
   SMXRT_COMM_MPI = 2,
   SMXRT_COMM_NCCL = 3,
+  /* For device buffers (a model compiled with smxc --target=cuda): NCCL
+   * when started by an MPI launcher, single otherwise. */
+  SMXRT_COMM_AUTO_DEVICE = 4,
 } smxrt_comm_backend_t;
 
 /* An open communicator over every process of the job. */

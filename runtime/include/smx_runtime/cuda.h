@@ -1,4 +1,5 @@
-/*===- smx_runtime/cuda.h - Models compiled for a GPU ---------------*- C -*-===*
+/*===- smx_runtime/cuda.h - Models compiled for a GPU ---------------*- C
+ *-*-===*
  *
  * A model compiled with `smxc --target=cuda` runs its loop nests as kernels
  * embedded in the executable (a fatbin for the compiled architecture) and
@@ -56,6 +57,16 @@ SMXRT_API void smxrt_cuda_sgemm_memref(
     int64_t ld_b, int64_t outer_stride_b, int64_t inner_stride_b,
     int64_t c_rank, void *c, int64_t offset_c, int64_t ld_c,
     int64_t outer_stride_c, int64_t inner_stride_c);
+
+/* What smxrt_cuda_sgemm_memref did since the GPU was opened: calls,
+ * floating-point operations (2mnk per product) and seconds from call to
+ * completion (each call waits for its GEMMs). Zeros if none ran. */
+typedef struct smxrt_cuda_gemm_stats {
+  int64_t calls;
+  double flops;
+  double seconds;
+} smxrt_cuda_gemm_stats_t;
+SMXRT_API smxrt_cuda_gemm_stats_t smxrt_cuda_gemm_stats(void);
 
 /* The functions MLIR's `gpu-to-llvm` lowering makes compiled code call (the
  * upstream `libmlir_cuda_runtime`'s names and signatures, which Debian does

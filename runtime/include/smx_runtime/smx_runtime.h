@@ -12,6 +12,8 @@
 
 #include "smx_runtime/api.h"
 #include "smx_runtime/cpu_kernels.h"
+#include "smx_runtime/cuda.h"
+#include "smx_runtime/memory.h"
 #include "smx_runtime/memref_abi.h"
 #include "smx_runtime/model_abi.h"
 #include "smx_runtime/safetensors.h"

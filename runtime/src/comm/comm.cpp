@@ -191,6 +191,8 @@ extern "C" smxrt_status_t smxrt_comm_open(smxrt_comm_backend_t backend,
     std::memcpy(&requested, &backend, sizeof requested);
     if (requested == SMXRT_COMM_AUTO)
       requested = launchedByMpi() ? SMXRT_COMM_MPI : SMXRT_COMM_SINGLE;
+    else if (requested == SMXRT_COMM_AUTO_DEVICE)
+      requested = launchedByMpi() ? SMXRT_COMM_NCCL : SMXRT_COMM_SINGLE;
     const CommBackend *table = nullptr;
     switch (requested) {
     case SMXRT_COMM_SINGLE:

@@ -13,6 +13,7 @@
 #include "smx_runtime/memref_abi.h"
 #include "smx_runtime/tensor.h"
 
+#include "memory.h"
 #include "memref_descriptor.h"
 #include "status_internal.h"
 
@@ -43,7 +44,7 @@ struct smxrt_grid_storage_t {
   /// Started sums of compiled code, by handle: the runtime's copy of the
   /// input, summed in place, and its request (null over one process).
   struct PendingSum {
-    std::vector<char> buffer;
+    smxrt::OwnedBuffer buffer;
     smxrt_comm_request_t request = nullptr;
   };
   std::vector<std::unique_ptr<PendingSum>> pending;
@@ -178,7 +179,8 @@ extern "C" int64_t smxrt_grid_axis_index(smxrt_grid_t grid, int64_t axis) {
 extern "C" smxrt_comm_t smxrt_grid_comm(smxrt_grid_t grid, int64_t axes_mask) {
   if (!grid || axes_mask <= 0)
     return nullptr;
-  size_t mask = static_cast<size_t>(axes_mask) & (grid->communicators.size() - 1);
+  size_t mask =
+      static_cast<size_t>(axes_mask) & (grid->communicators.size() - 1);
   return grid->communicators[mask];
 }
 
@@ -232,8 +234,7 @@ std::vector<int64_t> shapeOf(int64_t rank, void *descriptor) {
 }
 
 /// The product of `sizes[first, last)`.
-int64_t product(const std::vector<int64_t> &sizes, size_t first,
-                size_t last) {
+int64_t product(const std::vector<int64_t> &sizes, size_t first, size_t last) {
   int64_t result = 1;
   for (size_t dim = first; dim < last; ++dim)
     result *= sizes[dim];
@@ -264,16 +265,16 @@ void allReduceSum(int64_t axesMask, smxrt_dtype_t dtype, int64_t inputRank,
                         count * static_cast<int64_t>(elementSize));
   smxrt_status_t status =
       dtype == SMXRT_DTYPE_I64
-          ? smxrt_comm_all_reduce_sum_i64(
-                comm, reinterpret_cast<int64_t *>(to), count)
+          ? smxrt_comm_all_reduce_sum_i64(comm, reinterpret_cast<int64_t *>(to),
+                                          count)
           : smxrt_comm_all_reduce_sum_f32(comm, reinterpret_cast<float *>(to),
                                           count);
   if (status)
     abortJob(grid, status);
 }
 
-/// Copies `pieces` runs of `run` floats: run k goes from `from` + k·`fromStride`
-/// to `to` + k·`toStride`.
+/// Copies `pieces` runs of `run` floats: run k goes from `from` +
+/// k·`fromStride` to `to` + k·`toStride`.
 void copyRuns(const float *from, int64_t fromStride, float *to,
               int64_t toStride, int64_t pieces, int64_t run) {
   for (int64_t k = 0; k < pieces; ++k)
@@ -296,8 +297,7 @@ void allToAll(int64_t axesMask, int64_t splitAxis, int64_t concatAxis,
   std::vector<int64_t> block = in;
   bool shapesAgree = inputRank == resultRank && splitAxis >= 0 &&
                      splitAxis < inputRank && concatAxis >= 0 &&
-                     concatAxis < inputRank &&
-                     in[splitAxis] % devices == 0;
+                     concatAxis < inputRank && in[splitAxis] % devices == 0;
   if (shapesAgree) {
     block[splitAxis] /= devices;
     std::vector<int64_t> expected = block;
@@ -320,22 +320,34 @@ void allToAll(int64_t axesMask, int64_t splitAxis, int64_t concatAxis,
     return;
   }
 
-  std::vector<float> sendStaging, receiveStaging;
+  // Staging from the runtime's buffers: device-accessible under NCCL.
+  const size_t stagingBytes =
+      static_cast<size_t>(blockSize * devices) * sizeof(float);
+  auto allocateStaging = [&]() {
+    smxrt::OwnedBuffer staging(stagingBytes);
+    if (!staging.data() && stagingBytes > 0)
+      abortJob(grid, makeStatusf(SMXRT_STATUS_RESOURCE_EXHAUSTED,
+                                 "cannot allocate %zu bytes to stage an "
+                                 "all-to-all",
+                                 stagingBytes));
+    return staging;
+  };
+  smxrt::OwnedBuffer sendStaging, receiveStaging;
   const float *send = from;
   if (splitAxis != 0) {
-    sendStaging.resize(static_cast<size_t>(blockSize * devices));
+    sendStaging = allocateStaging();
     int64_t inner = product(in, splitAxis + 1, in.size());
     int64_t run = block[splitAxis] * inner;
     int64_t outer = product(in, 0, splitAxis);
     for (int64_t j = 0; j < devices; ++j)
       copyRuns(from + j * run, in[splitAxis] * inner,
-               sendStaging.data() + j * blockSize, run, outer, run);
-    send = sendStaging.data();
+               sendStaging.data<float>() + j * blockSize, run, outer, run);
+    send = sendStaging.data<float>();
   }
   float *receive = to;
   if (concatAxis != 0) {
-    receiveStaging.resize(static_cast<size_t>(blockSize * devices));
-    receive = receiveStaging.data();
+    receiveStaging = allocateStaging();
+    receive = receiveStaging.data<float>();
   }
   {
     CollectiveTimer timer(&grid->allToAllStats,
@@ -358,8 +370,9 @@ void allToAll(int64_t axesMask, int64_t splitAxis, int64_t concatAxis,
 
 } // namespace
 
-extern "C" int64_t smxrt_grid_all_reduce_sum_start_f32_memref(
-    int64_t axes_mask, int64_t input_rank, void *input) {
+extern "C" int64_t
+smxrt_grid_all_reduce_sum_start_f32_memref(int64_t axes_mask,
+                                           int64_t input_rank, void *input) {
   smxrt_grid_t grid = installedGrid.load();
   if (!grid)
     abortJob(grid, makeStatus(SMXRT_STATUS_INTERNAL,
@@ -370,7 +383,12 @@ extern "C" int64_t smxrt_grid_all_reduce_sum_start_f32_memref(
   smxrt_comm_t comm = smxrt_grid_comm(grid, axes_mask);
   CollectiveTimer timer(comm ? &grid->allReduceStats : nullptr,
                         static_cast<int64_t>(bytes));
-  sum->buffer.resize(bytes);
+  sum->buffer = smxrt::OwnedBuffer(bytes);
+  if (!sum->buffer.data())
+    abortJob(grid, makeStatusf(SMXRT_STATUS_RESOURCE_EXHAUSTED,
+                               "cannot allocate %zu bytes for a started "
+                               "all-reduce",
+                               bytes));
   if (bytes > 0)
     std::memcpy(sum->buffer.data(), dataOf(input, sizeof(float)), bytes);
   if (comm)
@@ -406,8 +424,8 @@ extern "C" void smxrt_grid_all_reduce_sum_wait_f32_memref(int64_t handle,
     if (smxrt_status_t status = smxrt_comm_wait(sum->request))
       abortJob(grid, status);
   }
-  size_t bytes = static_cast<size_t>(elementCount(result_rank, result)) *
-                 sizeof(float);
+  size_t bytes =
+      static_cast<size_t>(elementCount(result_rank, result)) * sizeof(float);
   if (bytes != sum->buffer.size())
     abortJob(grid, makeStatus(SMXRT_STATUS_INTERNAL,
                               "a started all-reduce waited into a result of "

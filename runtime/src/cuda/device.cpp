@@ -7,6 +7,7 @@
 #include "memory.h"
 #include "status_internal.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -19,18 +20,34 @@ namespace {
 std::mutex openMutex;
 Device *openDevice = nullptr;
 
+/// Device memory that managed allocations leave free, and what they may
+/// hold in all: the device's free memory when it was opened, less that.
+/// Managed memory beyond the GPU's free memory is oversubscribed, and its
+/// pages thrash between host and device (it can hang the GPU), so the
+/// provider refuses such an allocation instead: the caller then reports
+/// running out of memory.
+constexpr size_t kManagedReserveBytes = size_t(512) << 20;
+size_t managedBudget = 0;
+std::atomic<size_t> managedBytes{0};
+
 void *allocateManaged(size_t bytes) {
-  CUdeviceptr pointer = 0;
-  if (openDevice->api.cuMemAllocManaged_(&pointer, bytes,
-                                         CU_MEM_ATTACH_GLOBAL) != CUDA_SUCCESS)
+  if (managedBytes.fetch_add(bytes) + bytes > managedBudget) {
+    managedBytes.fetch_sub(bytes);
     return nullptr;
+  }
+  CUdeviceptr pointer = 0;
+  if (openDevice->api.cuMemAllocManaged_(
+          &pointer, bytes, CU_MEM_ATTACH_GLOBAL) != CUDA_SUCCESS) {
+    managedBytes.fetch_sub(bytes);
+    return nullptr;
+  }
   return reinterpret_cast<void *>(pointer);
 }
 
-void releaseManaged(void *block) {
-  checkResult(
-      openDevice->api.cuMemFree_(reinterpret_cast<CUdeviceptr>(block)),
-      "cuMemFree");
+void releaseManaged(void *block, size_t bytes) {
+  managedBytes.fetch_sub(bytes);
+  checkResult(openDevice->api.cuMemFree_(reinterpret_cast<CUdeviceptr>(block)),
+              "cuMemFree");
 }
 
 constexpr MemoryProvider kManagedProvider{"cuda managed", allocateManaged,
@@ -64,9 +81,9 @@ smxrt_status_t open(Device &device, int32_t localRank) {
   SMXRT_RETURN_IF_ERROR(
       driverCall(api.cuDeviceGet_(&device.device, ordinal), "cuDeviceGet"));
   char name[256] = {};
-  SMXRT_RETURN_IF_ERROR(driverCall(
-      api.cuDeviceGetName_(name, sizeof(name) - 1, device.device),
-      "cuDeviceGetName"));
+  SMXRT_RETURN_IF_ERROR(
+      driverCall(api.cuDeviceGetName_(name, sizeof(name) - 1, device.device),
+                 "cuDeviceGetName"));
   device.name = name;
   int major = 0, minor = 0, managed = 0;
   SMXRT_RETURN_IF_ERROR(driverCall(
@@ -84,14 +101,19 @@ smxrt_status_t open(Device &device, int32_t localRank) {
   device.arch = "sm_" + std::to_string(major) + std::to_string(minor);
   if (!managed)
     return noDevice(device.name + " cannot allocate managed memory");
-  SMXRT_RETURN_IF_ERROR(driverCall(
-      api.cuDevicePrimaryCtxRetain_(&device.context, device.device),
-      "cuDevicePrimaryCtxRetain"));
+  SMXRT_RETURN_IF_ERROR(
+      driverCall(api.cuDevicePrimaryCtxRetain_(&device.context, device.device),
+                 "cuDevicePrimaryCtxRetain"));
   SMXRT_RETURN_IF_ERROR(
       driverCall(api.cuCtxSetCurrent_(device.context), "cuCtxSetCurrent"));
-  SMXRT_RETURN_IF_ERROR(driverCall(
-      api.cuStreamCreate_(&device.stream, CU_STREAM_NON_BLOCKING),
-      "cuStreamCreate"));
+  SMXRT_RETURN_IF_ERROR(
+      driverCall(api.cuStreamCreate_(&device.stream, CU_STREAM_NON_BLOCKING),
+                 "cuStreamCreate"));
+  size_t freeBytes = 0, totalBytes = 0;
+  SMXRT_RETURN_IF_ERROR(
+      driverCall(api.cuMemGetInfo_(&freeBytes, &totalBytes), "cuMemGetInfo"));
+  managedBudget =
+      freeBytes > kManagedReserveBytes ? freeBytes - kManagedReserveBytes : 0;
   return nullptr;
 }
 
@@ -117,9 +139,9 @@ void failFatally(const std::string &message) {
 void checkResult(CUresult result, const char *what) {
   if (result == CUDA_SUCCESS)
     return;
-  failFatally(std::string(what) + ": " +
-              describeResult(openDevice ? openDevice->api : DriverApi(),
-                             result));
+  failFatally(
+      std::string(what) + ": " +
+      describeResult(openDevice ? openDevice->api : DriverApi(), result));
 }
 
 } // namespace smxrt::cuda

@@ -39,6 +39,7 @@ namespace smxrt::cuda {
   X(cuMemAlloc)                                                                \
   X(cuMemAllocManaged)                                                         \
   X(cuMemFree)                                                                 \
+  X(cuMemGetInfo)                                                              \
   X(cuGetErrorName)                                                            \
   X(cuGetErrorString)
 

@@ -19,6 +19,7 @@
 #include <cublasLt.h>
 #include <dlfcn.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -58,9 +59,9 @@ struct Plan {
 
 /// m, n, k, trans_a, trans_b, ld_a, ld_b, ld_c, inner, and the three inner
 /// strides.
-using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                           int64_t, int64_t, int64_t, int64_t, int64_t,
-                           int64_t, int64_t>;
+using PlanKey =
+    std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+               int64_t, int64_t, int64_t, int64_t, int64_t>;
 
 class Gemms {
 public:
@@ -72,8 +73,8 @@ public:
       failFatally(std::string("cannot load cuBLASLt: ") + ::dlerror() +
                   " (add the CUDA toolkit's lib64 to LD_LIBRARY_PATH)");
 #define SMXRT_CUBLASLT_RESOLVE(name)                                           \
-  api.name##_ = reinterpret_cast<decltype(api.name##_)>(                       \
-      ::dlsym(library, #name));                                                \
+  api.name##_ =                                                                \
+      reinterpret_cast<decltype(api.name##_)>(::dlsym(library, #name));        \
   if (!api.name##_)                                                            \
     failFatally("cuBLASLt has no " #name);
     SMXRT_CUBLASLT_FUNCTIONS(SMXRT_CUBLASLT_RESOLVE)
@@ -98,17 +99,24 @@ public:
     float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     for (int64_t o = 0; o < outer; ++o)
       // Column-major C^T = op(B)^T · op(A)^T: B is cuBLASLt's A.
-      check(api.cublasLtMatmul_(handle, plan.operation, &alpha,
-                                b + o * outerStrideB, plan.b,
-                                a + o * outerStrideA, plan.a, &beta,
-                                c + o * outerStrideC, plan.c,
-                                c + o * outerStrideC, plan.c, &plan.algorithm,
-                                workspace, kWorkspaceBytes, device.stream),
+      check(api.cublasLtMatmul_(
+                handle, plan.operation, &alpha, b + o * outerStrideB, plan.b,
+                a + o * outerStrideA, plan.a, &beta, c + o * outerStrideC,
+                plan.c, c + o * outerStrideC, plan.c, &plan.algorithm,
+                workspace, kWorkspaceBytes, device.stream),
             "cublasLtMatmul");
     // The host code after the GEMM may read C (docs/gpu.md).
     checkResult(device.api.cuStreamSynchronize_(device.stream),
                 "a GEMM failed (cuStreamSynchronize)");
+    ++stats.calls;
+    stats.flops += 2.0 * static_cast<double>(outer * inner) *
+                   static_cast<double>(m) * static_cast<double>(n) *
+                   static_cast<double>(k);
   }
+
+  /// What the GEMMs did; `seconds` is added by the caller, which times the
+  /// whole call (the stream is synchronized at its end).
+  smxrt_cuda_gemm_stats_t stats{0, 0.0, 0.0};
 
 private:
   void check(cublasStatus_t status, const char *what) {
@@ -121,18 +129,17 @@ private:
 
   /// A column-major layout of `rows` x `columns` f32 with leading dimension
   /// `ld`, batched `batch` times `stride` elements apart.
-  cublasLtMatrixLayout_t makeLayout(int64_t rows, int64_t columns,
-                                    int64_t ld, int64_t batch,
-                                    int64_t stride) {
+  cublasLtMatrixLayout_t makeLayout(int64_t rows, int64_t columns, int64_t ld,
+                                    int64_t batch, int64_t stride) {
     cublasLtMatrixLayout_t layout = nullptr;
-    check(api.cublasLtMatrixLayoutCreate_(&layout, CUDA_R_32F, rows, columns,
-                                          ld),
-          "cublasLtMatrixLayoutCreate");
+    check(
+        api.cublasLtMatrixLayoutCreate_(&layout, CUDA_R_32F, rows, columns, ld),
+        "cublasLtMatrixLayoutCreate");
     int32_t count = static_cast<int32_t>(batch);
-    check(api.cublasLtMatrixLayoutSetAttribute_(
-              layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
-              sizeof(count)),
-          "cublasLtMatrixLayoutSetAttribute");
+    check(
+        api.cublasLtMatrixLayoutSetAttribute_(
+            layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)),
+        "cublasLtMatrixLayoutSetAttribute");
     check(api.cublasLtMatrixLayoutSetAttribute_(
               layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
               sizeof(stride)),
@@ -148,9 +155,8 @@ private:
     auto [m, n, k, transA, transB, ldA, ldB, ldC, inner, strideA, strideB,
           strideC] = key;
     // bf16 tensor-core products of f32 operands, summed in f32.
-    check(api.cublasLtMatmulDescCreate_(&plan.operation,
-                                        CUBLAS_COMPUTE_32F_FAST_16BF,
-                                        CUDA_R_32F),
+    check(api.cublasLtMatmulDescCreate_(
+              &plan.operation, CUBLAS_COMPUTE_32F_FAST_16BF, CUDA_R_32F),
           "cublasLtMatmulDescCreate");
     cublasOperation_t opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasOperation_t opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -181,9 +187,8 @@ private:
           "cublasLtMatmulAlgoGetHeuristic");
     api.cublasLtMatmulPreferenceDestroy_(preference);
     if (algorithms == 0)
-      failFatally("cuBLASLt has no algorithm for a " + std::to_string(m) +
-                  "x" + std::to_string(n) + "x" + std::to_string(k) +
-                  " GEMM");
+      failFatally("cuBLASLt has no algorithm for a " + std::to_string(m) + "x" +
+                  std::to_string(n) + "x" + std::to_string(k) + " GEMM");
     plan.algorithm = heuristic.algo;
     return plan;
   }
@@ -214,11 +219,21 @@ extern "C" void smxrt_cuda_sgemm_memref(
     int64_t inner_stride_c) {
   if (outer == 0 || inner == 0 || m == 0 || n == 0)
     return;
-  getGemms().run(outer, inner, m, n, k, trans_a, trans_b, accumulate,
-                 smxrt::basePointer<float>(a) + offset_a, ld_a,
-                 outer_stride_a, inner_stride_a,
-                 smxrt::basePointer<float>(b) + offset_b, ld_b,
-                 outer_stride_b, inner_stride_b,
-                 smxrt::basePointer<float>(c) + offset_c, ld_c,
-                 outer_stride_c, inner_stride_c);
+  auto start = std::chrono::steady_clock::now();
+  Gemms &gemms = getGemms();
+  gemms.run(outer, inner, m, n, k, trans_a, trans_b, accumulate,
+            smxrt::basePointer<float>(a) + offset_a, ld_a, outer_stride_a,
+            inner_stride_a, smxrt::basePointer<float>(b) + offset_b, ld_b,
+            outer_stride_b, inner_stride_b,
+            smxrt::basePointer<float>(c) + offset_c, ld_c, outer_stride_c,
+            inner_stride_c);
+  gemms.stats.seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+}
+
+extern "C" smxrt_cuda_gemm_stats_t smxrt_cuda_gemm_stats(void) {
+  if (!smxrt::cuda::getOpenDevice())
+    return smxrt_cuda_gemm_stats_t{0, 0.0, 0.0};
+  return getGemms().stats;
 }

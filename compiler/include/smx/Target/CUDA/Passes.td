@@ -18,7 +18,21 @@ def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
       when past the last iteration, recovers its indices (last dimension
       fastest, so that neighbouring threads touch neighbouring elements)
       and runs the loop body, whose nested loops stay sequential in the
-      thread (a row kernel of `smx-fuse-row-loops` is one thread per row);
+      thread;
+    - a row kernel of `smx-fuse-row-loops` (a parallel loop over rows whose
+      body runs loops over the row's elements: `scf.for` from 0 to a
+      constant, elementwise or reducing one value with addf, maximumf,
+      minimumf, maxnumf or minnumf) runs one block per row, with
+      `block-per-row`: thread t of the block takes elements t, t + T, ...
+      of every row loop, each reduction's partial results are combined by
+      `gpu.all_reduce` (warp shuffles and shared memory) and then with the
+      loop's initial value, and the rest of the row runs on every thread on
+      values that are the same in all. The row's one-dimensional scratch
+      buffers keep only each thread's elements (element k at k / T). This
+      needs every buffer the row writes to be accessed only at the row
+      loop's element index, in one position, or only outside row loops, and
+      per-row scalars to be written outside row loops; otherwise, and for
+      rows shorter than a warp, the row runs on one thread;
     - a result-free `scf.for` (a loop nest without parallel dimensions,
       such as a reduction to a scalar) runs on one thread.
 
@@ -45,6 +59,9 @@ def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block (a multiple of 32, at most 1024)">,
+    Option<"blockPerRow", "block-per-row", "bool", /*default=*/"true",
+           "Run each row of a row kernel on a block, its reductions "
+           "combined by gpu.all_reduce (false: one thread per row)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",
