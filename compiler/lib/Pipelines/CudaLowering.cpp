@@ -27,17 +27,13 @@ using namespace mlir;
 using namespace mlir::smx;
 using namespace mlir::smx::detail;
 
-/// Loop nests to kernels, runtime calls to the CUDA runtime's.
-static void addKernelMappingPasses(OpPassManager &pm,
-                                   const TargetOptions &options) {
+/// Loop nests to kernels.
+static void addKernelMappingPasses(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  // Row kernels: one thread per row runs the row's reductions and
-  // elementwise loops back to back.
+  // Row kernels: a row's reductions and elementwise loops back to back, on
+  // one block.
   pm.addNestedPass<func::FuncOp>(createSmxFuseRowLoopsPass());
   pm.addPass(createSmxOutlineGpuKernelsPass());
-  pm.addPass(createSmxUseCudaRuntimePass());
-  if (options.entryPoints)
-    pm.addPass(createSmxEmitEntryPointsPass());
 }
 
 /// The kernels to NVVM, then to a binary for `options.gpuArch`.
@@ -68,7 +64,20 @@ static void addKernelCodegenPasses(OpPassManager &pm,
 void mlir::smx::addCudaLoweringPasses(OpPassManager &pm,
                                       const TargetOptions &options) {
   addCpuMemoryPlanPasses(pm, options);
-  addKernelMappingPasses(pm, options);
+  addKernelMappingPasses(pm);
+  pm.addPass(createSmxUseCudaRuntimePass());
+  if (options.entryPoints)
+    pm.addPass(createSmxEmitEntryPointsPass());
   addKernelCodegenPasses(pm, options);
   addHostCodegenPasses(pm, /*launchesKernels=*/true);
+}
+
+void mlir::smx::addCudaEmulatorLoweringPasses(OpPassManager &pm,
+                                              const TargetOptions &options) {
+  addCpuMemoryPlanPasses(pm, options);
+  addKernelMappingPasses(pm);
+  pm.addPass(createSmxEmulateGpuKernelsPass());
+  if (options.entryPoints)
+    pm.addPass(createSmxEmitEntryPointsPass());
+  addHostCodegenPasses(pm, /*launchesKernels=*/false);
 }

@@ -86,6 +86,8 @@ void mlir::smx::addTargetLoweringPasses(OpPassManager &pm,
     return addCpuLoweringPasses(pm, options);
   case TargetKind::Cuda:
     return addCudaLoweringPasses(pm, options);
+  case TargetKind::CudaEmulator:
+    return addCudaEmulatorLoweringPasses(pm, options);
   }
 }
 

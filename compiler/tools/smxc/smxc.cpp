@@ -186,7 +186,11 @@ cl::opt<smx::TargetKind> target(
                           "this machine's CPU (default)"),
                clEnumValN(smx::TargetKind::Cuda, "cuda",
                           "an NVIDIA GPU: kernels compiled to PTX and cubin, "
-                          "GEMMs on cuBLASLt in bf16 (docs/gpu.md)")),
+                          "GEMMs on cuBLASLt in bf16 (docs/gpu.md)"),
+               clEnumValN(smx::TargetKind::CudaEmulator, "cuda-emulator",
+                          "the CUDA target's kernels run on this CPU, one "
+                          "thread after another, GEMMs in f32: checks the "
+                          "GPU mapping's numerics without a GPU (slow)")),
     cl::cat(smxcCategory));
 
 cl::opt<std::string> gpuArch(
@@ -641,6 +645,9 @@ int main(int argc, char **argv) {
   } else if (emitKind == EmitKind::Ptx) {
     return fail("--emit=ptx needs --target=cuda");
   }
+  if (target == smx::TargetKind::CudaEmulator && profile)
+    return fail("--profile times the CPU path's kernels; it is not "
+                "available with --target=cuda-emulator");
 
   DialectRegistry registry;
   smx::registerAllSmxDialects(registry);

@@ -189,6 +189,43 @@ func.func @softmax(%x: memref<16x128xf32>, %y: memref<16x128xf32>) {
 
 // -----
 
+// A per-row value updated in place (an optimizer's bias element) beside
+// the row's elements: every thread loads the old value, then one barrier,
+// the store, another barrier, so that no thread reads a value another one
+// already updated.
+// CHECK-LABEL: func.func @in_place
+// CHECK: gpu.func @in_place_kernel(%[[B:.*]]: memref<8xf32>, %[[W:.*]]: memref<8x64xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>}
+// CHECK-DAG: %[[ROW:.*]] = gpu.block_id x
+// CHECK-DAG: %[[T:.*]] = gpu.thread_id x
+// CHECK: memref.load %[[B]][%[[ROW]]]
+// CHECK: gpu.barrier
+// CHECK-NEXT: memref.store %{{.*}}, %[[B]][%[[ROW]]]
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.for %[[K:.*]] = %[[T]] to
+// CHECK: memref.store %{{.*}}, %[[W]][%[[ROW]], %[[K]]]
+func.func @in_place(%b: memref<8xf32>, %w: memref<8x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%r) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %b[%r] : memref<8xf32>
+    %n = arith.addf %v, %one : f32
+    memref.store %n, %b[%r] : memref<8xf32>
+    scf.parallel (%k) = (%c0) to (%c64) step (%c1) {
+      %x = memref.load %w[%r, %k] : memref<8x64xf32>
+      %y = arith.mulf %x, %n : f32
+      memref.store %y, %w[%r, %k] : memref<8x64xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // A row that reads an element another thread of its block would write (a
 // shift: element k + 1 of what the row wrote) keeps one thread per row.
 // CHECK-LABEL: func.func @shift

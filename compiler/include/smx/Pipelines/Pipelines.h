@@ -27,8 +27,10 @@
 
 namespace mlir::smx {
 
-/// The targets of stage 3.
-enum class TargetKind { Cpu, Cuda };
+/// The targets of stage 3. CudaEmulator is the CUDA target's kernels run
+/// on the CPU, one thread after another (smx-emulate-gpu-kernels): the GPU
+/// mapping's numerics, checked where there is no GPU.
+enum class TargetKind { Cpu, Cuda, CudaEmulator };
 
 /// Options shared by every target lowering.
 struct TargetOptions {
@@ -81,7 +83,10 @@ struct InferencePipelineOptions
           clEnumValN(TargetKind::Cpu, "cpu",
                      "LLVM for this machine, loops on OpenMP threads"),
           clEnumValN(TargetKind::Cuda, "cuda",
-                     "GPU kernels and cuBLASLt GEMMs"))};
+                     "GPU kernels and cuBLASLt GEMMs"),
+          clEnumValN(TargetKind::CudaEmulator, "cuda-emulator",
+                     "the CUDA target's kernels run on the CPU, one thread "
+                     "after another (slow; checks the GPU mapping)"))};
   Option<std::string> gpuArch{
       *this, "gpu-arch",
       llvm::cl::desc("With target=cuda: the GPU architecture (sm_XX)"),
@@ -132,7 +137,10 @@ struct TrainingPipelineOptions
           clEnumValN(TargetKind::Cpu, "cpu",
                      "LLVM for this machine, loops on OpenMP threads"),
           clEnumValN(TargetKind::Cuda, "cuda",
-                     "GPU kernels and cuBLASLt GEMMs"))};
+                     "GPU kernels and cuBLASLt GEMMs"),
+          clEnumValN(TargetKind::CudaEmulator, "cuda-emulator",
+                     "the CUDA target's kernels run on the CPU, one thread "
+                     "after another (slow; checks the GPU mapping)"))};
   Option<std::string> gpuArch{
       *this, "gpu-arch",
       llvm::cl::desc("With target=cuda: the GPU architecture (sm_XX)"),
@@ -201,6 +209,12 @@ void addCpuLoweringPasses(OpPassManager &pm, const TargetOptions &options);
 /// NVVM -> PTX -> cubin by the toolkit's ptxas and embedded in the object,
 /// GEMMs on cuBLASLt (smx-use-cuda-runtime), the host code to LLVM.
 void addCudaLoweringPasses(OpPassManager &pm, const TargetOptions &options);
+
+/// Stage 3, the CUDA target's kernels on the CPU: as addCudaLoweringPasses
+/// up to the kernels, which smx-emulate-gpu-kernels then turns into CPU
+/// functions run one thread after another; GEMMs stay on the CPU runtime.
+void addCudaEmulatorLoweringPasses(OpPassManager &pm,
+                                   const TargetOptions &options);
 
 /// Stage 3 for `options.target`.
 void addTargetLoweringPasses(OpPassManager &pm, const TargetOptions &options);

@@ -18,6 +18,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "smx/Target/KernelOutlining.h"
+
+#include "Reductions.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir::smx {
@@ -145,21 +147,6 @@ std::optional<int64_t> getElementLoopLength(Operation *op) {
       *stepValue != 1 || *upperValue < 1)
     return std::nullopt;
   return *upperValue;
-}
-
-/// The reductions `gpu.all_reduce` can combine, by the op that combines.
-std::optional<gpu::AllReduceOperation> getAllReduceKind(Operation *combiner) {
-  if (isa<arith::AddFOp>(combiner))
-    return gpu::AllReduceOperation::ADD;
-  if (isa<arith::MaximumFOp>(combiner))
-    return gpu::AllReduceOperation::MAXIMUMF;
-  if (isa<arith::MinimumFOp>(combiner))
-    return gpu::AllReduceOperation::MINIMUMF;
-  if (isa<arith::MaxNumFOp>(combiner))
-    return gpu::AllReduceOperation::MAXNUMF;
-  if (isa<arith::MinNumFOp>(combiner))
-    return gpu::AllReduceOperation::MINNUMF;
-  return std::nullopt;
 }
 
 /// The perfect nest of result-free `scf.for`s that starts at `outer`: each
@@ -431,20 +418,6 @@ std::optional<ElementLoop> matchElementLoop(Operation *op) {
   return element;
 }
 
-/// The identity of `kind` for `type`.
-Value createReductionIdentity(OpBuilder &builder, Location loc,
-                              gpu::AllReduceOperation kind, FloatType type) {
-  const llvm::fltSemantics &semantics = type.getFloatSemantics();
-  APFloat identity = APFloat::getZero(semantics);
-  if (kind == gpu::AllReduceOperation::MAXIMUMF ||
-      kind == gpu::AllReduceOperation::MAXNUMF)
-    identity = APFloat::getInf(semantics, /*Negative=*/true);
-  else if (kind == gpu::AllReduceOperation::MINIMUMF ||
-           kind == gpu::AllReduceOperation::MINNUMF)
-    identity = APFloat::getInf(semantics, /*Negative=*/false);
-  return arith::ConstantFloatOp::create(builder, loc, type, identity);
-}
-
 /// The block of ops a row runs: the parallel loop's body, or the
 /// `memref.alloca_scope` that is all of it.
 Block *getRowBody(scf::ParallelOp parallel) {
@@ -624,6 +597,20 @@ bool isSplitScratch(memref::AllocaOp alloca, const ElementLoops &loops) {
   });
 }
 
+/// Whether `store`, a per-row value a row body writes outside its element
+/// loops, goes to memory the block's threads share (not the row's own
+/// scratch, which each thread has a copy of) and that the row also reads.
+bool isSharedByRow(memref::StoreOp store, Block *body) {
+  Value memref = store.getMemRef();
+  Operation *definition = memref.getDefiningOp();
+  if (isa_and_nonnull<memref::AllocaOp>(definition) &&
+      definition->getBlock() == body)
+    return false;
+  return llvm::any_of(memref.getUsers(), [&](Operation *user) {
+    return isa<memref::LoadOp>(user) && body->getParentOp()->isAncestor(user);
+  });
+}
+
 /// Builds the body of a kernel that runs each row of `parallel` (the
 /// iterations of `space`) on one block of `threads` threads; `loops` are
 /// the row's element loops.
@@ -637,7 +624,8 @@ void buildBlockPerRowBody(OpBuilder &builder, Location loc,
   mapParallelIndices(builder, loc, parallel, space, block, mapping);
 
   llvm::SmallPtrSet<Value, 4> splitScratch;
-  for (Operation &op : getRowBody(parallel)->without_terminator()) {
+  Block *body = getRowBody(parallel);
+  for (Operation &op : body->without_terminator()) {
     auto alloca = dyn_cast<memref::AllocaOp>(op);
     if (alloca && isSplitScratch(alloca, loops)) {
       MemRefType type = alloca.getType();
@@ -652,7 +640,17 @@ void buildBlockPerRowBody(OpBuilder &builder, Location loc,
     }
     auto found = loops.find(&op);
     if (found == loops.end()) {
+      // A per-row value in a buffer the row also reads (an accumulator
+      // loaded before its loop, a bias element updated in place): every
+      // thread reads the old value before any stores the new one, which
+      // every thread reads after.
+      auto store = dyn_cast<memref::StoreOp>(op);
+      bool shared = store && isSharedByRow(store, body);
+      if (shared)
+        gpu::BarrierOp::create(builder, loc);
       builder.clone(op, mapping);
+      if (shared)
+        gpu::BarrierOp::create(builder, loc);
       continue;
     }
     const ElementLoop &element = found->second;

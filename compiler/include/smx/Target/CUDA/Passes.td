@@ -27,7 +27,10 @@ def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
       of every row loop, each reduction's partial results are combined by
       `gpu.all_reduce` (warp shuffles and shared memory) and then with the
       loop's initial value, and the rest of the row runs on every thread on
-      values that are the same in all. The row's one-dimensional scratch
+      values that are the same in all. A per-row value stored to memory the
+      row also reads (an accumulator loaded before its loop, a bias element
+      updated in place) is stored between two `gpu.barrier`s, so that every
+      thread reads the old value before and the new one after. The row's one-dimensional scratch
       buffers keep only each thread's elements (element k at k / T). This
       needs every buffer the row writes to be accessed only at the row
       loop's element index, in one position, or only outside row loops, and
@@ -67,6 +70,37 @@ def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
     "::mlir::gpu::GPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::arith::ArithDialect",
+  ];
+}
+
+def SmxEmulateGpuKernelsPass : Pass<"smx-emulate-gpu-kernels", "ModuleOp"> {
+  let summary = "Runs the GPU kernels on the CPU, one thread after another";
+  let description = [{
+    Checks the GPU mapping without a GPU (`smxc --target=cuda-emulator`):
+    every `gpu.func` of `@smx_kernels` becomes a `func.func` that runs one
+    block, given its index, and every `gpu.launch_func` a loop over the
+    blocks that calls it. A block runs its threads one after another:
+
+    - a kernel without `gpu.all_reduce` or `gpu.barrier` (its threads never
+      wait for each other) runs its whole body once per thread;
+    - a kernel of `smx-outline-gpu-kernels`' rows on blocks runs, in order,
+      each of its top-level ops: an element loop (`scf.for` from the thread
+      index, by the block size) once per thread, its partial results
+      combined in thread order where a `gpu.all_reduce` reads them; the row's
+      split scratch as one buffer per thread; the rest once, as the threads
+      compute the same values.
+
+    The emulated kernels compute what the GPU's compute, up to the order of
+    floating-point sums in each `gpu.all_reduce`.
+
+    Contract: runs after `smx-outline-gpu-kernels`, before the conversion to
+    LLVM. Leaves no `gpu` op and removes `gpu.container_module`.
+  }];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
   ];
 }
 
