@@ -56,29 +56,6 @@ void mlir::smx::addTrainingFormPasses(OpPassManager &pm,
   addEvaluationFormPasses(pm, options.evalCapacityFactor);
 }
 
-/// The target options of either pipeline's options.
-template <typename PipelineOptions>
-static TargetOptions getSharedTargetOptions(const PipelineOptions &options) {
-  TargetOptions target;
-  target.target = options.target;
-  target.threads = options.threads;
-  target.profile = options.profile;
-  target.gpuArch = options.gpuArch;
-  target.cudaToolkit = options.cudaToolkit;
-  target.gpuBinaryFormat = options.gpuBinaryFormat;
-  return target;
-}
-
-TargetOptions InferencePipelineOptions::getTargetOptions() const {
-  TargetOptions target = getSharedTargetOptions(*this);
-  target.entryPoints = entryPoints;
-  return target;
-}
-
-TargetOptions TrainingPipelineOptions::getTargetOptions() const {
-  return getSharedTargetOptions(*this);
-}
-
 void mlir::smx::addTargetLoweringPasses(OpPassManager &pm,
                                         const TargetOptions &options) {
   switch (options.target) {
@@ -94,7 +71,7 @@ void mlir::smx::addTargetLoweringPasses(OpPassManager &pm,
 void mlir::smx::buildInferencePipeline(
     OpPassManager &pm, const InferencePipelineOptions &options) {
   addEvaluationFormPasses(pm, options.capacityFactor);
-  addTargetLoweringPasses(pm, options.getTargetOptions());
+  addTargetLoweringPasses(pm, options.getTargetOptions(options.entryPoints));
 }
 
 void mlir::smx::buildTrainingPipeline(OpPassManager &pm,

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "smx_runtime/api.h"
+#include "smx_runtime/memref_abi.h"
 #include "smx_runtime/status.h"
 
 SMXRT_EXTERN_C_BEGIN
@@ -49,14 +50,7 @@ SMXRT_API void smxrt_cuda_synchronize(void);
  * semantics) on cuBLASLt: f32 operands rounded to bfloat16 by the tensor
  * cores, products summed in f32 (CUBLAS_COMPUTE_32F_FAST_16BF). A failure
  * prints why and ends the process. */
-SMXRT_API void smxrt_cuda_sgemm_memref(
-    int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
-    int64_t trans_a, int64_t trans_b, int64_t accumulate, int64_t a_rank,
-    void *a, int64_t offset_a, int64_t ld_a, int64_t outer_stride_a,
-    int64_t inner_stride_a, int64_t b_rank, void *b, int64_t offset_b,
-    int64_t ld_b, int64_t outer_stride_b, int64_t inner_stride_b,
-    int64_t c_rank, void *c, int64_t offset_c, int64_t ld_c,
-    int64_t outer_stride_c, int64_t inner_stride_c);
+SMXRT_API smxrt_sgemm_memref_fn smxrt_cuda_sgemm_memref;
 
 /* What smxrt_cuda_sgemm_memref did since the GPU was opened: calls,
  * floating-point operations (2mnk per product) and seconds from call to

@@ -30,7 +30,10 @@ typedef struct smxrt_unranked_memref {
   void *descriptor;
 } smxrt_unranked_memref_t;
 
-SMXRT_API void smxrt_cpu_sgemm_memref(
+/* The GEMM compiled code calls: smxrt_cpu_sgemm's arguments (cpu_kernels.h)
+ * with each matrix an unranked memref. The CUDA runtime's GEMM has the same
+ * type (smx_runtime/cuda.h). */
+typedef void smxrt_sgemm_memref_fn(
     int64_t outer, int64_t inner, int64_t m, int64_t n, int64_t k,
     int64_t trans_a, int64_t trans_b, int64_t accumulate, int64_t a_rank,
     void *a, int64_t offset_a, int64_t ld_a, int64_t outer_stride_a,
@@ -38,6 +41,8 @@ SMXRT_API void smxrt_cpu_sgemm_memref(
     int64_t ld_b, int64_t outer_stride_b, int64_t inner_stride_b,
     int64_t c_rank, void *c, int64_t offset_c, int64_t ld_c,
     int64_t outer_stride_c, int64_t inner_stride_c);
+
+SMXRT_API smxrt_sgemm_memref_fn smxrt_cpu_sgemm_memref;
 
 SMXRT_API void smxrt_cpu_route_memref(
     int64_t policy, int64_t k, int64_t batch_prioritized, int64_t groups,

@@ -52,20 +52,12 @@ struct TargetOptions {
   bool profile = false;
 };
 
-/// Options of the inference executable's pipeline (`smxc
-/// --task=inference`, `smx-opt --smx-inference-pipeline`).
-struct InferencePipelineOptions
-    : public PassPipelineOptions<InferencePipelineOptions> {
-  Option<double> capacityFactor{
-      *this, "capacity-factor",
-      llvm::cl::desc("Capacity factor of every route (the model's "
-                     "evaluation factor); 0 keeps the routes' own"),
-      llvm::cl::init(0.0)};
-  Option<bool> entryPoints{
-      *this, "entry-points",
-      llvm::cl::desc("Record the manifest and add the C entry points of "
-                     "docs/abi.md. Off for modules run by a JIT"),
-      llvm::cl::init(true)};
+/// The stage-3 options both executables' pipelines take.
+template <typename Derived>
+struct TargetPipelineOptions : public PassPipelineOptions<Derived> {
+  template <typename DataType>
+  using Option = mlir::detail::PassOptions::Option<DataType>;
+
   Option<bool> threads{*this, "threads",
                        llvm::cl::desc("Run parallel loops on OpenMP threads"),
                        llvm::cl::init(true)};
@@ -73,9 +65,6 @@ struct InferencePipelineOptions
                        llvm::cl::desc("Time every kernel and runtime call "
                                       "of the entry points (OUT profile)"),
                        llvm::cl::init(false)};
-
-  TargetOptions getTargetOptions() const;
-
   Option<TargetKind> target{
       *this, "target", llvm::cl::desc("Where the model runs"),
       llvm::cl::init(TargetKind::Cpu),
@@ -101,12 +90,42 @@ struct InferencePipelineOptions
       llvm::cl::desc("With target=cuda: what the executable embeds: "
                      "fatbin, bin (a cubin) or isa (PTX)"),
       llvm::cl::init("fatbin")};
+
+  /// These options, with `entryPoints`.
+  TargetOptions getTargetOptions(bool entryPoints = true) const {
+    TargetOptions options;
+    options.target = target;
+    options.entryPoints = entryPoints;
+    options.threads = threads;
+    options.profile = profile;
+    options.gpuArch = gpuArch;
+    options.cudaToolkit = cudaToolkit;
+    options.gpuBinaryFormat = gpuBinaryFormat;
+    return options;
+  }
+};
+
+/// Options of the inference executable's pipeline (`smxc
+/// --task=inference`, `smx-opt --smx-inference-pipeline`).
+struct InferencePipelineOptions
+    : public TargetPipelineOptions<InferencePipelineOptions> {
+  Option<double> capacityFactor{
+      *this, "capacity-factor",
+      llvm::cl::desc("Capacity factor of every route (the model's "
+                     "evaluation factor); 0 keeps the routes' own"),
+      llvm::cl::init(0.0)};
+  Option<bool> entryPoints{
+      *this, "entry-points",
+      llvm::cl::desc("Record the manifest and add the C entry points of "
+                     "docs/abi.md. Off for modules run by a JIT"),
+      llvm::cl::init(true)};
+
 };
 
 /// Options of the training executable's pipeline (`smxc
 /// --task=pretrain|finetune`, `smx-opt --smx-training-pipeline`).
 struct TrainingPipelineOptions
-    : public PassPipelineOptions<TrainingPipelineOptions> {
+    : public TargetPipelineOptions<TrainingPipelineOptions> {
   Option<double> maxGradNorm{
       *this, "max-grad-norm",
       llvm::cl::desc("Clip gradients to this global norm in the train step "
@@ -123,38 +142,6 @@ struct TrainingPipelineOptions
       llvm::cl::desc("Capacity factor of @forward (evaluation); 0 keeps the "
                      "routes' own. The train step keeps the training factor"),
       llvm::cl::init(0.0)};
-  Option<bool> threads{*this, "threads",
-                       llvm::cl::desc("Run parallel loops on OpenMP threads"),
-                       llvm::cl::init(true)};
-  Option<bool> profile{*this, "profile",
-                       llvm::cl::desc("Time every kernel and runtime call "
-                                      "of the entry points (OUT profile)"),
-                       llvm::cl::init(false)};
-  Option<TargetKind> target{
-      *this, "target", llvm::cl::desc("Where the model runs"),
-      llvm::cl::init(TargetKind::Cpu),
-      llvm::cl::values(
-          clEnumValN(TargetKind::Cpu, "cpu",
-                     "LLVM for this machine, loops on OpenMP threads"),
-          clEnumValN(TargetKind::Cuda, "cuda",
-                     "GPU kernels and cuBLASLt GEMMs"),
-          clEnumValN(TargetKind::CudaEmulator, "cuda-emulator",
-                     "the CUDA target's kernels run on the CPU, one thread "
-                     "after another (slow; checks the GPU mapping)"))};
-  Option<std::string> gpuArch{
-      *this, "gpu-arch",
-      llvm::cl::desc("With target=cuda: the GPU architecture (sm_XX)"),
-      llvm::cl::init("sm_90")};
-  Option<std::string> cudaToolkit{
-      *this, "cuda-toolkit",
-      llvm::cl::desc("With target=cuda: the CUDA toolkit whose ptxas "
-                     "compiles the kernels (default: CUDA_HOME)"),
-      llvm::cl::init("")};
-  Option<std::string> gpuBinaryFormat{
-      *this, "gpu-format",
-      llvm::cl::desc("With target=cuda: what the executable embeds: "
-                     "fatbin, bin (a cubin) or isa (PTX)"),
-      llvm::cl::init("fatbin")};
   Option<int64_t> dataParallel{
       *this, "dp",
       llvm::cl::desc("Devices along the grid's data-parallel axis; with "
@@ -175,8 +162,6 @@ struct TrainingPipelineOptions
       llvm::cl::desc("On a grid: start each gradient bucket's sum as soon as "
                      "its gradients are computed, wait before the norm"),
       llvm::cl::init(false)};
-
-  TargetOptions getTargetOptions() const;
 
   bool isPartitioned() const {
     return dataParallel != 1 || expertParallel != 1;
