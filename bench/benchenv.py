@@ -75,7 +75,8 @@ def machine_info():
         key, _, value = line.partition(":")
         lscpu[key.strip()] = value.strip()
     flags = set(lscpu.get("Flags", "").split())
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni") if f in flags]
+    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
+            if f in flags]
     mem = "?"
     try:
         with open("/proc/meminfo") as f:

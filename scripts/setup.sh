@@ -14,8 +14,9 @@ packages=(
   # Tests: gtest, and PyTorch for the train-step reference.
   libgtest-dev python3-torch
   # Runtime libraries: threads of compiled loops (LLVM's OpenMP runtime),
-  # BLAS, FFT, tokenizer, MPI.
-  libomp-22-dev libopenblas-dev libfftw3-dev libsentencepiece-dev sentencepiece
+  # BLAS, bf16 GEMMs (oneDNN), FFT, tokenizer, MPI.
+  libomp-22-dev libopenblas-dev libdnnl-dev libfftw3-dev libsentencepiece-dev
+  sentencepiece
   libopenmpi-dev openmpi-bin
   # The default training corpus.
   fortunes

@@ -44,6 +44,15 @@ typedef void smxrt_sgemm_memref_fn(
 
 SMXRT_API smxrt_sgemm_memref_fn smxrt_cpu_sgemm_memref;
 
+/* The same GEMM with A and B rounded to bfloat16 (to nearest, ties to even)
+ * and the products summed in f32: what models compiled with `smxc
+ * --precision=bf16` call. On oneDNN's bf16 matmul (AMX or AVX512-BF16)
+ * where the runtime has it and the CPU multiplies bf16, else on rounded f32
+ * copies and OpenBLAS; SMXRT_BF16_GEMM=openblas forces the latter. */
+SMXRT_API smxrt_sgemm_memref_fn smxrt_cpu_sgemm_bf16_memref;
+/* Which engine smxrt_cpu_sgemm_bf16_memref uses: "onednn" or "openblas". */
+SMXRT_API const char *smxrt_cpu_bf16_gemm_engine(void);
+
 SMXRT_API void smxrt_cpu_route_memref(
     int64_t policy, int64_t k, int64_t batch_prioritized, int64_t groups,
     int64_t tokens_per_group, int64_t experts, int64_t capacity,

@@ -47,6 +47,8 @@
 
 #define SMXRT_CPU_SGEMM_MEMREF smxrt_cpu_sgemm_memref
 #define SMXRT_CPU_ROUTE_MEMREF smxrt_cpu_route_memref
+/* The GEMM of models compiled with --precision=bf16 for the CPU. */
+#define SMXRT_CPU_SGEMM_BF16_MEMREF smxrt_cpu_sgemm_bf16_memref
 /* Objects compiled with `smxc --target=cuda`: the GEMM on the GPU, with
  * SMXRT_CPU_SGEMM_MEMREF's arguments (cuda.h of the runtime), and the
  * `mgpu*` functions MLIR's GPU lowering calls to load and launch kernels. */

@@ -23,6 +23,26 @@ struct GemmCase {
   int64_t offsetA = 0, ldA = 0, outerStrideA = -1, innerStrideA = -1;
   int64_t offsetB = 0, ldB = 0, outerStrideB = -1, innerStrideB = -1;
   int64_t offsetC = 0, ldC = 0, outerStrideC = -1, innerStrideC = -1;
+  // smxrt_cpu_sgemm_bf16_memref: A and B rounded to bfloat16.
+  bool bf16 = false;
+};
+
+/// `value` rounded to the nearest bfloat16, ties to even: the mantissa to
+/// 8 significant bits by the FPU's own rounding (independent of the
+/// runtime's bit manipulation).
+double roundToBF16(double value) {
+  if (value == 0 || !std::isfinite(value))
+    return value;
+  int exponent;
+  double mantissa = std::frexp(value, &exponent); // [0.5, 1)
+  return std::ldexp(std::nearbyint(mantissa * 256.0) / 256.0, exponent);
+}
+
+/// A one-dimensional memref descriptor over `buffer` (the GEMM's memref
+/// ABI reads only the base pointer).
+struct FlatMemref {
+  float *allocated, *aligned;
+  int64_t offset, size, stride;
 };
 
 /// One operand's layout: `rows` × `width` stored row-major with `ld`.
@@ -96,6 +116,10 @@ void runGemmCase(const GemmCase &test) {
             double y =
                 bufferB[b.base(o, i) +
                         (test.transB ? column * b.ld + p : p * b.ld + column)];
+            if (test.bf16) {
+              x = roundToBF16(x);
+              y = roundToBF16(y);
+            }
             sum += x * y;
             sumOfMagnitudes += std::fabs(x * y);
           }
@@ -111,11 +135,27 @@ void runGemmCase(const GemmCase &test) {
           written[at] = true;
         }
 
-  smxrt_cpu_sgemm(test.outer, test.inner, test.m, test.n, test.k, test.transA,
-                  test.transB, test.accumulate, bufferA.data(), a.offset, a.ld,
-                  a.outerStride, a.innerStride, bufferB.data(), b.offset, b.ld,
-                  b.outerStride, b.innerStride, bufferC.data(), c.offset, c.ld,
-                  c.outerStride, c.innerStride);
+  if (test.bf16) {
+    FlatMemref memrefA{bufferA.data(), bufferA.data(), 0,
+                       static_cast<int64_t>(bufferA.size()), 1};
+    FlatMemref memrefB{bufferB.data(), bufferB.data(), 0,
+                       static_cast<int64_t>(bufferB.size()), 1};
+    FlatMemref memrefC{bufferC.data(), bufferC.data(), 0,
+                       static_cast<int64_t>(bufferC.size()), 1};
+    smxrt_cpu_sgemm_bf16_memref(
+        test.outer, test.inner, test.m, test.n, test.k, test.transA,
+        test.transB, test.accumulate, 1, &memrefA, a.offset, a.ld,
+        a.outerStride, a.innerStride, 1, &memrefB, b.offset, b.ld,
+        b.outerStride, b.innerStride, 1, &memrefC, c.offset, c.ld,
+        c.outerStride, c.innerStride);
+  } else {
+    smxrt_cpu_sgemm(test.outer, test.inner, test.m, test.n, test.k,
+                    test.transA, test.transB, test.accumulate, bufferA.data(),
+                    a.offset, a.ld, a.outerStride, a.innerStride,
+                    bufferB.data(), b.offset, b.ld, b.outerStride,
+                    b.innerStride, bufferC.data(), c.offset, c.ld,
+                    c.outerStride, c.innerStride);
+  }
 
   // Tolerance: 1e-5 relative to the sum of the magnitudes of the terms, above
   // float rounding for k <= 64 (k * 2^-24 ≈ 4e-6) and far below any
@@ -251,6 +291,72 @@ TEST(CpuSgemm, EmptyInnerDimensionZeroesOrKeepsC) {
 }
 
 //===--- smxrt_cpu_route -------------------------------------------------===//
+
+//===--- smxrt_cpu_sgemm_bf16_memref --------------------------------------===//
+//
+// The same cases with A and B rounded to bfloat16 in the reference: the
+// products of bf16 values are exact, so the tolerance stays that of f32
+// sums. Runs on the engine smxrt_cpu_bf16_gemm_engine names (oneDNN's bf16
+// matmul where the CPU has it, else OpenBLAS on rounded copies).
+
+GemmCase bf16Case(GemmCase test) {
+  test.bf16 = true;
+  return test;
+}
+
+TEST(CpuSgemmBf16, Plain) { runGemmCase(bf16Case(GemmCase{})); }
+
+TEST(CpuSgemmBf16, TransposedAndAccumulate) {
+  GemmCase test;
+  test.transA = test.transB = test.accumulate = true;
+  runGemmCase(bf16Case(test));
+}
+
+TEST(CpuSgemmBf16, OuterAndInnerBatchesWithBroadcastOperand) {
+  GemmCase test;
+  test.outer = 2;
+  test.inner = 3;
+  test.innerStrideA = 0;
+  test.outerStrideA = 3 * 5;
+  runGemmCase(bf16Case(test));
+}
+
+TEST(CpuSgemmBf16, OffsetsAndWideLeadingDimensions) {
+  GemmCase test;
+  test.outer = 2;
+  test.inner = 2;
+  test.offsetA = 3;
+  test.offsetB = 11;
+  test.offsetC = 5;
+  test.ldA = 8;
+  test.ldB = 6;
+  test.ldC = 7;
+  test.accumulate = true;
+  runGemmCase(bf16Case(test));
+}
+
+TEST(CpuSgemmBf16, BatchIntoOneC) {
+  // Every inner product accumulates into the same C (zero C stride).
+  GemmCase test;
+  test.inner = 4;
+  test.innerStrideC = 0;
+  test.accumulate = true;
+  runGemmCase(bf16Case(test));
+}
+
+TEST(CpuSgemmBf16, LargerThanOneTile) {
+  GemmCase test;
+  test.m = 70;
+  test.n = 90;
+  test.k = 64;
+  test.inner = 2;
+  runGemmCase(bf16Case(test));
+}
+
+TEST(CpuSgemmBf16, NamesItsEngine) {
+  std::string engine = smxrt_cpu_bf16_gemm_engine();
+  EXPECT_TRUE(engine == "onednn" || engine == "openblas") << engine;
+}
 
 struct RouteResult {
   std::vector<int32_t> indices;

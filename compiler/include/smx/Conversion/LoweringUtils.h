@@ -111,10 +111,6 @@ Value emitRuntimeScalarCall(OpBuilder &builder, Location loc, StringRef name,
                             ValueRange scalars, ValueRange inputs,
                             Type resultType);
 
-/// `tensor` (f32) with every element rounded to the nearest bfloat16 (ties
-/// to even), kept in f32.
-Value emitRoundToBF16(OpBuilder &builder, Location loc, Value tensor);
-
 /// Collapses all leading dimensions: `[a, b, ..., n]` -> `[a·b·..., n]`.
 Value collapseToMatrix(OpBuilder &builder, Location loc, Value tensor);
 /// The inverse of `collapseToMatrix` for a result of `type`.

@@ -88,48 +88,19 @@ Value mlir::smx::emitRuntimeScalarCall(OpBuilder &builder, Location loc,
       .getResult(0);
 }
 
-/// Whether the module around `op` asks for bf16 GEMM operands
-/// (kPrecisionAttrName) that the compiled code rounds itself: on CUDA
-/// (kGpuArchAttrName), cuBLASLt's bf16 compute type rounds them.
-static bool roundsGemmOperandsToBF16(Operation *op) {
+/// The runtime GEMM compiled code calls in the module around `op`: with
+/// bf16 operands (kPrecisionAttrName) for the CPU, the one that rounds them
+/// to bfloat16 and sums their products in f32; otherwise the f32 one. On
+/// CUDA (kGpuArchAttrName) that is the f32 one too, which
+/// smx-use-cuda-runtime points at cuBLASLt's bf16 compute.
+static StringRef getGemmEntryPoint(Operation *op) {
   auto module = op->getParentOfType<ModuleOp>();
   auto precision =
       module ? module->getAttrOfType<StringAttr>(kPrecisionAttrName) : nullptr;
-  return precision && precision.getValue() == "bf16" &&
-         !module->hasAttr(kGpuArchAttrName);
-}
-
-Value mlir::smx::emitRoundToBF16(OpBuilder &builder, Location loc,
-                                 Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return createElementwise(
-      builder, loc, type, tensor, {},
-      [](OpBuilder &b, Location nestedLoc, ValueRange arguments) -> Value {
-        // Round to nearest even on the top 16 bits: add 0x7FFF plus the
-        // lowest kept bit, then clear the low half. NaNs stay NaNs (an
-        // all-ones payload could otherwise round to infinity).
-        Value x = arguments[0];
-        Type i32 = b.getI32Type();
-        auto constant = [&](uint32_t value) -> Value {
-          return arith::ConstantOp::create(
-              b, nestedLoc, b.getI32IntegerAttr(static_cast<int32_t>(value)));
-        };
-        Value bits = arith::BitcastOp::create(b, nestedLoc, i32, x);
-        Value keptLow = arith::AndIOp::create(
-            b, nestedLoc,
-            arith::ShRUIOp::create(b, nestedLoc, bits, constant(16)),
-            constant(1));
-        Value rounded = arith::AddIOp::create(
-            b, nestedLoc, bits,
-            arith::AddIOp::create(b, nestedLoc, constant(0x7FFF), keptLow));
-        Value truncated =
-            arith::AndIOp::create(b, nestedLoc, rounded, constant(0xFFFF0000u));
-        Value result =
-            arith::BitcastOp::create(b, nestedLoc, b.getF32Type(), truncated);
-        Value isNan = arith::CmpFOp::create(
-            b, nestedLoc, arith::CmpFPredicate::UNO, x, x);
-        return arith::SelectOp::create(b, nestedLoc, isNan, x, result);
-      });
+  if (precision && precision.getValue() == "bf16" &&
+      !module->hasAttr(kGpuArchAttrName))
+    return SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_BF16_MEMREF);
+  return SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF);
 }
 
 Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
@@ -137,12 +108,7 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                                  const GemmOperand &b,
                                  RankedTensorType resultType,
                                  const GemmOperand &result, Value accumulator) {
-  // bf16 operands: the GEMM reads rounded copies; products of two bf16
-  // values are exact in f32, so the f32 GEMM then sums exactly what a bf16
-  // GEMM with f32 accumulation sums.
-  bool bf16 = roundsGemmOperandsToBF16(builder.getInsertionBlock()->getParentOp());
-  Value aTensor = bf16 ? emitRoundToBF16(builder, loc, a.tensor) : a.tensor;
-  Value bTensor = bf16 ? emitRoundToBF16(builder, loc, b.tensor) : b.tensor;
+  Value aTensor = a.tensor, bTensor = b.tensor;
   auto constant = [&](int64_t value) {
     return createI64Constant(builder, loc, value);
   };
@@ -179,7 +145,8 @@ Value mlir::smx::emitRuntimeGemm(OpBuilder &builder, Location loc,
                    UnrankedMemRefType::get(resultType.getElementType(), 0),
                    resultBuffer),
                result);
-  StringRef name = SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF);
+  StringRef name =
+      getGemmEntryPoint(builder.getInsertionBlock()->getParentOp());
   declareRuntimeFunction(
       builder, builder.getInsertionBlock()->getParentOp(), name,
       builder.getFunctionType(ValueRange(operands).getTypes(), {}));

@@ -87,7 +87,8 @@ struct SmxProfileCallsPass
         int64_t flops = 0;
         if (auto call = dyn_cast<func::CallOp>(op)) {
           callee = call.getCallee();
-          if (callee == SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF)) {
+          if (callee == SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF) ||
+              callee == SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_BF16_MEMREF)) {
             kind = SMXRT_PROFILE_KIND_GEMM;
             // outer, inner, m, n, k come first (memref_abi.h).
             flops = 2;

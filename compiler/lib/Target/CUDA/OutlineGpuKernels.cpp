@@ -2,9 +2,11 @@
 //
 // The CUDA target's counterpart of smx-outline-kernels: after the linalg
 // lowering, each loop nest of the model's functions that only reads and
-// writes memory becomes a launch of a `gpu.func`, one thread per iteration
-// of its parallel dimensions; kernels of equal text are shared. See the
-// pass description in Passes.td for the mapping and its contract.
+// writes memory becomes a launch of a `gpu.func`: one thread per iteration
+// of its parallel dimensions, or, for a row kernel, one block per row with
+// its reductions combined by `gpu.all_reduce`; kernels of equal text are
+// shared. See the pass description in Passes.td for the mapping and its
+// contract.
 //
 //===----------------------------------------------------------------------===//
 

@@ -26,6 +26,9 @@ namespace {
 constexpr std::pair<StringLiteral, StringLiteral> kCudaCounterparts[] = {
     {SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_MEMREF),
      SMXRT_SYMBOL_STRING(SMXRT_CUDA_SGEMM_MEMREF)},
+    // cuBLASLt's GEMM rounds its operands to bf16 itself.
+    {SMXRT_SYMBOL_STRING(SMXRT_CPU_SGEMM_BF16_MEMREF),
+     SMXRT_SYMBOL_STRING(SMXRT_CUDA_SGEMM_MEMREF)},
 };
 
 struct SmxUseCudaRuntimePass

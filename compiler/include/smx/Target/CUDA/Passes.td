@@ -10,7 +10,17 @@ def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
   let description = [{
     Every loop nest of a host function that touches only memory (no call,
     allocation, deallocation or copy inside it) becomes a `gpu.launch_func`
-    of a `gpu.func` kernel in the module's `gpu.module @smx_kernels`:
+    of a `gpu.func` kernel in the module's `gpu.module @smx_kernels`.
+
+    First, the nests take a form with more parallelism: a perfect nest of
+    `scf.for`s around one `scf.parallel` (linalg's reductions over leading
+    dimensions: a bias gradient) becomes the `scf.parallel` around the
+    `scf.for`s; with `block-per-row`, any other perfect nest of `scf.for`s
+    over constant ranges becomes one loop, the single row of an
+    `scf.parallel` of one iteration (a reduction over a whole buffer: a
+    loss); and an accumulator that a row's loop updates in memory at one
+    location becomes an iteration argument, loaded before the loop and
+    stored after it. Then:
 
     - a result-free `scf.parallel` with constant bounds runs one thread per
       iteration of its parallel dimensions: the dimensions are linearized,
@@ -19,25 +29,25 @@ def SmxOutlineGpuKernelsPass : Pass<"smx-outline-gpu-kernels", "ModuleOp"> {
       fastest, so that neighbouring threads touch neighbouring elements)
       and runs the loop body, whose nested loops stay sequential in the
       thread;
-    - a row kernel of `smx-fuse-row-loops` (a parallel loop over rows whose
-      body runs loops over the row's elements: `scf.for` from 0 to a
-      constant, elementwise or reducing one value with addf, maximumf,
-      minimumf, maxnumf or minnumf) runs one block per row, with
-      `block-per-row`: thread t of the block takes elements t, t + T, ...
-      of every row loop, each reduction's partial results are combined by
+    - with `block-per-row`, a row kernel (an `scf.parallel` over rows whose
+      body runs loops over the row's elements: `scf.for` or one-dimensional
+      `scf.parallel` from 0 to a constant, elementwise or reducing values
+      with addf, maximumf, minimumf, maxnumf or minnumf) runs one block per
+      row: thread t of the block takes elements t, t + T, ... of every
+      element loop, each reduction's partial results are combined by
       `gpu.all_reduce` (warp shuffles and shared memory) and then with the
       loop's initial value, and the rest of the row runs on every thread on
       values that are the same in all. A per-row value stored to memory the
       row also reads (an accumulator loaded before its loop, a bias element
       updated in place) is stored between two `gpu.barrier`s, so that every
-      thread reads the old value before and the new one after. The row's one-dimensional scratch
-      buffers keep only each thread's elements (element k at k / T). This
-      needs every buffer the row writes to be accessed only at the row
-      loop's element index, in one position, or only outside row loops, and
-      per-row scalars to be written outside row loops; otherwise, and for
-      rows shorter than a warp, the row runs on one thread;
-    - a result-free `scf.for` (a loop nest without parallel dimensions,
-      such as a reduction to a scalar) runs on one thread.
+      thread reads the old value before and the new one after. The row's
+      one-dimensional scratch buffers keep only each thread's elements
+      (element k at k / T). This needs every buffer the row writes to be
+      accessed only at the element loop's index, in one position, or only
+      at per-row indices and written outside element loops; otherwise, and
+      for rows shorter than a warp, the row runs on one thread;
+    - anything else (a loop nest whose bounds are not constants) runs on
+      one thread.
 
     Blocks have `block-size` threads (fewer, rounded to a warp, when the
     loop has fewer iterations), recorded as the kernel's
