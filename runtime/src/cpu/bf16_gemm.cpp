@@ -179,6 +179,7 @@ public:
       why = "oneDNN cannot build a bf16 matmul";
       return false;
     }
+    dnnl_primitive_destroy(probe.primitive);
     why = implementation ? implementation : "";
     return why.rfind("ref", 0) != 0;
   }

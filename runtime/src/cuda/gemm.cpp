@@ -93,18 +93,28 @@ public:
            int64_t innerStrideB, float *c, int64_t ldC, int64_t outerStrideC,
            int64_t innerStrideC) {
     std::lock_guard<std::mutex> lock(mutex);
+    // Products that add up into one C (a zero C stride) cannot be one
+    // batch, whose matrices would race on C: they go one at a time, each
+    // after the first accumulating.
+    const bool oneC = inner > 1 && innerStrideC == 0;
+    const int64_t batch = oneC ? 1 : inner;
     const Plan &plan =
-        getPlan(PlanKey{m, n, k, transA, transB, ldA, ldB, ldC, inner,
+        getPlan(PlanKey{m, n, k, transA, transB, ldA, ldB, ldC, batch,
                         innerStrideA, innerStrideB, innerStrideC});
-    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    const float alpha = 1.0f;
     for (int64_t o = 0; o < outer; ++o)
-      // Column-major C^T = op(B)^T · op(A)^T: B is cuBLASLt's A.
-      check(api.cublasLtMatmul_(
-                handle, plan.operation, &alpha, b + o * outerStrideB, plan.b,
-                a + o * outerStrideA, plan.a, &beta, c + o * outerStrideC,
-                plan.c, c + o * outerStrideC, plan.c, &plan.algorithm,
-                workspace, kWorkspaceBytes, device.stream),
-            "cublasLtMatmul");
+      for (int64_t i = 0; i < inner; i += batch) {
+        float beta = accumulate || (oneC && i > 0) ? 1.0f : 0.0f;
+        float *product = c + o * outerStrideC;
+        // Column-major C^T = op(B)^T · op(A)^T: B is cuBLASLt's A.
+        check(api.cublasLtMatmul_(
+                  handle, plan.operation, &alpha,
+                  b + o * outerStrideB + i * innerStrideB, plan.b,
+                  a + o * outerStrideA + i * innerStrideA, plan.a, &beta,
+                  product, plan.c, product, plan.c, &plan.algorithm,
+                  workspace, kWorkspaceBytes, device.stream),
+              "cublasLtMatmul");
+      }
     // The host code after the GEMM may read C (docs/gpu.md).
     checkResult(device.api.cuStreamSynchronize_(device.stream),
                 "a GEMM failed (cuStreamSynchronize)");
