@@ -119,8 +119,6 @@ smxrt_status_t open(Device &device, int32_t localRank) {
 
 } // namespace
 
-Device *getOpenDevice() { return openDevice; }
-
 Device &requireDevice(const char *caller) {
   if (!openDevice)
     failFatally(std::string(caller) +

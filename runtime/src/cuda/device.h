@@ -23,9 +23,6 @@ struct Device {
 /// without smxrt_cuda_open (`caller` names the entry) and ends the process.
 Device &requireDevice(const char *caller);
 
-/// The open device or null.
-Device *getOpenDevice();
-
 /// Ends the process after printing "error: CUDA: <what>: <result>" when
 /// `result` is not CUDA_SUCCESS. Compiled code has no status to return.
 void checkResult(CUresult result, const char *what);

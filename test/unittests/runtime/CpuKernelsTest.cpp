@@ -184,11 +184,13 @@ TEST(CpuSgemm, TransposedB) {
   runGemmCase(test);
 }
 
-TEST(CpuSgemm, BothTransposedAndAccumulate) {
+GemmCase bothTransposedAndAccumulateCase() {
   GemmCase test;
   test.transA = test.transB = test.accumulate = true;
-  runGemmCase(test);
+  return test;
 }
+
+TEST(CpuSgemm, BothTransposedAndAccumulate) { runGemmCase(bothTransposedAndAccumulateCase()); }
 
 TEST(CpuSgemm, Accumulate) {
   GemmCase test;
@@ -196,7 +198,7 @@ TEST(CpuSgemm, Accumulate) {
   runGemmCase(test);
 }
 
-TEST(CpuSgemm, OuterAndInnerBatchesWithBroadcastOperand) {
+GemmCase outerAndInnerBatchesWithBroadcastOperandCase() {
   // Batched expert GEMM shape: A is shared by every inner matrix (stride 0),
   // B differs per (outer, inner).
   GemmCase test;
@@ -204,8 +206,10 @@ TEST(CpuSgemm, OuterAndInnerBatchesWithBroadcastOperand) {
   test.inner = 3;
   test.innerStrideA = 0;
   test.outerStrideA = 3 * 5;
-  runGemmCase(test);
+  return test;
 }
+
+TEST(CpuSgemm, OuterAndInnerBatchesWithBroadcastOperand) { runGemmCase(outerAndInnerBatchesWithBroadcastOperandCase()); }
 
 TEST(CpuSgemm, BroadcastAlongOuter) {
   GemmCase test;
@@ -216,7 +220,7 @@ TEST(CpuSgemm, BroadcastAlongOuter) {
   runGemmCase(test);
 }
 
-TEST(CpuSgemm, OffsetsAndWideLeadingDimensions) {
+GemmCase offsetsAndWideLeadingDimensionsCase() {
   GemmCase test;
   test.outer = 2;
   test.inner = 2;
@@ -227,8 +231,10 @@ TEST(CpuSgemm, OffsetsAndWideLeadingDimensions) {
   test.ldB = 6; // > n = 4
   test.ldC = 7; // > n = 4: columns 4..6 of C rows must stay untouched
   test.accumulate = true;
-  runGemmCase(test);
+  return test;
 }
+
+TEST(CpuSgemm, OffsetsAndWideLeadingDimensions) { runGemmCase(offsetsAndWideLeadingDimensionsCase()); }
 
 TEST(CpuSgemm, WideLeadingDimensionsTransposed) {
   GemmCase test;
@@ -254,7 +260,7 @@ TEST(CpuSgemm, LargeMatrixSplitIntoRowPanelsAcrossThreads) {
   runGemmCase(test);
 }
 
-TEST(CpuSgemm, ManyMatricesAcrossThreads) {
+GemmCase manyMatricesAcrossThreadsCase() {
   GemmCase test;
   test.outer = 3;
   test.inner = 4;
@@ -262,10 +268,12 @@ TEST(CpuSgemm, ManyMatricesAcrossThreads) {
   test.n = 96;
   test.k = 64;
   test.transB = true;
-  runGemmCase(test);
+  return test;
 }
 
-TEST(CpuSgemm, AccumulatesABatchIntoOneCAcrossThreads) {
+TEST(CpuSgemm, ManyMatricesAcrossThreads) { runGemmCase(manyMatricesAcrossThreadsCase()); }
+
+GemmCase accumulatesABatchIntoOneCAcrossThreadsCase() {
   // dW = sum_b X_b^T dY_b: every matrix of the grid adds into the same C
   // (C strides 0), large enough to run on threads.
   GemmCase test;
@@ -278,8 +286,10 @@ TEST(CpuSgemm, AccumulatesABatchIntoOneCAcrossThreads) {
   test.accumulate = true;
   test.outerStrideC = 0;
   test.innerStrideC = 0;
-  runGemmCase(test);
+  return test;
 }
+
+TEST(CpuSgemm, AccumulatesABatchIntoOneCAcrossThreads) { runGemmCase(accumulatesABatchIntoOneCAcrossThreadsCase()); }
 
 TEST(CpuSgemm, EmptyInnerDimensionZeroesOrKeepsC) {
   GemmCase test;
@@ -290,14 +300,13 @@ TEST(CpuSgemm, EmptyInnerDimensionZeroesOrKeepsC) {
   runGemmCase(test);
 }
 
-//===--- smxrt_cpu_route -------------------------------------------------===//
-
 //===--- smxrt_cpu_sgemm_bf16_memref --------------------------------------===//
 //
-// The same cases with A and B rounded to bfloat16 in the reference: the
-// products of bf16 values are exact, so the tolerance stays that of f32
-// sums. Runs on the engine smxrt_cpu_bf16_gemm_engine names (oneDNN's bf16
-// matmul where the CPU has it, else OpenBLAS on rounded copies).
+// smxrt_cpu_sgemm's cases with A and B rounded to bfloat16 in the
+// reference: the products of bf16 values are exact, so the tolerance stays
+// that of f32 sums. Runs on the engine smxrt_cpu_bf16_gemm_engine names
+// (oneDNN's bf16 matmul where the CPU has it, else OpenBLAS on rounded
+// copies).
 
 GemmCase bf16Case(GemmCase test) {
   test.bf16 = true;
@@ -306,57 +315,32 @@ GemmCase bf16Case(GemmCase test) {
 
 TEST(CpuSgemmBf16, Plain) { runGemmCase(bf16Case(GemmCase{})); }
 
-TEST(CpuSgemmBf16, TransposedAndAccumulate) {
-  GemmCase test;
-  test.transA = test.transB = test.accumulate = true;
-  runGemmCase(bf16Case(test));
+TEST(CpuSgemmBf16, BothTransposedAndAccumulate) {
+  runGemmCase(bf16Case(bothTransposedAndAccumulateCase()));
 }
 
 TEST(CpuSgemmBf16, OuterAndInnerBatchesWithBroadcastOperand) {
-  GemmCase test;
-  test.outer = 2;
-  test.inner = 3;
-  test.innerStrideA = 0;
-  test.outerStrideA = 3 * 5;
-  runGemmCase(bf16Case(test));
+  runGemmCase(bf16Case(outerAndInnerBatchesWithBroadcastOperandCase()));
 }
 
 TEST(CpuSgemmBf16, OffsetsAndWideLeadingDimensions) {
-  GemmCase test;
-  test.outer = 2;
-  test.inner = 2;
-  test.offsetA = 3;
-  test.offsetB = 11;
-  test.offsetC = 5;
-  test.ldA = 8;
-  test.ldB = 6;
-  test.ldC = 7;
-  test.accumulate = true;
-  runGemmCase(bf16Case(test));
+  runGemmCase(bf16Case(offsetsAndWideLeadingDimensionsCase()));
 }
 
-TEST(CpuSgemmBf16, BatchIntoOneC) {
-  // Every inner product accumulates into the same C (zero C stride).
-  GemmCase test;
-  test.inner = 4;
-  test.innerStrideC = 0;
-  test.accumulate = true;
-  runGemmCase(bf16Case(test));
+TEST(CpuSgemmBf16, ManyMatrices) {
+  runGemmCase(bf16Case(manyMatricesAcrossThreadsCase()));
 }
 
-TEST(CpuSgemmBf16, LargerThanOneTile) {
-  GemmCase test;
-  test.m = 70;
-  test.n = 90;
-  test.k = 64;
-  test.inner = 2;
-  runGemmCase(bf16Case(test));
+TEST(CpuSgemmBf16, AccumulatesABatchIntoOneC) {
+  runGemmCase(bf16Case(accumulatesABatchIntoOneCAcrossThreadsCase()));
 }
 
 TEST(CpuSgemmBf16, NamesItsEngine) {
   std::string engine = smxrt_cpu_bf16_gemm_engine();
   EXPECT_TRUE(engine == "onednn" || engine == "openblas") << engine;
 }
+
+//===--- smxrt_cpu_route -------------------------------------------------===//
 
 struct RouteResult {
   std::vector<int32_t> indices;

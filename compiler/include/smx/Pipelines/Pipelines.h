@@ -119,7 +119,6 @@ struct InferencePipelineOptions
       llvm::cl::desc("Record the manifest and add the C entry points of "
                      "docs/abi.md. Off for modules run by a JIT"),
       llvm::cl::init(true)};
-
 };
 
 /// Options of the training executable's pipeline (`smxc
