@@ -169,6 +169,11 @@ def render(ctx, results, args):
         "- Environment: " + (", ".join(f"{k}={v}" for k, v in ctx["env"]) or "no "
                               "BLAS/OpenMP variables set") + ".",
         f"- Peer models checked before the run: {ctx.get('model_check', 'not run')}.",
+    ]
+    if ctx.get("missing_peers"):
+        lines.append("- Not installed in this Python, so left out: "
+                     + ", ".join(ctx["missing_peers"]) + ".")
+    lines += [
         f"- Load average {ctx['load_start']} at the start, {ctx['load_end']} at the end; "
         f"other processes took {ctx['other_cpu_s']:.0f} CPU-seconds of the run's "
         f"{ctx['wall_s']:.0f} s"
@@ -207,13 +212,14 @@ def render(ctx, results, args):
 
 
 def chart(results, path):
-    """Two panels: ms/example and peak RSS per model and mode, a bar per side."""
+    """Two panels: ms/example and peak RSS per model and mode, a bar per side.
+    Returns whether it wrote the chart (it needs matplotlib)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return
+        return False
     groups = [(r, mode) for r in results for mode in r["modes"]]
     sides = list(LABELS)
     fig, axes = plt.subplots(2, 1, figsize=(max(6, 2.2 * len(groups)), 8))
@@ -242,3 +248,4 @@ def chart(results, path):
     fig.suptitle(f"smx and its peers on this CPU ({os.path.basename(path)[:-4]})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    return True

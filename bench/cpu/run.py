@@ -28,6 +28,8 @@ the run exits 1: nobody wins by computing something else.
 
 import argparse
 import datetime
+import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -59,6 +61,14 @@ PEERS = {
     "iree": ("jax_peer.py", ("infer", "train"), "IREE (llvm-cpu)"),
     "onnxruntime": ("torch_peer.py", ("infer",), "ONNX Runtime"),
 }
+# What each peer imports: --installed-peers-only drops a peer that lacks one.
+PEER_MODULES = {
+    "torch_eager": ("torch",),
+    "torch_compile": ("torch",),
+    "jax": ("jax", "optax"),
+    "iree": ("jax", "iree.compiler", "iree.runtime"),
+    "onnxruntime": ("torch", "onnx", "onnxscript", "onnxruntime"),
+}
 MODELS = ("bert_base", "sparse_mixer", "fast_sparse_mixer", "tiny_sm")
 CORPUS = os.path.join(REPO, "test", "unittests", "application", "data", "small_corpus.txt")
 
@@ -71,6 +81,9 @@ def parse_args():
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--modes", default="infer,train")
     parser.add_argument("--peers", default=",".join(PEERS))
+    parser.add_argument("--installed-peers-only", action="store_true",
+                        help="leave out (and name in the report) the peers this Python "
+                             "cannot import, instead of failing on them")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq", type=int, default=512,
                         help="sequence length (at most the spec's max_length)")
@@ -103,10 +116,29 @@ def parse_args():
     for peer in args.peers:
         if peer not in PEERS:
             parser.error(f"--peers: unknown peer {peer!r} (known: {', '.join(PEERS)})")
+    args.missing_peers = []
+    if args.installed_peers_only:
+        args.missing_peers = [p for p in args.peers if not peer_installed(p)]
+        args.peers = [p for p in args.peers if p not in args.missing_peers]
     for mode in args.modes:
         if mode not in ("infer", "train"):
             parser.error(f"--modes: unknown mode {mode!r} (infer, train)")
     return args
+
+
+def peer_installed(peer):
+    """Whether this Python has every module the peer imports (and, for
+    torch.compile, a PyTorch 2: Debian 12's python3-torch is 1.13)."""
+    for module in PEER_MODULES[peer]:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return False
+        except ModuleNotFoundError:  # a missing parent package
+            return False
+    if peer == "torch_compile":
+        version = importlib.metadata.version("torch")
+        return int(version.split(".")[0]) >= 2
+    return True
 
 
 ARGS = parse_args()
@@ -405,7 +437,8 @@ def main():
     ctx = {"date": datetime.date.today().isoformat(), "machine": benchenv.machine_info(),
            "load_start": benchenv.loadavg(), "env": benchenv.blas_environment(),
            "smx_rev": benchenv.git_revision(), "versions": peer_versions(),
-           "python": sys.version.split()[0], "threads": ARGS.threads, "quick": ARGS.quick}
+           "python": sys.version.split()[0], "threads": ARGS.threads, "quick": ARGS.quick,
+           "missing_peers": [PEERS[p][2] for p in ARGS.missing_peers]}
     wall0, cpu0 = time.perf_counter(), benchenv.cpu_seconds()
     ctx["model_check"] = check_peer_models(workdir)
     ctx["sgemm_before"] = measure_sgemm(workdir)
@@ -428,8 +461,9 @@ def main():
             f.write(text + "\n")
         with open(stem + ".json", "w") as f:
             json.dump({"context": ctx, "results": results}, f, indent=1, default=str)
-        report.chart(results, stem + ".png")
-        log(f"wrote {stem}.md, .json, .png")
+        charted = report.chart(results, stem + ".png")
+        log(f"wrote {stem}.md, .json" + (", .png" if charted else
+                                         " (no chart: this Python lacks matplotlib)"))
     if not ARGS.workdir and not ARGS.keep and not ARGS.quick:
         shutil.rmtree(workdir, ignore_errors=True)
     failed = [(r["name"], mode, s["peer"]) for r in results for mode, m in r["modes"].items()
