@@ -96,6 +96,67 @@ def capped_experts_choose(probs, cap, k):
     return slots.idx, slots.w
 
 
+LP_ITERATIONS = 50
+LP_ENTROPY = 0.01
+
+
+def _logsumexp_or_ninf(x, axis):
+    """logsumexp along axis, -inf where every value is -inf."""
+    top = np.max(x, axis=axis, keepdims=True)
+    safe = np.where(np.isneginf(top), 0.0, top)
+    total = np.log(np.sum(np.exp(x - safe), axis=axis)) + np.squeeze(safe, axis)
+    return np.where(np.isneginf(np.squeeze(top, axis)), -np.inf, total)
+
+
+def solve_capped_assignment(probs, cap, k, iterations=LP_ITERATIONS, entropy=LP_ENTROPY):
+    """log A [T, E] of capped expert choice's entropy-regularized program
+    (Zhou et al. 2022, section 4.5): max sum(S*A) + entropy*H(A),
+    H(A) = -sum(A log A - A), with each expert's column of A summing to at most
+    cap, each token's row to at most k, 0 <= A <= 1. Its dual by block
+    coordinate ascent: the columns, rows and entries above their bound scaled
+    down onto it in turn, with the entropy weight falling geometrically from 1
+    to `entropy` over the first half of the iterations."""
+    scores = np.where(np.isnan(probs), -np.inf, probs.astype(np.float64))
+    tokens, experts = scores.shape
+    alpha, beta = np.zeros(experts), np.zeros(tokens)
+    gamma = np.zeros((tokens, experts))
+    log_cap, log_k = np.log(float(cap)), np.log(float(k))
+    annealing, start = iterations // 2, max(1.0, entropy)
+    for it in range(iterations):
+        lam = start * (entropy / start) ** (it / annealing) if it < annealing else entropy
+        alpha = np.maximum(0.0, lam * (_logsumexp_or_ninf(
+            (scores - beta[:, None] - gamma) / lam, axis=0) - log_cap))
+        beta = np.maximum(0.0, lam * (_logsumexp_or_ninf(
+            (scores - alpha[None, :] - gamma) / lam, axis=1) - log_k))
+        gamma = np.maximum(0.0, scores - alpha[None, :] - beta[:, None])
+    return (scores - alpha[None, :] - beta[:, None] - gamma) / entropy
+
+
+def capped_experts_choose_lp(probs, cap, k, iterations=LP_ITERATIONS, entropy=LP_ENTROPY):
+    """Greedy over (token, expert) pairs by descending log A of the program above
+    (ties, to 1e-9: descending prob, then lower token, then lower expert); <= k
+    experts per token."""
+    tokens, experts = probs.shape
+    slots = _Slots(probs, cap)
+    if cap == 0:
+        return slots.idx, slots.w
+    k = min(k, experts)
+    # Ranked by log A in units of 1e-9 (round half to even, as the kernel):
+    # values that differ only by rounding tie and fall back to the probability.
+    log_a = np.rint(solve_capped_assignment(probs, cap, k, iterations, entropy)
+                    .reshape(-1) * 1e9)
+    prob = probs.astype(np.float64).reshape(-1)
+    # lexsort: last key first; NaN sorts last in both keys.
+    order = np.lexsort((np.arange(prob.size), -np.where(np.isnan(prob), -np.inf, prob),
+                        -np.where(np.isnan(log_a), -np.inf, log_a)))
+    taken = np.zeros(tokens, dtype=np.int64)
+    for flat in order:
+        t, e = divmod(int(flat), experts)
+        if taken[t] < k and slots.take(t, e):
+            taken[t] += 1
+    return slots.idx, slots.w
+
+
 def hash_route(probs, token_ids, cap):
     """Expert = token_id mod E; tokens fill slots in index order until full."""
     tokens, experts = probs.shape
@@ -105,12 +166,16 @@ def hash_route(probs, token_ids, cap):
     return slots.idx, slots.w
 
 
-def route_group(probs, policy, cap, k=1, batch_prioritized=True, token_ids=None):
-    """Routes one group's probs [Tg, E] -> (indices [E, C] int32, weights [E, C])."""
+def route_group(probs, policy, cap, k=1, batch_prioritized=True, token_ids=None,
+                method="greedy", iterations=LP_ITERATIONS, entropy=LP_ENTROPY):
+    """Routes one group's probs [Tg, E] -> (indices [E, C] int32, weights [E, C]).
+    method, iterations, entropy: capped_experts_choose's."""
     if policy == "experts_choose":
         return experts_choose(probs, cap)
     if policy == "tokens_choose":
         return tokens_choose(probs, cap, k, batch_prioritized)
+    if policy == "capped_experts_choose" and method == "lp":
+        return capped_experts_choose_lp(probs, cap, k, iterations, entropy)
     if policy == "capped_experts_choose":
         return capped_experts_choose(probs, cap, k)
     if policy == "hash":
@@ -120,7 +185,7 @@ def route_group(probs, policy, cap, k=1, batch_prioritized=True, token_ids=None)
 
 
 def route(probs, policy, capacity_factor, group_size, k=1, batch_prioritized=True,
-          token_ids=None):
+          token_ids=None, method="greedy", iterations=LP_ITERATIONS, entropy=LP_ENTROPY):
     """moe.route: probs [T, E] -> (dispatch_indices [G, E, C], combine_weights [G, E, C])."""
     t, e = probs.shape
     g = num_groups(t, group_size)
@@ -132,7 +197,8 @@ def route(probs, policy, capacity_factor, group_size, k=1, batch_prioritized=Tru
         rows = slice(gi * tg, (gi + 1) * tg)
         ids = None if token_ids is None else token_ids[rows]
         indices[gi], weights[gi] = route_group(probs[rows], policy, cap, k,
-                                               batch_prioritized, ids)
+                                               batch_prioritized, ids, method,
+                                               iterations, entropy)
     return indices, weights
 
 

@@ -55,6 +55,32 @@ smxrt_cpu_route(int32_t policy, int64_t k, int32_t batch_prioritized,
                 int64_t capacity, const float *probs, const int32_t *token_ids,
                 int32_t *dispatch_indices, float *combine_weights);
 
+/* capped_experts_choose as the Expert Choice paper defines it (its
+ * section 4.5 and appendix C): per group, the entropy-regularized program
+ *
+ *   max_A  sum(S·A) + entropy · H(A),   H(A) = -sum(A·log A - A)
+ *   s.t.   each expert's column of A sums to at most `capacity`,
+ *          each token's row to at most k, and 0 <= A <= 1,
+ *
+ * over the group's probabilities S, its dual solved by `iterations` rounds
+ * of scaling (block coordinate ascent, closed-form steps); then slots are
+ * filled greedily in decreasing order of A (ties: probability, lower token,
+ * lower expert), a token joining at most k experts. Arguments, slots and
+ * weights as smxrt_cpu_route's. Preconditions: k >= 1, iterations >= 0,
+ * entropy > 0 and finite. */
+SMXRT_API void smxrt_cpu_route_capped_lp(
+    int64_t k, int64_t iterations, double entropy, int64_t groups,
+    int64_t tokens_per_group, int64_t experts, int64_t capacity,
+    const float *probs, int32_t *dispatch_indices, float *combine_weights);
+
+/* The fractional assignment A [tokens, experts] (f64) of the program above
+ * for one group, before slots are filled: for studies of the routing
+ * (bench/routing). */
+SMXRT_API void smxrt_cpu_solve_capped_assignment(
+    int64_t k, int64_t iterations, double entropy, int64_t tokens,
+    int64_t experts, int64_t capacity, const float *probs,
+    double *assignment);
+
 SMXRT_EXTERN_C_END
 
 #endif /* SMX_RUNTIME_CPU_KERNELS_H */

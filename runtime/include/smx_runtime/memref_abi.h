@@ -60,6 +60,12 @@ SMXRT_API void smxrt_cpu_route_memref(
     int64_t indices_rank, void *dispatch_indices, int64_t weights_rank,
     void *combine_weights);
 
+SMXRT_API void smxrt_cpu_route_capped_lp_memref(
+    int64_t k, int64_t iterations, double entropy, int64_t groups,
+    int64_t tokens_per_group, int64_t experts, int64_t capacity,
+    int64_t probs_rank, void *probs, int64_t indices_rank,
+    void *dispatch_indices, int64_t weights_rank, void *combine_weights);
+
 /* Collectives of a model compiled for a grid (smx_runtime/grid.h), on the
  * grid the application installed: `result` = the sum of `input` over the
  * processes along the axes of `axes_mask` (bit a for grid axis a); both

@@ -47,6 +47,9 @@
 
 #define SMXRT_CPU_SGEMM_MEMREF smxrt_cpu_sgemm_memref
 #define SMXRT_CPU_ROUTE_MEMREF smxrt_cpu_route_memref
+/* capped_experts_choose with the `lp` method (moe routing policies whose
+ * getSolver() is set). */
+#define SMXRT_CPU_ROUTE_CAPPED_LP_MEMREF smxrt_cpu_route_capped_lp_memref
 /* The GEMM of models compiled with --precision=bf16 for the CPU. */
 #define SMXRT_CPU_SGEMM_BF16_MEMREF smxrt_cpu_sgemm_bf16_memref
 /* Objects compiled with `smxc --target=cuda`: the GEMM on the GPU, with

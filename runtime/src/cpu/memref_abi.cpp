@@ -49,6 +49,17 @@ extern "C" void smxrt_cpu_route_memref(
                   basePointer<float>(combine_weights));
 }
 
+extern "C" void smxrt_cpu_route_capped_lp_memref(
+    int64_t k, int64_t iterations, double entropy, int64_t groups,
+    int64_t tokens_per_group, int64_t experts, int64_t capacity, int64_t,
+    void *probs, int64_t, void *dispatch_indices, int64_t,
+    void *combine_weights) {
+  smxrt_cpu_route_capped_lp(k, iterations, entropy, groups, tokens_per_group,
+                            experts, capacity, basePointer<float>(probs),
+                            basePointer<int32_t>(dispatch_indices),
+                            basePointer<float>(combine_weights));
+}
+
 extern "C" void memrefCopy(int64_t element_size,
                            smxrt_unranked_memref_t *source,
                            smxrt_unranked_memref_t *destination) {

@@ -502,7 +502,119 @@ TEST(CpuRoute, NanRanksBelowEveryProbability) {
   expectSlots(result, {2, 1}, {0.2f, 0.1f});
 }
 
+//===--- smxrt_cpu_route_capped_lp ---------------------------------------===//
+
+RouteResult routeCappedLp(int64_t k, int64_t iterations, double entropy,
+                          int64_t groups, int64_t tokensPerGroup,
+                          int64_t experts, int64_t capacity,
+                          const std::vector<float> &probs) {
+  EXPECT_EQ(probs.size(), size_t(groups * tokensPerGroup * experts));
+  RouteResult result{std::vector<int32_t>(groups * experts * capacity, 77),
+                     std::vector<float>(groups * experts * capacity, 77.0f)};
+  smxrt_cpu_route_capped_lp(k, iterations, entropy, groups, tokensPerGroup,
+                            experts, capacity, probs.data(),
+                            result.indices.data(), result.weights.data());
+  return result;
+}
+
+TEST(CpuRouteCappedLp, FindsTheAssignmentGreedyMisses) {
+  // Two tokens, two experts, one slot each, one expert per token. Greedy
+  // takes the most probable pair (t0,e0) .9 and is left with (t1,e1) .1:
+  // 1.0 in all. The program's optimum swaps them: (t0,e1) .8 + (t1,e0) .7.
+  std::vector<float> probs = {0.9f, 0.8f, //
+                              0.7f, 0.1f};
+  expectSlots(route(SMXRT_ROUTING_CAPPED_EXPERTS_CHOOSE, 1, false, 1, 2, 2, 1,
+                    probs),
+              {0, 1}, {0.9f, 0.1f});
+  expectSlots(routeCappedLp(1, 50, 0.01, 1, 2, 2, 1, probs), {1, 0},
+              {0.7f, 0.8f});
+}
+
+/// Softmax rows of Gaussian logits, [tokens, experts].
+std::vector<float> randomRouterProbs(int64_t tokens, int64_t experts,
+                                     unsigned seed) {
+  std::mt19937 generator(seed);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<float> probs(tokens * experts);
+  for (int64_t t = 0; t < tokens; ++t) {
+    float sum = 0.0f;
+    for (int64_t e = 0; e < experts; ++e)
+      sum += probs[t * experts + e] = std::exp(normal(generator));
+    for (int64_t e = 0; e < experts; ++e)
+      probs[t * experts + e] /= sum;
+  }
+  return probs;
+}
+
+TEST(CpuRouteCappedLp, KeepsEveryCapOnRandomGroups) {
+  // 3 groups of 64 tokens, 8 experts, 16 slots each (capacity factor 2), at
+  // most 2 experts per token.
+  const int64_t groups = 3, tokens = 64, experts = 8, capacity = 16, k = 2;
+  std::vector<float> probs = randomRouterProbs(groups * tokens, experts, 7);
+  RouteResult lp =
+      routeCappedLp(k, 50, 0.01, groups, tokens, experts, capacity, probs);
+  for (int64_t g = 0; g < groups; ++g) {
+    std::vector<int> expertsOfToken(tokens, 0);
+    for (int64_t slot = 0; slot < experts * capacity; ++slot) {
+      int64_t at = g * experts * capacity + slot;
+      int32_t token = lp.indices[at];
+      if (token < 0)
+        continue;
+      ASSERT_LT(token, tokens);
+      EXPECT_EQ(lp.weights[at],
+                probs[(g * tokens + token) * experts + slot / capacity]);
+      ++expertsOfToken[token];
+    }
+    for (int count : expertsOfToken)
+      EXPECT_LE(count, k);
+  }
+}
+
+TEST(CpuRouteCappedLp, AssignmentKeepsTheProgramsBounds) {
+  const int64_t tokens = 48, experts = 6, capacity = 12, k = 2;
+  std::vector<float> probs = randomRouterProbs(tokens, experts, 11);
+  std::vector<double> assignment(tokens * experts, -1.0);
+  smxrt_cpu_solve_capped_assignment(k, 200, 0.01, tokens, experts, capacity,
+                                    probs.data(), assignment.data());
+  // Bounds hold up to the slack the scalings leave at λ = 0.01 (1%).
+  for (int64_t t = 0; t < tokens; ++t) {
+    double row = 0.0;
+    for (int64_t e = 0; e < experts; ++e) {
+      double value = assignment[t * experts + e];
+      EXPECT_GE(value, 0.0);
+      EXPECT_LE(value, 1.0);
+      row += value;
+    }
+    EXPECT_LE(row, k * 1.01) << "token " << t;
+  }
+  for (int64_t e = 0; e < experts; ++e) {
+    double column = 0.0;
+    for (int64_t t = 0; t < tokens; ++t)
+      column += assignment[t * experts + e];
+    EXPECT_LE(column, capacity * 1.01) << "expert " << e;
+    // 72 slots for 96 token places: every expert fills.
+    EXPECT_GE(column, capacity * 0.99) << "expert " << e;
+  }
+}
+
+TEST(CpuRouteCappedLp, NoSlotsLeaveEveryOutputEmpty) {
+  std::vector<float> probs = randomRouterProbs(4, 2, 3);
+  RouteResult result = routeCappedLp(1, 10, 0.01, 2, 2, 2, 0, probs);
+  EXPECT_TRUE(result.indices.empty());
+}
+
 // OpenBLAS starts threads when it loads: fork only in the threadsafe style.
+TEST(CpuRouteDeathTest, CappedLpRejectsANonPositiveEntropy) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  std::vector<float> probs(4, 0.25f);
+  std::vector<int32_t> indices(4);
+  std::vector<float> weights(4);
+  EXPECT_DEATH(smxrt_cpu_route_capped_lp(1, 10, 0.0, 1, 4, 1, 4, probs.data(),
+                                         indices.data(), weights.data()),
+               "smxrt_cpu_route_capped_lp: broken precondition .*entropy = 0 "
+               "is not a positive number");
+}
+
 TEST(CpuRouteDeathTest, UnknownPolicyAbortsWithAMessage) {
   ::testing::FLAGS_gtest_death_test_style = "threadsafe";
   std::vector<float> probs(4, 0.25f);

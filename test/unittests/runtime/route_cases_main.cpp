@@ -1,8 +1,10 @@
-//===- route_cases_main.cpp - Runs smxrt_cpu_route on stored cases --------===//
+//===- route_cases_main.cpp - Runs the route kernels on stored cases -------===//
 //
 // For route_reference_test.py: reads cases from a safetensors file
 // (`<case>.config` I64 [policy, k, batch_prioritized, groups,
-// tokens_per_group, experts, capacity], `<case>.probs`, `<case>.token_ids`)
+// tokens_per_group, experts, capacity], `<case>.probs`, `<case>.token_ids`;
+// for capped_experts_choose's `lp` method, `<case>.lp` F64 [iterations,
+// entropy], which runs smxrt_cpu_route_capped_lp instead of smxrt_cpu_route)
 // and writes `<case>.dispatch_indices` and `<case>.combine_weights`.
 //
 // Usage: smx-route-cases IN.safetensors OUT.safetensors
@@ -13,6 +15,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +60,9 @@ int run(const char *inputPath, const char *outputPath) {
   std::unique_ptr<smxrt_safetensors_t, void (*)(smxrt_safetensors_t *)> owned(
       file, smxrt_safetensors_close);
   std::vector<CaseOutput> outputs;
+  std::set<std::string> names;
+  for (size_t index = 0; index < smxrt_safetensors_tensor_count(file); ++index)
+    names.insert(smxrt_safetensors_tensor_name(file, index));
   const std::string configSuffix = ".config";
   for (size_t index = 0; index < smxrt_safetensors_tensor_count(file);
        ++index) {
@@ -74,11 +80,21 @@ int run(const char *inputPath, const char *outputPath) {
     CaseOutput output{caseName, {groups, experts, capacity}, {}, {}};
     output.indices.resize(groups * experts * capacity);
     output.weights.resize(groups * experts * capacity);
-    smxrt_cpu_route(static_cast<int32_t>(config[0]), config[1],
-                    static_cast<int32_t>(config[2]), groups, config[4], experts,
-                    capacity, reinterpret_cast<const float *>(probs.data()),
-                    reinterpret_cast<const int32_t *>(tokenIds.data()),
-                    output.indices.data(), output.weights.data());
+    const auto *probValues = reinterpret_cast<const float *>(probs.data());
+    if (names.count(caseName + ".lp")) {
+      std::vector<char> lpBytes = readTensor(file, caseName + ".lp");
+      const auto *lp = reinterpret_cast<const double *>(lpBytes.data());
+      smxrt_cpu_route_capped_lp(config[1], static_cast<int64_t>(lp[0]), lp[1],
+                                groups, config[4], experts, capacity,
+                                probValues, output.indices.data(),
+                                output.weights.data());
+    } else {
+      smxrt_cpu_route(static_cast<int32_t>(config[0]), config[1],
+                      static_cast<int32_t>(config[2]), groups, config[4],
+                      experts, capacity, probValues,
+                      reinterpret_cast<const int32_t *>(tokenIds.data()),
+                      output.indices.data(), output.weights.data());
+    }
     outputs.push_back(std::move(output));
   }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compares smxrt_cpu_route with the NumPy reference, decision for decision.
+"""Compares smxrt_cpu_route (and smxrt_cpu_route_capped_lp, policy "capped_lp"
+here) with the NumPy reference, decision for decision.
 
 Generates random routing cases (many with tied probabilities, which is where
 implementations differ), runs them through smx-route-cases (the C kernel),
@@ -21,7 +22,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import smx_routing  # noqa: E402
 import smx_safetensors  # noqa: E402
 
-POLICIES = ["experts_choose", "tokens_choose", "capped_experts_choose", "hash"]
+POLICIES = ["experts_choose", "tokens_choose", "capped_experts_choose", "hash",
+            "capped_lp"]
+# capped_experts_choose's `lp` method: its own kernel, with these parameters.
+LP_POLICY = POLICIES.index("capped_lp")
+LP_ITERATIONS, LP_ENTROPY = 30, 0.02
 
 
 def random_probs(rng, tokens, experts, kind):
@@ -39,7 +44,7 @@ def make_cases(rng):
         for experts in (1, 3, 8):
             for groups in (1, 3):
                 for kind in ("quantized", "constant", "softmax"):
-                    for policy in range(4):
+                    for policy in range(len(POLICIES)):
                         k = int(rng.integers(1, experts + 1))
                         capacity = int(rng.integers(1, tokens + 2))
                         cases.append(dict(
@@ -59,10 +64,14 @@ def reference(case):
     indices, weights = [], []
     for g in range(case["groups"]):
         rows = slice(g * tokens, (g + 1) * tokens)
+        lp = case["policy"] == LP_POLICY
         i, w = smx_routing.route_group(
-            case["probs"][rows], POLICIES[case["policy"]], case["capacity"],
-            k=case["k"], batch_prioritized=bool(case["batch_prioritized"]),
-            token_ids=case["token_ids"][rows])
+            case["probs"][rows],
+            "capped_experts_choose" if lp else POLICIES[case["policy"]],
+            case["capacity"], k=case["k"],
+            batch_prioritized=bool(case["batch_prioritized"]),
+            token_ids=case["token_ids"][rows], method="lp" if lp else "greedy",
+            iterations=LP_ITERATIONS, entropy=LP_ENTROPY)
         indices.append(i)
         weights.append(w)
     return np.stack(indices), np.stack(weights)
@@ -81,6 +90,8 @@ def main():
                  case["capacity"]], dtype=np.int64)
             inputs[name + ".probs"] = case["probs"]
             inputs[name + ".token_ids"] = case["token_ids"]
+            if case["policy"] == LP_POLICY:
+                inputs[name + ".lp"] = np.array([LP_ITERATIONS, LP_ENTROPY])
         in_path = os.path.join(scratch, "cases.safetensors")
         out_path = os.path.join(scratch, "routed.safetensors")
         smx_safetensors.save(in_path, inputs)
