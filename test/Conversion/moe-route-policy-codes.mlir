@@ -49,3 +49,25 @@ func.func @hash(%probs: tensor<8x4xf32>, %ids: tensor<8xi32>) -> (tensor<1x4x4xi
       : tensor<8x4xf32>, tensor<8xi32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>
   return %indices, %weights : tensor<1x4x4xi32>, tensor<1x4x4xf32>
 }
+
+// -----
+
+// capped_experts_choose's lp method runs on its own kernel: k, iterations,
+// entropy, then the group shape (groups, tokens per group, experts,
+// capacity); no token ids.
+
+// CHECK-LABEL: func @capped_experts_choose_lp
+// CHECK-DAG: %[[K:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[ITERATIONS:.*]] = arith.constant 20 : i64
+// CHECK-DAG: %[[ENTROPY:.*]] = arith.constant 5.000000e-02 : f64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[EIGHT:.*]] = arith.constant 8 : i64
+// CHECK: call @smxrt_cpu_route_capped_lp_memref(%[[K]], %[[ITERATIONS]], %[[ENTROPY]], %[[ONE]], %[[EIGHT]], {{%c4_i64[_0-9]*}}, {{%c4_i64[_0-9]*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, f64, i64, i64, i64, i64, memref<*xf32>, memref<*xi32>, memref<*xf32>) -> ()
+// CHECK-NOT: smxrt_cpu_route_memref
+func.func @capped_experts_choose_lp(%probs: tensor<8x4xf32>) -> (tensor<1x4x4xi32>, tensor<1x4x4xf32>) {
+  %indices, %weights = moe.route %probs
+      policy = #moe.capped_experts_choose<k = 2, lp, iterations = 20, entropy = 0.05>
+      capacity_factor = 2.0 group_size = 8
+      : tensor<8x4xf32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>
+  return %indices, %weights : tensor<1x4x4xi32>, tensor<1x4x4xf32>
+}

@@ -222,7 +222,9 @@ def mixture_of_experts(x, params, prefix, spec, token_ids, capacity_factor, out,
     probs = routing.softmax(logits, axis=-1)
     indices, weights = routing.route(
         probs, spec.router_policy, capacity_factor, spec.group_size, k=spec.router_k,
-        batch_prioritized=spec.batch_prioritized, token_ids=token_ids)
+        batch_prioritized=spec.batch_prioritized, token_ids=token_ids,
+        method=spec.router_method, iterations=spec.router_iterations,
+        entropy=spec.router_entropy)
     g, num_experts, _ = indices.shape
     tg = t // g
     w_in, b_in = params[prefix + "experts.input.weight"], params[prefix + "experts.input.bias"]

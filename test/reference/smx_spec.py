@@ -24,7 +24,8 @@ _KEYS = {
     "mixing": {"default", "attention", "layers"},
     "moe": {"layers", "num_experts", "router", "capacity_factor", "group_size",
             "expert_dropout", "load_balance_loss", "z_loss"},
-    "moe.router": {"policy", "k", "batch_prioritized", "jitter"},
+    "moe.router": {"policy", "k", "batch_prioritized", "method", "iterations", "entropy",
+                   "jitter"},
     "moe.capacity_factor": {"train", "eval"},
     "dropout": {"hidden", "attention"},
     "heads": {"mlm", "sentence_order", "classifier"},
@@ -52,6 +53,9 @@ class Spec:
     router_policy: str = "experts_choose"
     router_k: int = 1
     batch_prioritized: bool = True
+    router_method: str = "greedy"      # capped_experts_choose: greedy | lp
+    router_iterations: int = 50        # lp only
+    router_entropy: float = 0.01       # lp only
     jitter: float = 0.0
     capacity_factor_train: float = 1.0
     capacity_factor_eval: float = 1.0
@@ -231,6 +235,18 @@ def parse_spec(doc, default_name="model"):
                 "moe.router.batch_prioritized: tokens_choose only"
             spec.batch_prioritized = _bool(router["batch_prioritized"],
                                            "moe.router.batch_prioritized")
+        if "method" in router:
+            assert spec.router_policy == "capped_experts_choose", \
+                "moe.router.method: capped_experts_choose only"
+            spec.router_method = _enum(router["method"], ("greedy", "lp"),
+                                       "moe.router.method")
+        for key in ("iterations", "entropy"):
+            assert key not in router or spec.router_method == "lp", \
+                f"moe.router.{key}: method lp only"
+        spec.router_iterations = _int(router.get("iterations", 50), "moe.router.iterations")
+        assert spec.router_iterations >= 1, "moe.router.iterations < 1"
+        spec.router_entropy = _float(router.get("entropy", 0.01), "moe.router.entropy")
+        assert spec.router_entropy > 0, "moe.router.entropy not positive"
         spec.jitter = _float(router.get("jitter", 0.0), "moe.router.jitter")
         assert 0 <= spec.jitter < 1, "moe.router.jitter not in [0, 1)"
         cf = _section(moe, "capacity_factor", "moe.capacity_factor")

@@ -144,7 +144,8 @@ def route_reference(probs, spec, capacity_factor, token_ids):
     indices, _ = routing.route(
         probs.detach().double().numpy(), spec.router_policy, capacity_factor,
         spec.group_size, k=spec.router_k, batch_prioritized=spec.batch_prioritized,
-        token_ids=token_ids.numpy())
+        token_ids=token_ids.numpy(), method=spec.router_method,
+        iterations=spec.router_iterations, entropy=spec.router_entropy)
     return torch.from_numpy(indices.astype(np.int64)), None
 
 

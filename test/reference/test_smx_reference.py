@@ -130,6 +130,19 @@ class RoutingTest(unittest.TestCase):
         self.check(routing.capped_experts_choose(PROBS, 2, 2),
                    [[0, 2], [3, 1], [2, 4]], [[.5, .5], [.6, .5], [.4, .4]])
 
+    def test_capped_experts_choose_lp(self):
+        # Greedy takes (t0,e0) .9 and is left with (t1,e1) .1; the program's
+        # optimum is (t0,e1) .8 + (t1,e0) .7.
+        probs = np.array([[.9, .8], [.7, .1]])
+        self.check(routing.capped_experts_choose(probs, 1, 1), [[0], [1]], [[.9], [.1]])
+        self.check(routing.capped_experts_choose_lp(probs, 1, 1), [[1], [0]], [[.7], [.8]])
+        # The fractional assignment keeps the bounds (C = 1 per expert, k = 1).
+        a = np.exp(routing.solve_capped_assignment(probs, 1, 1, iterations=200))
+        self.assertTrue(np.all(a <= 1.0) and np.all(a.sum(0) <= 1.01)
+                        and np.all(a.sum(1) <= 1.01))
+        self.assertGreater(a[0, 1], 0.9)
+        self.assertGreater(a[1, 0], 0.9)
+
     def test_hash(self):
         ids = np.array([7, 3, 5, 0, 4])  # experts 1 0 2 0 1
         self.check(routing.hash_route(PROBS, ids, 1), [[1], [0], [2]], [[.2], [.3], [.4]])

@@ -53,9 +53,15 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
   const moe::RoutingPolicyInfo *policyInfo =
       moe::lookupRoutingPolicy(moe.router.policy);
   assert(policyInfo && "the spec parser accepts only registered policies");
-  auto policy = cast<moe::RoutingPolicyAttrInterface>(policyInfo->buildFromSpec(
-      context,
-      moe::RoutingPolicyOptions{moe.router.k, moe.router.batchPrioritized}));
+  moe::RoutingPolicyOptions options;
+  options.k = moe.router.k;
+  options.batchPrioritized = moe.router.batchPrioritized;
+  options.cappedMethod =
+      *moe::symbolizeCappedRoutingMethod(moe.router.method);
+  options.lpIterations = moe.router.iterations;
+  options.lpEntropy = moe.router.entropy;
+  auto policy = cast<moe::RoutingPolicyAttrInterface>(
+      policyInfo->buildFromSpec(context, options));
   Value tokenIds;
   if (policy.routesByTokenId())
     tokenIds = tensor::CollapseShapeOp::create(

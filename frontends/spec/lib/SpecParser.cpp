@@ -309,7 +309,8 @@ LogicalResult SpecParser::parseRouter(const YamlValue *section,
     return success();
   FailureOr<MappingReader> router = MappingReader::create(
       diagnostics, *section, "moe.router",
-      {"policy", "k", "batch_prioritized", "jitter"});
+      {"policy", "k", "batch_prioritized", "method", "iterations", "entropy",
+       "jitter"});
   if (failed(router))
     return failure();
   RouterSpec &routerSpec = moeSpec.router;
@@ -347,6 +348,32 @@ LogicalResult SpecParser::parseRouter(const YamlValue *section,
         "'moe.router.batch_prioritized' applies to " +
             policiesTaking(&moe::RoutingPolicyOptionSet::batchPrioritized) +
             ", not to " + routerSpec.policy);
+  if (router->find("method") && !policy->specOptions.cappedMethod)
+    return diagnostics.emitError(
+        router->getKeyLoc("method"),
+        "'moe.router.method' applies to " +
+            policiesTaking(&moe::RoutingPolicyOptionSet::cappedMethod) +
+            ", not to " + routerSpec.policy);
+  if (const YamlValue *value = router->find("method")) {
+    FailureOr<std::string> method = readKeyword(
+        diagnostics, *value, "routing method",
+        {moe::stringifyCappedRoutingMethod(moe::CappedRoutingMethod::Greedy),
+         moe::stringifyCappedRoutingMethod(moe::CappedRoutingMethod::Lp)});
+    if (failed(method))
+      return failure();
+    routerSpec.method = *method;
+  }
+  for (StringRef key : {"iterations", "entropy"})
+    if (router->find(key) && routerSpec.method != "lp")
+      return diagnostics.emitError(router->getKeyLoc(key),
+                                   "'moe.router." + key +
+                                       "' applies to 'method: lp' only");
+  if (failed(router->readInteger("iterations", routerSpec.iterations)) ||
+      failed(router->checkAtLeast("iterations", routerSpec.iterations, 1)) ||
+      failed(router->readFloat("entropy", routerSpec.entropy)) ||
+      failed(router->checkFloat("entropy", routerSpec.entropy, isPositive,
+                                "positive")))
+    return failure();
   if (failed(router->readInteger("k", routerSpec.k)) ||
       failed(router->checkAtLeast("k", routerSpec.k, 1)) ||
       failed(router->readBool("batch_prioritized",

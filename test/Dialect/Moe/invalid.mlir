@@ -17,6 +17,38 @@ func.func @capped_experts_choose_k(%probs: tensor<16x4xf32>) {
 
 // -----
 
+func.func @capped_experts_choose_iterations(%probs: tensor<16x4xf32>) {
+  // expected-error @+1 {{#moe.capped_experts_choose: iterations must be at least 1, got 0}}
+  %i, %w = moe.route %probs policy = #moe.capped_experts_choose<k = 1, lp, iterations = 0> capacity_factor = 1.0 group_size = 16 : tensor<16x4xf32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @capped_experts_choose_entropy(%probs: tensor<16x4xf32>) {
+  // expected-error @+1 {{#moe.capped_experts_choose: entropy must be a positive number, got -1}}
+  %i, %w = moe.route %probs policy = #moe.capped_experts_choose<k = 1, lp, entropy = -1.0> capacity_factor = 1.0 group_size = 16 : tensor<16x4xf32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @capped_experts_choose_method(%probs: tensor<16x4xf32>) {
+  // expected-error @+1 {{expected 'greedy' or 'lp', got 'sinkhorn'}}
+  %i, %w = moe.route %probs policy = #moe.capped_experts_choose<k = 1, sinkhorn> capacity_factor = 1.0 group_size = 16 : tensor<16x4xf32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @capped_experts_choose_greedy_parameters(%probs: tensor<16x4xf32>) {
+  // expected-error @+1 {{expected '>'}}
+  %i, %w = moe.route %probs policy = #moe.capped_experts_choose<k = 1, greedy, iterations = 3> capacity_factor = 1.0 group_size = 16 : tensor<16x4xf32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>
+  return
+}
+
+// -----
+
 func.func @tokens_choose_syntax(%probs: tensor<16x4xf32>) {
   // expected-error @+1 {{expected 'batch_prioritized'}}
   %i, %w = moe.route %probs policy = #moe.tokens_choose<k = 2, prioritized> capacity_factor = 1.0 group_size = 16 : tensor<16x4xf32> -> tensor<1x4x4xi32>, tensor<1x4x4xf32>

@@ -28,6 +28,16 @@ func.func @route_policies(%probs: tensor<8192x16xf32>, %ids: tensor<8192xi32>, %
   %i2, %w2 = moe.route %probs policy = #moe.tokens_choose<k = 1, batch_prioritized> capacity_factor = 1.0 group_size = 8192 : tensor<8192x16xf32> -> tensor<1x16x512xi32>, tensor<1x16x512xf32>
   // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2> capacity_factor = 2.000000e+00 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
   %i3, %w3 = moe.route %probs policy = #moe.capped_experts_choose<k = 2> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
+  // `greedy` is the default method and is not printed; `lp` prints the
+  // solver's parameters that are not the defaults (50 iterations, 0.01).
+  // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2> capacity_factor
+  %i6, %w6 = moe.route %probs policy = #moe.capped_experts_choose<k = 2, greedy> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
+  // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2, lp> capacity_factor
+  %i7, %w7 = moe.route %probs policy = #moe.capped_experts_choose<k = 2, lp, iterations = 50> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
+  // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 3, lp, iterations = 20, entropy = 5.000000e-02> capacity_factor
+  %i8, %w8 = moe.route %probs policy = #moe.capped_experts_choose<k = 3, lp, iterations = 20, entropy = 0.05> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
+  // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 1, lp, entropy = 1.000000e-01> capacity_factor
+  %i9, %w9 = moe.route %probs policy = #moe.capped_experts_choose<k = 1, lp, entropy = 0.1> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
   // CHECK: moe.route %{{.*}} token_ids %{{.*}} policy = #moe.hash capacity_factor = 1.000000e+00 group_size = 1024 : tensor<8192x16xf32>, tensor<8192xi32> -> tensor<8x16x64xi32>, tensor<8x16x64xf32>
   %i4, %w4 = moe.route %probs token_ids %ids policy = #moe.hash capacity_factor = 1.0 group_size = 1024 : tensor<8192x16xf32>, tensor<8192xi32> -> tensor<8x16x64xi32>, tensor<8x16x64xf32>
   // CHECK: moe.route %{{.*}} token_ids %{{.*}} policy = #moe.hash capacity_factor = 5.000000e-01 group_size = 4096 : tensor<8192x16xf32>, tensor<8192xi64> -> tensor<2x16x128xi32>, tensor<2x16x128xf32>

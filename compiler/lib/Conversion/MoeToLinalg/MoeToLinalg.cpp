@@ -249,13 +249,35 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
     // read only by policies that bound the experts per token.
     RoutingPolicyAttrInterface policy = op.getPolicy();
     int64_t k = policy.getExpertsPerTokenLimit().value_or(1);
+    auto i64Constant = [&](int64_t value) -> Value {
+      return arith::ConstantOp::create(rewriter, loc,
+                                       rewriter.getI64IntegerAttr(value));
+    };
+    SmallVector<Type> resultTypes = {op.getDispatchIndices().getType(),
+                                     op.getCombineWeights().getType()};
+    // A policy that solves a program per group has its own kernel
+    // (smxrt_cpu_route_capped_lp): its solver's parameters, then the group
+    // shape; it never reads token ids.
+    if (std::optional<RoutingSolver> solver = policy.getSolver()) {
+      SmallVector<Value> scalars = {
+          i64Constant(k), i64Constant(solver->iterations),
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getF64FloatAttr(solver->entropy)),
+          i64Constant(grid.groups), i64Constant(grid.tokensPerGroup),
+          i64Constant(grid.experts), i64Constant(grid.capacity)};
+      rewriter.replaceOp(
+          op, emitRuntimeCall(
+                  rewriter, loc,
+                  SMXRT_SYMBOL_STRING(SMXRT_CPU_ROUTE_CAPPED_LP_MEMREF),
+                  scalars, {op.getProbs()}, resultTypes));
+      return success();
+    }
     int64_t batchPrioritized = policy.isBatchPrioritized();
     SmallVector<Value> scalars;
     for (int64_t value : {int64_t(policy.getAbiCode()), k, batchPrioritized,
                           grid.groups, grid.tokensPerGroup, grid.experts,
                           grid.capacity})
-      scalars.push_back(arith::ConstantOp::create(
-          rewriter, loc, rewriter.getI64IntegerAttr(value)));
+      scalars.push_back(i64Constant(value));
     // Every policy passes token ids so the kernel has one signature; those
     // that route by probability get a placeholder they never read.
     Value tokenIds = op.getTokenIds();
@@ -270,8 +292,7 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
     }
     SmallVector<Value> results = emitRuntimeCall(
         rewriter, loc, SMXRT_SYMBOL_STRING(SMXRT_CPU_ROUTE_MEMREF), scalars,
-        {op.getProbs(), tokenIds},
-        {op.getDispatchIndices().getType(), op.getCombineWeights().getType()});
+        {op.getProbs(), tokenIds}, resultTypes);
     rewriter.replaceOp(op, results);
     return success();
   }

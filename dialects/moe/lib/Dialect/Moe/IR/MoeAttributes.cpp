@@ -84,10 +84,113 @@ TokensChooseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return verifyExpertsPerToken(emitError, "tokens_choose", k);
 }
 
+StringRef mlir::moe::stringifyCappedRoutingMethod(CappedRoutingMethod method) {
+  switch (method) {
+  case CappedRoutingMethod::Greedy:
+    return "greedy";
+  case CappedRoutingMethod::Lp:
+    return "lp";
+  }
+  llvm_unreachable("unknown capped routing method");
+}
+
+std::optional<CappedRoutingMethod>
+mlir::moe::symbolizeCappedRoutingMethod(StringRef name) {
+  for (CappedRoutingMethod method :
+       {CappedRoutingMethod::Greedy, CappedRoutingMethod::Lp})
+    if (name == stringifyCappedRoutingMethod(method))
+      return method;
+  return std::nullopt;
+}
+
 LogicalResult
 CappedExpertsChooseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                int64_t k) {
-  return verifyExpertsPerToken(emitError, "capped_experts_choose", k);
+                                int64_t k, CappedRoutingMethod method,
+                                int64_t iterations, APFloat entropyWeight) {
+  if (failed(verifyExpertsPerToken(emitError, "capped_experts_choose", k)))
+    return failure();
+  double entropy = entropyWeight.convertToDouble();
+  if (method != CappedRoutingMethod::Lp) {
+    if (iterations != kDefaultLpIterations || entropy != kDefaultLpEntropy)
+      return emitError() << "#moe.capped_experts_choose: iterations and "
+                            "entropy apply to the lp method only";
+    return success();
+  }
+  if (iterations < 1)
+    return emitError() << "#moe.capped_experts_choose: iterations must be at "
+                          "least 1, got "
+                       << iterations;
+  if (!(entropy > 0.0) || !std::isfinite(entropy))
+    return emitError() << "#moe.capped_experts_choose: entropy must be a "
+                          "positive number, got "
+                       << entropy;
+  return success();
+}
+
+// `<` `k` `=` integer (`,` `greedy` | `,` `lp` (`,` `iterations` `=` integer)?
+// (`,` `entropy` `=` float)?)? `>`
+Attribute CappedExpertsChooseAttr::parse(AsmParser &parser, Type) {
+  int64_t k = 0;
+  if (parser.parseLess() || parser.parseKeyword("k") || parser.parseEqual() ||
+      parser.parseInteger(k))
+    return {};
+  CappedRoutingMethod method = CappedRoutingMethod::Greedy;
+  int64_t iterations = kDefaultLpIterations;
+  double entropy = kDefaultLpEntropy;
+  if (succeeded(parser.parseOptionalComma())) {
+    StringRef name;
+    SMLoc nameLoc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&name))
+      return {};
+    std::optional<CappedRoutingMethod> parsed =
+        symbolizeCappedRoutingMethod(name);
+    if (!parsed) {
+      parser.emitError(nameLoc, "expected 'greedy' or 'lp', got '")
+          << name << "'";
+      return {};
+    }
+    method = *parsed;
+    if (method == CappedRoutingMethod::Lp) {
+      if (succeeded(parser.parseOptionalComma())) {
+        StringRef key;
+        SMLoc keyLoc = parser.getCurrentLocation();
+        if (parser.parseKeyword(&key) || parser.parseEqual())
+          return {};
+        if (key == "iterations") {
+          if (parser.parseInteger(iterations))
+            return {};
+          if (succeeded(parser.parseOptionalComma()) &&
+              (parser.parseKeyword("entropy") || parser.parseEqual() ||
+               parser.parseFloat(entropy)))
+            return {};
+        } else if (key == "entropy") {
+          if (parser.parseFloat(entropy))
+            return {};
+        } else {
+          parser.emitError(keyLoc, "expected 'iterations' or 'entropy', got '")
+              << key << "'";
+          return {};
+        }
+      }
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); },
+                    parser.getContext(), k, method, iterations,
+                    APFloat(entropy));
+}
+
+void CappedExpertsChooseAttr::print(AsmPrinter &printer) const {
+  printer << "<k = " << getK();
+  if (getMethod() == CappedRoutingMethod::Lp) {
+    printer << ", lp";
+    if (getIterations() != kDefaultLpIterations)
+      printer << ", iterations = " << getIterations();
+    if (getEntropy().convertToDouble() != kDefaultLpEntropy)
+      printer << ", entropy = " << getEntropy().convertToDouble();
+  }
+  printer << ">";
 }
 
 // `<` `k` `=` integer (`,` `batch_prioritized`)? `>`

@@ -9,6 +9,7 @@
 #ifndef SMX_FRONTEND_SPEC_MODELSPEC_H
 #define SMX_FRONTEND_SPEC_MODELSPEC_H
 
+#include "smx/Dialect/Moe/IR/MoeAttributes.h"
 #include "smx/Dialect/Smx/IR/SmxAttributes.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
@@ -38,6 +39,11 @@ struct RouterSpec {
   int64_t k = 1;
   /// For policies whose spec options include `batch_prioritized`.
   bool batchPrioritized = true;
+  /// capped_experts_choose's method (`greedy` or `lp`), and the `lp`
+  /// solver's iterations and entropy weight.
+  std::string method = "greedy";
+  int64_t iterations = moe::kDefaultLpIterations;
+  double entropy = moe::kDefaultLpEntropy;
   double jitter = 0.0;
 };
 

@@ -15,17 +15,48 @@
 
 namespace mlir::moe {
 
+/// How #moe.capped_experts_choose fills its slots.
+enum class CappedRoutingMethod : uint32_t {
+  /// In order of decreasing probability.
+  Greedy,
+  /// In order of the entropy-regularized program's assignment.
+  Lp,
+};
+
+/// The method's name in the IR and in specs, and back.
+llvm::StringRef stringifyCappedRoutingMethod(CappedRoutingMethod method);
+std::optional<CappedRoutingMethod>
+symbolizeCappedRoutingMethod(llvm::StringRef name);
+
+/// The defaults of the `lp` method's solver.
+inline constexpr int64_t kDefaultLpIterations = 50;
+inline constexpr double kDefaultLpEntropy = 0.01;
+
+/// The per-group program a policy solves before it fills slots
+/// (RoutingPolicyAttrInterface::getSolver).
+struct RoutingSolver {
+  /// Rounds of scaling.
+  int64_t iterations;
+  /// The weight of the entropy term.
+  double entropy;
+};
+
 /// The options a spec's `moe.router` section may set on a policy
 /// (docs/spec.md); each policy reads the ones its getSpecOptions() names.
 struct RoutingPolicyOptions {
   int64_t k = 1;
   bool batchPrioritized = false;
+  CappedRoutingMethod cappedMethod = CappedRoutingMethod::Greedy;
+  int64_t lpIterations = kDefaultLpIterations;
+  double lpEntropy = kDefaultLpEntropy;
 };
 
 /// Which RoutingPolicyOptions a policy reads.
 struct RoutingPolicyOptionSet {
   bool k = false;
   bool batchPrioritized = false;
+  /// `method`, and `iterations` and `entropy` for `lp`.
+  bool cappedMethod = false;
 };
 
 /// `min(max(round_half_even(CF * T / E), 4), T)`: the capacity rule of the

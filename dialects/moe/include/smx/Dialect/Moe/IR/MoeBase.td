@@ -76,6 +76,15 @@ def Moe_RoutingPolicyAttrInterface
         True when training adds the load-balance loss for this policy.
       }], "bool", "usesLoadBalanceLoss">,
     InterfaceMethod<[{
+        The entropy-regularized program the policy solves per group before
+        it fills slots (capped_experts_choose's `lp` method), or
+        `std::nullopt` for a greedy fill by probability. Such policies run
+        on the runtime's solver kernel (smxrt_cpu_route_capped_lp).
+      }], "std::optional<::mlir::moe::RoutingSolver>", "getSolver", (ins),
+      [{}], [{
+        return std::nullopt;
+      }]>,
+    InterfaceMethod<[{
         The slots per expert of a group of `tokensPerGroup` tokens over
         `numExperts` experts at `capacityFactor` (static: it sets the shape
         of `moe.route`'s results). By default the released code's rule
@@ -171,14 +180,39 @@ def Moe_CappedExpertsChooseAttr
     : Moe_PolicyAttr<"CappedExpertsChoose", "capped_experts_choose"> {
   let summary = "Expert-choice routing with at most k experts per token";
   let description = [{
-    As `#moe.experts_choose`, but a token is taken by at most `k` experts:
-    slots are filled greedily in order of decreasing probability, skipping a
-    (token, expert) pair once the token has `k` experts. smx's own addition.
+    As `#moe.experts_choose`, but a token is taken by at most `k` experts.
+    Two methods fill the slots:
 
-    Constraints: `1 <= k`.
+    - `greedy` (the default): slots are filled in order of decreasing
+      probability, skipping a (token, expert) pair once the token has `k`
+      experts. smx's own approximation: fast, and one pass.
+    - `lp`: the Expert Choice paper's program (Zhou et al. 2022, section
+      4.5, appendix C). The assignment `A` maximizes
+      `sum(S·A) + entropy · H(A)` with `H(A) = -sum(A·log A - A)`, subject to
+      each expert taking at most `C` tokens, each token at most `k` experts,
+      and `0 <= A <= 1`. Its dual is solved by `iterations` rounds of scaling
+      (block coordinate ascent, each step closed form; the entropy weight
+      falls from 1 to `entropy` over the first half). Slots are then filled
+      greedily in order of decreasing `A`.
+
+    Syntax: `#moe.capped_experts_choose<k = 2>`,
+    `#moe.capped_experts_choose<k = 2, lp>` (50 iterations, entropy 0.01),
+    `#moe.capped_experts_choose<k = 2, lp, iterations = 20, entropy = 0.05>`.
+
+    Constraints: `1 <= k`; for `lp`, `1 <= iterations` and `0 < entropy`.
   }];
-  let parameters = (ins "int64_t":$k);
-  let assemblyFormat = "`<` `k` `=` $k `>`";
+  let parameters = (ins "int64_t":$k,
+                        "::mlir::moe::CappedRoutingMethod":$method,
+                        "int64_t":$iterations,
+                        APFloatParameter<"entropy weight">:$entropy);
+  let builders = [
+    AttrBuilder<(ins "int64_t":$k), [{
+      return $_get($_ctxt, k, ::mlir::moe::CappedRoutingMethod::Greedy,
+                   ::mlir::moe::kDefaultLpIterations,
+                   ::llvm::APFloat(::mlir::moe::kDefaultLpEntropy));
+    }]>
+  ];
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     smxrt_routing_policy_t getAbiCode() const {
@@ -187,12 +221,19 @@ def Moe_CappedExpertsChooseAttr
     std::optional<int64_t> getExpertsPerTokenLimit() const { return getK(); }
     bool routesByTokenId() const { return false; }
     bool usesLoadBalanceLoss() const { return false; }
+    std::optional<::mlir::moe::RoutingSolver> getSolver() const {
+      if (getMethod() != ::mlir::moe::CappedRoutingMethod::Lp)
+        return std::nullopt;
+      return ::mlir::moe::RoutingSolver{getIterations(),
+                                        getEntropy().convertToDouble()};
+    }
     static ::mlir::Attribute buildFromSpec(::mlir::MLIRContext *context,
                                            const RoutingPolicyOptions &options) {
-      return get(context, options.k);
+      return get(context, options.k, options.cappedMethod,
+                 options.lpIterations, ::llvm::APFloat(options.lpEntropy));
     }
     static RoutingPolicyOptionSet getSpecOptions() {
-      return {/*k=*/true, /*batchPrioritized=*/false};
+      return {/*k=*/true, /*batchPrioritized=*/false, /*cappedMethod=*/true};
     }
   }];
 }
