@@ -97,7 +97,7 @@ def capped_experts_choose(probs, cap, k):
 
 
 LP_ITERATIONS = 50
-LP_ENTROPY = 0.01
+LP_ENTROPY = 0.03
 
 
 def _logsumexp_or_ninf(x, axis):

@@ -55,7 +55,7 @@ class Spec:
     batch_prioritized: bool = True
     router_method: str = "greedy"      # capped_experts_choose: greedy | lp
     router_iterations: int = 50        # lp only
-    router_entropy: float = 0.01       # lp only
+    router_entropy: float = 0.03       # lp only
     jitter: float = 0.0
     capacity_factor_train: float = 1.0
     capacity_factor_eval: float = 1.0
@@ -245,7 +245,7 @@ def parse_spec(doc, default_name="model"):
                 f"moe.router.{key}: method lp only"
         spec.router_iterations = _int(router.get("iterations", 50), "moe.router.iterations")
         assert spec.router_iterations >= 1, "moe.router.iterations < 1"
-        spec.router_entropy = _float(router.get("entropy", 0.01), "moe.router.entropy")
+        spec.router_entropy = _float(router.get("entropy", 0.03), "moe.router.entropy")
         assert spec.router_entropy > 0, "moe.router.entropy not positive"
         spec.jitter = _float(router.get("jitter", 0.0), "moe.router.jitter")
         assert 0 <= spec.jitter < 1, "moe.router.jitter not in [0, 1)"

@@ -29,7 +29,7 @@ func.func @route_policies(%probs: tensor<8192x16xf32>, %ids: tensor<8192xi32>, %
   // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2> capacity_factor = 2.000000e+00 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
   %i3, %w3 = moe.route %probs policy = #moe.capped_experts_choose<k = 2> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
   // `greedy` is the default method and is not printed; `lp` prints the
-  // solver's parameters that are not the defaults (50 iterations, 0.01).
+  // solver's parameters that are not the defaults (50 iterations, 0.03).
   // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2> capacity_factor
   %i6, %w6 = moe.route %probs policy = #moe.capped_experts_choose<k = 2, greedy> capacity_factor = 2.0 group_size = 4096 : tensor<8192x16xf32> -> tensor<2x16x512xi32>, tensor<2x16x512xf32>
   // CHECK: moe.route %{{.*}} policy = #moe.capped_experts_choose<k = 2, lp> capacity_factor

@@ -30,7 +30,7 @@ symbolizeCappedRoutingMethod(llvm::StringRef name);
 
 /// The defaults of the `lp` method's solver.
 inline constexpr int64_t kDefaultLpIterations = 50;
-inline constexpr double kDefaultLpEntropy = 0.01;
+inline constexpr double kDefaultLpEntropy = 0.03;
 
 /// The per-group program a policy solves before it fills slots
 /// (RoutingPolicyAttrInterface::getSolver).

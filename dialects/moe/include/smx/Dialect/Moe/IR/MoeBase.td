@@ -196,7 +196,7 @@ def Moe_CappedExpertsChooseAttr
       greedily in order of decreasing `A`.
 
     Syntax: `#moe.capped_experts_choose<k = 2>`,
-    `#moe.capped_experts_choose<k = 2, lp>` (50 iterations, entropy 0.01),
+    `#moe.capped_experts_choose<k = 2, lp>` (50 iterations, entropy 0.03),
     `#moe.capped_experts_choose<k = 2, lp, iterations = 20, entropy = 0.05>`.
 
     Constraints: `1 <= k`; for `lp`, `1 <= iterations` and `0 < entropy`.
