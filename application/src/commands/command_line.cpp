@@ -63,7 +63,7 @@ const OptionInfo options[] = {
     {"--seed", &CommandLine::seed, Predict | Eval | Training | Profile, 0},
     {"--step", &CommandLine::step, Predict, 0},
     {"--data", &CommandLine::data, Eval | Training, 0},
-    {"--steps", &CommandLine::steps, Train | Profile, 0},
+    {"--steps", &CommandLine::steps, Training | Profile, 0},
     {"--calls", &CommandLine::calls, Profile, 0},
     {"--batch", &CommandLine::batch, Training, 0},
     {"--lr", &CommandLine::learningRate, Training, 0},
@@ -228,10 +228,11 @@ std::string usageText(const std::string &program) {
       "  train --steps N [--data D] [--ckpt DIR] [--resume] [--lr X]\n"
       "        [--warmup N] [--batch B] [--seed S] [--weights W] ...\n"
       "      pre-trains a model compiled with smxc --task=pretrain\n"
-      "  finetune [--init CKPT|W] [--task T] [--eval-task E] [--epochs N]\n"
-      "        [--freeze GROUPS] [--ckpt DIR] [--resume] [--lr X] ...\n"
+      "  finetune [--init CKPT|W] [--task T] [--eval-task E]\n"
+      "        [--epochs N | --steps N] [--freeze GROUPS] [--ckpt DIR]\n"
+      "        [--resume] [--lr X] ...\n"
       "      fine-tunes a model compiled with smxc --task=finetune and\n"
-      "      reports held-out accuracy after every epoch\n"
+      "      reports held-out accuracy after every epoch and the last step\n"
       "  profile [--steps N] [--seed S] [--calls N]\n"
       "      runs N (default 3) train steps (training objects) or forward\n"
       "      passes on random tokens and prints each one's time; for models\n"
@@ -255,8 +256,9 @@ std::string usageText(const std::string &program) {
       "training options (train, finetune):\n"
       "  --data D       corpus file or directory (default "
       "/usr/share/games/fortunes)\n"
-      "  --steps N      training steps (train; required unless --resume),\n"
-      "                 or steps to time (profile)\n"
+      "  --steps N      training steps (train; required unless --resume;\n"
+      "                 finetune: instead of --epochs), or steps to time\n"
+      "                 (profile)\n"
       "  --epochs N     passes over the training set (finetune; default 3)\n"
       "  --batch B      must equal the compiled batch\n"
       "  --lr X         peak learning rate (default 1e-4)\n"

@@ -120,6 +120,13 @@ public:
   }
   std::string describeSchedule(int64_t firstStep,
                                int64_t steps) const override {
+    if (fixedSteps > 0)
+      return formatString(
+          "%lld steps, %.2f epochs of %lld steps (steps %lld..%lld)",
+          static_cast<long long>(fixedSteps),
+          static_cast<double>(fixedSteps) / static_cast<double>(perEpoch),
+          static_cast<long long>(perEpoch),
+          static_cast<long long>(firstStep + 1), static_cast<long long>(steps));
     return formatString(
         "%lld epochs of %lld steps (steps %lld..%lld)",
         static_cast<long long>(epochs), static_cast<long long>(perEpoch),
@@ -138,6 +145,7 @@ public:
                     MetricsFile &metrics) override;
   void addCheckpointMeta(json::Object &meta, int64_t done) const override {
     meta.emplace_back("epochs", epochs);
+    meta.emplace_back("finetune_steps", fixedSteps);
     meta.emplace_back("steps_per_epoch", perEpoch);
     meta.emplace_back("data", source.corpusPath);
     meta.emplace_back("task_file", source.taskPath);
@@ -191,6 +199,10 @@ private:
 
   data::LabelKind labelKind;
   int64_t epochs = 0, perEpoch = 1;
+  /// --steps: the run's length in steps instead of whole epochs (0: epochs).
+  int64_t fixedSteps = 0;
+  /// The run's last step: evaluated even when it ends inside an epoch.
+  int64_t lastStep = 0;
   std::string initPath, taskReport;
   TaskSource source;
   std::unique_ptr<data::TaskBatcher> batcher;
@@ -204,13 +216,25 @@ smxrt_status_t
 FinetuningObjective::chooseSettings(const CommandLine &commandLine,
                                     const ResumePoint &,
                                     SettingChooser &choose) {
-  epochs = choose.integer("--epochs", commandLine.epochs, "epochs", 3);
+  if (commandLine.has("--epochs") && commandLine.has("--steps"))
+    return invalidArgument("--epochs and --steps both set the length of the "
+                           "run: give one");
+  // A length given now replaces the checkpoint's other one.
+  fixedSteps = commandLine.has("--epochs")
+                   ? 0
+                   : choose.integer("--steps", commandLine.steps,
+                                    "finetune_steps", 0);
+  epochs = commandLine.has("--steps")
+               ? 0
+               : choose.integer("--epochs", commandLine.epochs, "epochs", 3);
   const std::string dataPath = choose.string("--data", commandLine.data, "data",
                                              data::defaultCorpusPath, true);
   chooseTaskSource(commandLine, choose, dataPath);
   initPath = choose.string("--init", commandLine.init, "init", "", true);
-  if (epochs < 1)
+  if (fixedSteps == 0 && epochs < 1)
     return invalidArgument("--epochs must be at least 1");
+  if (commandLine.has("--steps") && fixedSteps < 1)
+    return invalidArgument("--steps must be at least 1");
   return nullptr;
 }
 
@@ -219,7 +243,10 @@ smxrt_status_t FinetuningObjective::prepareBatches(
     SettingChooser &choose, int64_t &steps) {
   SMXRT_RETURN_IF_ERROR(createBatcher(tokenizer, seed));
   perEpoch = static_cast<int64_t>(batcher->trainBatches());
-  steps = epochs * perEpoch;
+  if (fixedSteps > 0)
+    epochs = (fixedSteps + perEpoch - 1) / perEpoch;
+  steps = fixedSteps > 0 ? fixedSteps : epochs * perEpoch;
+  lastStep = steps;
   if (point.resuming) {
     const json::Value *saved = point.meta.find("total_steps");
     if (saved && saved->isInteger() && saved->getInteger() != steps)
@@ -266,9 +293,10 @@ void FinetuningObjective::addLoopHooks(LoopHooks &hooks, TrainState &state,
                                Progress &progress) -> smxrt_status_t {
     epochLossSum += loss;
     ++epochLossCount;
-    if (done % perEpoch != 0)
+    if (done % perEpoch != 0 && done != lastStep)
       return nullptr;
-    const int64_t epoch = done / perEpoch;
+    // A run of --steps may end inside an epoch: that epoch's part counts.
+    const int64_t epoch = (done + perEpoch - 1) / perEpoch;
     EvalSummary summary;
     if (batcher->evalBatches() > 0) {
       evaluator.bindParameters(state);

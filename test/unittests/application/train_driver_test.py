@@ -609,6 +609,34 @@ def case_finetune_resume_is_bit_exact(context):
     expect(strip(a) == strip(b), "the metrics of 80 steps and 50 + 30 differ")
 
 
+def case_finetune_steps_ends_inside_an_epoch(context):
+    # 40 steps per epoch; --steps 50 runs one epoch and 10 steps of the next,
+    # evaluating after each, with the schedule over 50 steps; resuming keeps
+    # the length, and the straight and split runs agree.
+    train_tsv, dev_tsv, _ = write_tasks(context)
+    straight, split = context.path("straight"), context.path("split")
+    common = ["finetune", "--task", train_tsv, "--eval-task", dev_tsv, "--steps", "50",
+              "--lr", "0.02", "--every", "15"]
+    out = context.run_ok(context.finetune, *common, "--ckpt", straight).stdout
+    expect("training: 50 steps, 1.25 epochs of 40 steps (steps 1..50)" in out, out)
+    found = re.findall(r"epoch (\d)/2 \(step (\d+)\): train loss \S+", out)
+    expect(found == [("1", "40"), ("2", "50")], f"epoch lines {found} in:\n{out}")
+    metrics = read_metrics(os.path.join(straight, "metrics.jsonl"))
+    expect([line["step"] for line in metrics if "eval" in line] == [40, 50], f"{metrics}")
+    expect(len(step_lines(metrics)) == 50, "50 step lines")
+    expect(step_lines(metrics)[-1]["learning_rate"] < step_lines(metrics)[20]["learning_rate"],
+           "the schedule decays over the 50 steps")
+    context.run_ok(context.finetune, *common, "--ckpt", split, "--stop-at", "45")
+    out = context.run_ok(context.finetune, "finetune", "--ckpt", split, "--resume").stdout
+    expect("training: 50 steps, 1.25 epochs of 40 steps (steps 46..50)" in out, out)
+    strip = lambda lines: [{k: v for k, v in line.items()
+                            if k not in ("step_time_s", "tokens_per_s", "train_loss")}
+                           for line in lines]
+    a = read_metrics(os.path.join(straight, "metrics.jsonl"))
+    b = read_metrics(os.path.join(split, "metrics.jsonl"))
+    expect(strip(a) == strip(b), "the metrics of 50 steps and 45 + 5 differ")
+
+
 def case_eval_pretrain_checkpoint(context):
     ckpt = context.path("ck")
     context.train(ckpt, "--steps", "10")
@@ -661,6 +689,11 @@ def case_errors(context):
                       "--lr", "fast")
     context.run_error(r"--epochs is not an option of 'train'", context.pretrain, "train",
                       "--epochs", "2")
+    context.run_error(r"--epochs and --steps both set the length of the run: give one",
+                      context.finetune, "finetune", "--task", train_tsv, "--epochs", "2",
+                      "--steps", "10")
+    context.run_error(r"--steps must be at least 1", context.finetune, "finetune",
+                      "--task", train_tsv, "--steps", "0")
     four = context.path("four.tsv")
     with open(four, "w") as file:
         file.write("text\tlabel\n" + "".join(f"row {i}\t{i % 4}\n" for i in range(20)))
