@@ -231,10 +231,10 @@ FinetuningObjective::chooseSettings(const CommandLine &commandLine,
                                              data::defaultCorpusPath, true);
   chooseTaskSource(commandLine, choose, dataPath);
   initPath = choose.string("--init", commandLine.init, "init", "", true);
-  if (fixedSteps == 0 && epochs < 1)
-    return invalidArgument("--epochs must be at least 1");
   if (commandLine.has("--steps") && fixedSteps < 1)
     return invalidArgument("--steps must be at least 1");
+  if (fixedSteps == 0 && epochs < 1)
+    return invalidArgument("--epochs must be at least 1");
   return nullptr;
 }
 
