@@ -4,7 +4,9 @@
 # default corpus (Debian's fortunes, read in place; a SentencePiece tokenizer
 # is trained from it first), fine-tunes it on the fortunes categories
 # (predict a quote's file from its text) and reports held-out accuracy
-# against the majority-class baseline. A few minutes on 2 cores.
+# against the majority-class baseline; in between, it shows what the
+# experts took (`analyze --routing` on the held-out fortunes, its decisions
+# in build/demo/routing.jsonl). A few minutes on 2 cores.
 #
 # Environment: SMX_BUILD_DIR (default build/), SMX_DEMO_STEPS (pre-training
 # steps, default 1500), SMX_DEMO_EPOCHS (fine-tuning epochs, default 1).
@@ -35,6 +37,14 @@ echo "== the loss curve (mean per tenth of the run)"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   /usr/bin/python3 "$source_dir/bench/plot/plot_metrics.py" \
     "$work_dir/pretrain.ckpt/metrics.jsonl" -o "$work_dir/pretrain.png"
+fi
+
+echo "== what the experts took: routing of the held-out fortunes (analyze --routing)"
+"$work_dir/pretrain" analyze --routing --weights "$work_dir/pretrain.ckpt" \
+  --top 6 --export "$work_dir/routing.jsonl"
+if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  /usr/bin/python3 "$source_dir/bench/plot/plot_expert_load.py" \
+    "$work_dir/pretrain.ckpt/metrics.jsonl" -o "$work_dir/expert-load.png"
 fi
 
 echo "== fine-tuning on the fortunes categories ($epochs epoch(s))"

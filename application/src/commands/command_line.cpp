@@ -28,7 +28,8 @@ constexpr CommandInfo commands[] = {{Command::Info, "info"},
                                     {Command::Eval, "eval"},
                                     {Command::Train, "train"},
                                     {Command::Finetune, "finetune"},
-                                    {Command::Profile, "profile"}};
+                                    {Command::Profile, "profile"},
+                                    {Command::Analyze, "analyze"}};
 
 constexpr unsigned maskOf(Command command) {
   return 1u << static_cast<unsigned>(command);
@@ -41,6 +42,7 @@ constexpr unsigned Train = maskOf(Command::Train);
 constexpr unsigned Finetune = maskOf(Command::Finetune);
 constexpr unsigned Training = Train | Finetune;
 constexpr unsigned Profile = maskOf(Command::Profile);
+constexpr unsigned Analyze = maskOf(Command::Analyze);
 
 /// Where an option's value goes; the alternative also says how to parse it.
 using Field = std::variant<bool CommandLine::*, std::string CommandLine::*,
@@ -59,10 +61,11 @@ const OptionInfo options[] = {
     {"--brief", &CommandLine::brief, Info, 0},
     {"--input", &CommandLine::input, Predict | Eval, Predict},
     {"--output", &CommandLine::output, Predict, Predict},
-    {"--weights", &CommandLine::weights, Predict | Eval | Train, 0},
-    {"--seed", &CommandLine::seed, Predict | Eval | Training | Profile, 0},
+    {"--weights", &CommandLine::weights, Predict | Eval | Train | Analyze, 0},
+    {"--seed", &CommandLine::seed,
+     Predict | Eval | Training | Profile | Analyze, 0},
     {"--step", &CommandLine::step, Predict, 0},
-    {"--data", &CommandLine::data, Eval | Training, 0},
+    {"--data", &CommandLine::data, Eval | Training | Analyze, 0},
     {"--steps", &CommandLine::steps, Training | Profile, 0},
     {"--calls", &CommandLine::calls, Profile, 0},
     {"--batch", &CommandLine::batch, Training, 0},
@@ -72,7 +75,7 @@ const OptionInfo options[] = {
     {"--resume", &CommandLine::resume, Training, 0},
     {"--keep", &CommandLine::keep, Training, 0},
     {"--every", &CommandLine::every, Training, 0},
-    {"--tokenizer", &CommandLine::tokenizer, Eval | Training, 0},
+    {"--tokenizer", &CommandLine::tokenizer, Eval | Training | Analyze, 0},
     {"--metrics", &CommandLine::metrics, Training, 0},
     {"--init", &CommandLine::init, Finetune, 0},
     {"--task", &CommandLine::task, Eval | Finetune, 0},
@@ -85,6 +88,12 @@ const OptionInfo options[] = {
     {"--log-every", &CommandLine::logEvery, Training, 0},
     {"--eval-batches", &CommandLine::evalBatches, Eval, 0},
     {"--dump-batch", &CommandLine::dumpBatch, Train, 0},
+    {"--routing", &CommandLine::routing, Analyze, Analyze},
+    {"--text", &CommandLine::text, Analyze, 0},
+    {"--export", &CommandLine::exportPath, Analyze, 0},
+    {"--compare", &CommandLine::comparePath, Analyze, 0},
+    {"--max-rows", &CommandLine::maxRows, Analyze, 0},
+    {"--top", &CommandLine::top, Analyze, 0},
 };
 
 smxrt_status_t applyOption(const OptionInfo &option, const std::string &text,
@@ -158,7 +167,7 @@ smxrt_status_t parseCommandLine(int argc, char **argv, CommandLine &result) {
     if (!command)
       return invalidArgument(
           formatString("unknown command '%s' (expected info, "
-                       "predict, eval, train or finetune)",
+                       "predict, eval, train, finetune, profile or analyze)",
                        argv[1]));
     result.command = command->command;
 
@@ -239,6 +248,14 @@ std::string usageText(const std::string &program) {
       "      compiled with smxc --profile, also where the time goes, per\n"
       "      kind of kernel and per layer, with bytes and GFLOP/s, and the\n"
       "      N slowest calls (default 25; 0: every call)\n"
+      "  analyze --routing [--weights W|CKPT] [--text FILE] [--data D]\n"
+      "          [--tokenizer P] [--max-rows N] [--top N] [--export F]\n"
+      "          [--compare F]\n"
+      "      which experts took each token of the texts (one per line; by\n"
+      "      default the corpus's held-out documents), each expert's most\n"
+      "      frequent pieces and token classes; --export writes the\n"
+      "      decisions (.jsonl or .safetensors), --compare reports how many\n"
+      "      agree with an earlier .jsonl export\n"
       "\n"
       "options:\n"
       "  --input IN     safetensors with input_ids [N, sequence] I32 and\n"

@@ -12,7 +12,16 @@
 
 namespace smxrt {
 
-enum class Command { Help, Info, Predict, Eval, Train, Finetune, Profile };
+enum class Command {
+  Help,
+  Info,
+  Predict,
+  Eval,
+  Train,
+  Finetune,
+  Profile,
+  Analyze
+};
 
 struct CommandLine {
   Command command = Command::Help;
@@ -54,6 +63,14 @@ struct CommandLine {
   uint64_t logEvery = 0;
   uint64_t evalBatches = 0;
   uint64_t calls = 25; ///< profile: rows of the slowest calls; 0: all.
+
+  // analyze.
+  bool routing = false;      ///< What routed each token (the one analysis).
+  std::string text;          ///< One text per line; empty: held-out corpus.
+  std::string exportPath;    ///< .jsonl or .safetensors; empty: none.
+  std::string comparePath;   ///< An earlier .jsonl export; empty: none.
+  uint64_t maxRows = 2000;   ///< Texts analyzed at most.
+  uint64_t top = 8;          ///< Most frequent pieces shown per expert.
   double learningRate = 1e-4;
   bool resume = false;
 };

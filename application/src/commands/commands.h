@@ -51,6 +51,13 @@ smxrt_status_t runProfileCommand(const ModelManifest &manifest,
                                  const CommandLine &commandLine,
                                  std::FILE *out);
 
+/// `analyze --routing`: which experts took each token of some texts, and
+/// what each expert took (analyze_command.cpp).
+smxrt_status_t runAnalyzeCommand(const ModelManifest &manifest,
+                                 smxrt_model_forward_fn_t forward,
+                                 const CommandLine &commandLine,
+                                 std::FILE *out);
+
 /// Lays out rows of cells in left-aligned columns two spaces apart, the
 /// first row being the header.
 std::string formatTable(const std::vector<std::vector<std::string>> &rows);

@@ -136,6 +136,8 @@ smxrt_status_t runModelMain(int argc, char **argv,
     return runFinetuneCommand(manifest, forward, trainStep, commandLine, out);
   case Command::Profile:
     return runProfileCommand(manifest, forward, trainStep, commandLine, out);
+  case Command::Analyze:
+    return runAnalyzeCommand(manifest, forward, commandLine, out);
   case Command::Help:
     break;
   }

@@ -107,6 +107,11 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
         policy.getExpertsPerTokenLimit().value_or(1), groups);
   }
 
+  // The routing decisions (`analyze --routing` reads them). In a training
+  // objective they are plain results of the forward function, which the
+  // train step does not return.
+  addOutput(statsPrefix + "dispatch_indices", route.getDispatchIndices());
+  addOutput(statsPrefix + "combine_weights", route.getCombineWeights());
   if (task != ModelTask::Inference) {
     // ST-MoE: total = cross-entropy + factors x auxiliary losses, each
     // summed over the MoE layers (one term per layer).
@@ -118,8 +123,6 @@ Value ModelBuilder::mixtureOfExperts(int64_t layer, Value hidden) {
               moe.loadBalanceLossFactor);
     return unflattened;
   }
-  addOutput(statsPrefix + "dispatch_indices", route.getDispatchIndices());
-  addOutput(statsPrefix + "combine_weights", route.getCombineWeights());
   addOutput(statsPrefix + "tokens_per_expert", load.getTokensPerExpert());
   addOutput(statsPrefix + "dropped_fraction", load.getDroppedFraction());
   addOutput(statsPrefix + "router_z_loss", zLoss);
