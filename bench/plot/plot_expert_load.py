@@ -14,7 +14,7 @@ import argparse
 import re
 import sys
 
-from plot_metrics import read_steps
+from plot_metrics import import_pyplot, read_steps
 
 
 def load_shares(rows, layer, bins):
@@ -38,13 +38,8 @@ def main() -> int:
     parser.add_argument("-o", "--output", required=True, help="PNG to write")
     parser.add_argument("--bins", type=int, default=100, help="columns (bins of steps)")
     args = parser.parse_args()
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_expert_load.py: error: needs python3-matplotlib "
-              "(scripts/setup-bench.sh)", file=sys.stderr)
+    plt = import_pyplot("plot_expert_load.py")
+    if plt is None:
         return 1
     rows = read_steps(args.metrics)
     layers = sorted({int(m.group(1)) for k in rows[0]

@@ -33,6 +33,19 @@ def read_steps(path):
     return rows
 
 
+def import_pyplot(tool):
+    """matplotlib.pyplot on the Agg backend, or None after one error line."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"{tool}: error: needs python3-matplotlib (scripts/setup-bench.sh)",
+              file=sys.stderr)
+        return None
+    return plt
+
+
 def moving_mean(values, window):
     out, total = [], 0.0
     for index, value in enumerate(values):
@@ -50,13 +63,8 @@ def main() -> int:
     parser.add_argument("-o", "--output", required=True, help="PNG to write")
     parser.add_argument("--window", type=int, default=50)
     args = parser.parse_args()
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_metrics.py: error: needs python3-matplotlib "
-              "(scripts/setup-bench.sh)", file=sys.stderr)
+    plt = import_pyplot("plot_metrics.py")
+    if plt is None:
         return 1
     rows = read_steps(args.metrics)
     steps = [row["step"] for row in rows]
