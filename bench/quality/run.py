@@ -106,6 +106,9 @@ def parse_args():
     parser.add_argument("--finetune-lr", type=float, default=1e-3,
                         help="fine-tuning peak LR")
     parser.add_argument("--only", choices=("models", "routing"), default=None)
+    parser.add_argument("--from-json", default=None, metavar="REPORT.json",
+                        help="write the report and plots again from a run's JSON "
+                             "(beside it), running nothing")
     parser.add_argument("--smxc", default=os.path.join(REPO, "build", "bin", "smxc"))
     parser.add_argument("--data", default=None,
                         help="corpus (default: the executables' built-in, Debian's fortunes)")
@@ -134,10 +137,12 @@ def run(cmd, what, cwd):
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", what)
-    with open(os.path.join(cwd, name + ".log"), "w") as f:
+    log_path = os.path.join(cwd, name + ".log")
+    with open(log_path, "w") as f:
         f.write("$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        raise RunFailed(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise RunFailed(f"{what} failed (exit {proc.returncode}; the whole output is in "
+                        f"{log_path}):\n{proc.stderr[-3000:]}")
     log(f"quality: {what} ({time.perf_counter() - start:.0f} s)")
     return proc.stdout
 
@@ -272,7 +277,7 @@ def mean_std(record):
     return f"{pct(record['accuracy_mean'])} ± {pct(record['accuracy_std'])}"
 
 
-def render(ctx, models, budget, routers):
+def render(ctx, same, budget, routers):
     lines = [
         f"# Quality at CPU scale: BERT, Sparse Mixer and Fast Sparse Mixer, and "
         f"SM's routers ({ctx['date']}{', --quick' if ARGS.quick else ''})",
@@ -291,11 +296,11 @@ def render(ctx, models, budget, routers):
         f"- Machine: {ctx['machine']['cpu']}, {ctx['machine']['cpus']} CPUs; smx "
         f"{ctx['rev']}; the whole run took {ctx['wall_s'] / 60:.1f} minutes.",
         "- Models (bench/quality/models): one shape for all three, "
-        f"{models['sm'].spec['model']['num_layers']} layers of width "
-        f"{models['sm'].spec['model']['d_model']}, so that mixing and MoE are the only "
+        f"{ctx['shape']['num_layers']} layers of width "
+        f"{ctx['shape']['d_model']}, so that mixing and MoE are the only "
         "differences: BERT attends in every layer with dense feed-forward sublayers; "
         "SM mixes linearly with attention in the top third and "
-        f"{models['sm'].spec['moe']['num_experts']}-expert MoE in the middle third "
+        f"{ctx['shape']['num_experts']}-expert MoE in the middle third "
         "(capacity factor 1), FSM the same at capacity factor 0.5; batch "
         f"{ctx['batch']} × sequence {ctx['seq']}. The papers' models are far larger "
         "(BERT-Base 768 wide and 12 deep, SM 512 × 14) and train on C4 for far longer; "
@@ -306,8 +311,7 @@ def render(ctx, models, budget, routers):
         value, name, rows = ctx["baseline"]
         lines.append(f"- Majority class of the held-out examples: '{name}', "
                      f"{pct(value)}% accuracy.")
-    if "same" in ctx:
-        same = ctx["same"]
+    if same:
         lines += [
             "",
             "## BERT, SM and FSM: the same number of pre-training steps",
@@ -355,7 +359,7 @@ def render(ctx, models, budget, routers):
             lines.append(f"| {label} | {policy} | {1e3 * r['median_step_s']:.0f} | "
                          f"{r['held_out'].get('mlm_loss', float('nan')):.3f} | "
                          f"{mean_std(r)} | {paper[0]} ± {paper[1]} |")
-    lines += ["", "## What it says", ""] + findings(ctx, budget, routers)
+    lines += ["", "## What it says", ""] + findings(same, budget, routers)
     lines += ["", "Plots: " + (", ".join(f"`{os.path.basename(p)}`" for p in ctx["plots"])
                                if ctx["plots"] else
                                "none (matplotlib is missing: scripts/setup-bench.sh)") + "."]
@@ -380,10 +384,9 @@ def spread_overlaps(a, b):
     return abs(a["accuracy_mean"] - b["accuracy_mean"]) <= a["accuracy_std"] + b["accuracy_std"]
 
 
-def findings(ctx, budget, routers):
+def findings(same, budget, routers):
     out = []
-    if "same" in ctx:
-        same = ctx["same"]
+    if same:
         bert, sm, fsm = same["bert"], same["sm"], same["fsm"]
         sm_speed = bert["median_step_s"] / sm["median_step_s"]
         fsm_speed = bert["median_step_s"] / fsm["median_step_s"]
@@ -405,6 +408,16 @@ def findings(ctx, budget, routers):
                "would predict." if spread_overlaps(sm, bert) else
                "The gap is wider than the seeds' spread: at this scale and length the "
                "models do not end equal, unlike the paper's."))
+        chance = [label for key, label in MODELS
+                  if same[key]["held_out"].get("sentence_order_loss", 0) > 0.68]
+        if chance:
+            out.append(
+                "- **Sentence order.** " + " and ".join(chance)
+                + (" ends" if len(chance) == 1 else " end")
+                + " pre-training with a sentence-order loss at chance (ln 2 = 0.693): "
+                "the pooled [CLS] representation, which the classifier reads, learned "
+                "nothing from that head, which may explain most of a lower fine-tuning "
+                "accuracy.")
         out.append(
             f"- **Upstream.** Held-out MLM loss: BERT "
             f"{bert['held_out'].get('mlm_loss', float('nan')):.3f}, SM "
@@ -464,7 +477,8 @@ def plot(ctx, records, routers, stem):
     if records:
         fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(12, 4.5))
         for r in records:
-            steps = range(1, len(r["loss"]) + 1)
+            block = r.get("curve_block", 1)
+            steps = [block * (i + 1) for i in range(len(r["loss"]))]
             seconds, total = [], 0.0
             for t in r["step_time_s"]:
                 total += t
@@ -506,7 +520,80 @@ def plot(ctx, records, routers, stem):
 # Main
 # --------------------------------------------------------------------------
 
+def rounded(value):
+    """`value` with every float to 6 significant digits (the JSON's size)."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+CURVE_BLOCK = 10  # steps per point of the loss curves the JSON keeps
+
+
+def thinned(record):
+    """A run's record with its per-step curves as blocks of CURVE_BLOCK
+    steps: the mean loss and the summed step time of each."""
+    if not record or record.get("curve_block", 1) != 1:
+        return record
+    out = dict(record)
+    out["curve_block"] = CURVE_BLOCK
+    out["loss"] = [statistics.mean(record["loss"][i:i + CURVE_BLOCK])
+                   for i in range(0, len(record["loss"]), CURVE_BLOCK)]
+    out["step_time_s"] = [sum(record["step_time_s"][i:i + CURVE_BLOCK])
+                          for i in range(0, len(record["step_time_s"]), CURVE_BLOCK)]
+    return out
+
+
+def write_report(stem, ctx, same, budget, routers):
+    """STEM.md, STEM.json and the plots beside them."""
+    if not ctx.get("models_compared", True):
+        same = None
+    records = []
+    if same:
+        records = [same[key] for key, _ in MODELS] + [
+            budget["runs"][key] for key, _ in MODELS
+            if budget["runs"][key]["tag"] == "same-time"]
+    ctx["plots"] = plot(ctx, records, routers, stem)
+    text = render(ctx, same, budget, routers)
+    print(text)
+    with open(stem + ".md", "w") as f:
+        f.write(text + "\n")
+    with open(stem + ".json", "w") as f:
+        thin = lambda runs: runs and {k: thinned(r) for k, r in runs.items()}  # noqa: E731
+        json.dump(rounded({"context": ctx, "same_steps": thin(same),
+                           "budget": budget and dict(budget, runs=thin(budget["runs"])),
+                           "routers": thin(routers)}), f, indent=1, default=str)
+    log(f"quality: wrote {stem}.md, .json"
+        + "".join(f", {os.path.basename(p)}" for p in ctx["plots"]))
+
+
+def rewrite_from_json(path):
+    with open(path) as f:
+        saved = json.load(f)
+    ctx = saved["context"]
+    if "same" in ctx:  # a run from before models_compared
+        ctx["models_compared"] = True
+        del ctx["same"]
+    settings = ctx.get("settings", {})
+    for key, value in settings.items():
+        setattr(ARGS, key, value)
+    if "shape" not in ctx:  # a run from before the context held it
+        spec = base_spec("sm")
+        ctx["shape"] = {"num_layers": spec["model"]["num_layers"],
+                        "d_model": spec["model"]["d_model"],
+                        "num_experts": spec["moe"]["num_experts"]}
+    stem = path[:-len(".json")] if path.endswith(".json") else path
+    write_report(stem, ctx, saved["same_steps"], saved["budget"], saved["routers"])
+    return 0
+
+
 def main():
+    if ARGS.from_json:
+        return rewrite_from_json(ARGS.from_json)
     if not os.path.exists(ARGS.smxc):
         sys.exit(f"run.py: {ARGS.smxc} not found; build smx first (scripts/build.sh)")
     workdir = ARGS.workdir or tempfile.mkdtemp(prefix="smx-quality-")
@@ -531,7 +618,13 @@ def main():
            "rev": benchenv.git_revision(), "plots": [],
            "corpus": ARGS.data or "Debian's fortunes (the executables' default corpus)",
            "batch": models["sm"].spec["compile"]["batch"],
-           "seq": models["sm"].spec["compile"]["seq"]}
+           "seq": models["sm"].spec["compile"]["seq"],
+           "shape": {"num_layers": models["sm"].spec["model"]["num_layers"],
+                     "d_model": models["sm"].spec["model"]["d_model"],
+                     "num_experts": models["sm"].spec["moe"]["num_experts"]},
+           "settings": {"steps": ARGS.steps, "finetune_steps": ARGS.finetune_steps,
+                        "seeds": ARGS.seeds, "lr": ARGS.lr,
+                        "finetune_lr": ARGS.finetune_lr}}
 
     same = {key: pretrain(model, ARGS.steps, tokenizer, "same-steps")
             for key, model in needed.items()}
@@ -547,10 +640,8 @@ def main():
     ctx["classes"] = int(found.group(3)) if found else "?"
 
     budget = None
-    records = []
-    if ARGS.only != "routing":
-        ctx["same"] = same
-        records += [same[key] for key, _ in MODELS]
+    ctx["models_compared"] = ARGS.only != "routing"
+    if ctx["models_compared"]:
         seconds = same["sm"]["seconds"]
         budget = {"seconds": seconds, "runs": {"sm": same["sm"]}}
         for key in ("bert", "fsm"):
@@ -560,7 +651,6 @@ def main():
                 continue
             record = pretrain(models[key], steps, tokenizer, "same-time")
             budget["runs"][key] = finetune_all(models[key], record, tokenizer)
-            records.append(record)
 
     routers = None
     if ARGS.only != "models":
@@ -577,16 +667,7 @@ def main():
                                      else os.path.join(REPO, "bench", "reports"))
     os.makedirs(report_dir, exist_ok=True)
     stem = os.path.join(report_dir, f"quality-{ctx['date']}")
-    ctx["plots"] = plot(ctx, records, routers, stem)
-    text = render(ctx, {k: models[k] for k in needed}, budget, routers)
-    print(text)
-    with open(stem + ".md", "w") as f:
-        f.write(text + "\n")
-    with open(stem + ".json", "w") as f:
-        json.dump({"context": ctx, "same_steps": same, "budget": budget,
-                   "routers": routers}, f, indent=1, default=str)
-    log(f"quality: wrote {stem}.md, .json"
-        + "".join(f", {os.path.basename(p)}" for p in ctx["plots"]))
+    write_report(stem, ctx, same, budget, routers)
     if not ARGS.workdir and not ARGS.keep and not ARGS.quick:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -57,16 +57,16 @@ constexpr size_t tokenClassCount = tokenClassNames.size();
 
 /// Frequent English function words (compared in lower case).
 constexpr const char *stopWords[] = {
-    "a",     "about", "all",   "also",  "an",    "and",   "any",  "are",
-    "as",    "at",    "be",    "been",  "but",   "by",    "can",  "could",
-    "did",   "do",    "does",  "for",   "from",  "had",   "has",  "have",
-    "he",    "her",   "his",   "how",   "i",     "if",    "in",   "into",
-    "is",    "it",    "its",   "me",    "more",  "most",  "my",   "no",
-    "not",   "of",    "on",    "only",  "or",    "our",   "out",  "over",
-    "she",   "so",    "some",  "such",  "than",  "that",  "the",  "their",
-    "them",  "then",  "there", "these", "they",  "this",  "those", "to",
-    "too",   "up",    "very",  "was",   "we",    "were",  "what", "when",
-    "where", "which", "who",   "will",  "with",  "would", "you",  "your"};
+    "a",     "about", "all",   "also",  "an",   "and",   "any",   "are",
+    "as",    "at",    "be",    "been",  "but",  "by",    "can",   "could",
+    "did",   "do",    "does",  "for",   "from", "had",   "has",   "have",
+    "he",    "her",   "his",   "how",   "i",    "if",    "in",    "into",
+    "is",    "it",    "its",   "me",    "more", "most",  "my",    "no",
+    "not",   "of",    "on",    "only",  "or",   "our",   "out",   "over",
+    "she",   "so",    "some",  "such",  "than", "that",  "the",   "their",
+    "them",  "then",  "there", "these", "they", "this",  "those", "to",
+    "too",   "up",    "very",  "was",   "we",   "were",  "what",  "when",
+    "where", "which", "who",   "will",  "with", "would", "you",   "your"};
 
 /// The word marker SentencePiece puts before a piece that starts a word.
 constexpr std::string_view wordMarker = "\xE2\x96\x81";
@@ -190,8 +190,7 @@ smxrt_status_t makeInputs(const ModelManifest &manifest,
   bool hasIds = false;
   for (size_t index = 0; index < manifest.arguments.size(); ++index) {
     const ArgumentSpec &argument = manifest.arguments[index];
-    if (argument.role != ArgumentRole::Input ||
-        argument.name == stepInputName)
+    if (argument.role != ArgumentRole::Input || argument.name == stepInputName)
       continue;
     std::vector<int64_t> shape = argument.shape;
     shape[0] = inputs.rows;
@@ -248,14 +247,13 @@ smxrt_status_t collectDecisions(const ModelManifest &manifest,
   const int64_t batch = manifest.batch, sequence = manifest.sequence;
   for (const MoeLayerSpec &layer : manifest.moeLayers) {
     std::string prefix = "moe." + std::to_string(layer.layer) + ".";
-    LayerDecisions decisions{&layer,
-                             findResultTensor(manifest, results,
-                                              prefix + "dispatch_indices",
-                                              SMXRT_DTYPE_I32),
-                             findResultTensor(manifest, results,
-                                              prefix + "combine_weights",
-                                              SMXRT_DTYPE_F32),
-                             {}};
+    LayerDecisions decisions{
+        &layer,
+        findResultTensor(manifest, results, prefix + "dispatch_indices",
+                         SMXRT_DTYPE_I32),
+        findResultTensor(manifest, results, prefix + "combine_weights",
+                         SMXRT_DTYPE_F32),
+        {}};
     if (!decisions.indices || !decisions.weights)
       return makeStatusf(SMXRT_STATUS_UNIMPLEMENTED,
                          "the model does not return %sdispatch_indices (I32) "
@@ -264,22 +262,20 @@ smxrt_status_t collectDecisions(const ModelManifest &manifest,
                          prefix.c_str(), prefix.c_str());
     const int64_t *shape = smxrt_tensor_shape(decisions.indices);
     // [chunks, groups, experts, capacity]
-    if (smxrt_tensor_rank(decisions.indices) != 4 ||
-        shape[1] != layer.groups || shape[2] != layer.experts ||
-        shape[3] != layer.capacity ||
+    if (smxrt_tensor_rank(decisions.indices) != 4 || shape[1] != layer.groups ||
+        shape[2] != layer.experts || shape[3] != layer.capacity ||
         layer.groups * layer.tokensPerGroup != batch * sequence)
-      return makeStatusf(SMXRT_STATUS_DATA_LOSS,
-                         "%sdispatch_indices has shape %s, not the manifest's "
-                         "[chunks, %lld, %lld, %lld]",
-                         prefix.c_str(),
-                         formatShape(shape, smxrt_tensor_rank(
-                                                decisions.indices))
-                             .c_str(),
-                         static_cast<long long>(layer.groups),
-                         static_cast<long long>(layer.experts),
-                         static_cast<long long>(layer.capacity));
-    const auto *indices =
-        static_cast<const int32_t *>(smxrt_tensor_const_data(decisions.indices));
+      return makeStatusf(
+          SMXRT_STATUS_DATA_LOSS,
+          "%sdispatch_indices has shape %s, not the manifest's "
+          "[chunks, %lld, %lld, %lld]",
+          prefix.c_str(),
+          formatShape(shape, smxrt_tensor_rank(decisions.indices)).c_str(),
+          static_cast<long long>(layer.groups),
+          static_cast<long long>(layer.experts),
+          static_cast<long long>(layer.capacity));
+    const auto *indices = static_cast<const int32_t *>(
+        smxrt_tensor_const_data(decisions.indices));
     const auto *weights =
         static_cast<const float *>(smxrt_tensor_const_data(decisions.weights));
     decisions.byToken.resize(static_cast<size_t>(results.rows * sequence));
@@ -325,13 +321,16 @@ std::string percent(int64_t part, int64_t whole) {
   return whole > 0 ? formatString("%.1f%%", 100.0 * part / whole) : "-";
 }
 
-/// Shows a piece with its word marker as "▁" and control bytes escaped.
+/// A piece in quotes, its word marker shown as "▁", quotes, backslashes and
+/// control bytes escaped.
 std::string showPiece(std::string_view piece) {
   std::string shown;
   for (char c : piece) {
     auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f)
       shown += formatString("\\x%02x", byte);
+    else if (c == '\'' || c == '\\')
+      shown += std::string("\\") + c;
     else
       shown += c;
   }
@@ -356,7 +355,8 @@ void describeLayer(const LayerDecisions &decisions,
     int32_t id = ids[position];
     if (id == data::padId)
       continue;
-    auto tokenClass = static_cast<size_t>(classifyPiece(id, tokenizer.piece(id)));
+    auto tokenClass =
+        static_cast<size_t>(classifyPiece(id, tokenizer.piece(id)));
     ++all.tokens;
     ++all.classes[tokenClass];
     const std::vector<Choice> &choices = decisions.byToken[position];
@@ -388,7 +388,8 @@ void describeLayer(const LayerDecisions &decisions,
     header.push_back(name);
   header.push_back("most frequent pieces");
   rows.push_back(header);
-  auto classCells = [](const ExpertStats &stats, std::vector<std::string> &row) {
+  auto classCells = [](const ExpertStats &stats,
+                       std::vector<std::string> &row) {
     for (int64_t count : stats.classes)
       row.push_back(percent(count, stats.tokens));
   };
@@ -398,23 +399,21 @@ void describeLayer(const LayerDecisions &decisions,
         std::to_string(expert),
         formatString("%lld (%s)", static_cast<long long>(stats.tokens),
                      percent(stats.tokens, all.tokens).c_str()),
-        stats.tokens ? formatString("%.3f", stats.weight / stats.tokens)
-                     : "-"};
+        stats.tokens ? formatString("%.3f", stats.weight / stats.tokens) : "-"};
     classCells(stats, row);
     std::vector<std::pair<int32_t, int64_t>> frequent(stats.pieces.begin(),
                                                       stats.pieces.end());
-    std::sort(frequent.begin(), frequent.end(),
-              [](const auto &a, const auto &b) {
-                return a.second != b.second ? a.second > b.second
-                                            : a.first < b.first;
-              });
+    std::sort(
+        frequent.begin(), frequent.end(), [](const auto &a, const auto &b) {
+          return a.second != b.second ? a.second > b.second : a.first < b.first;
+        });
     std::string pieces;
     for (size_t rank = 0; rank < std::min<size_t>(top, frequent.size());
-         ++rank)
-      pieces += (rank ? " " : "") + showPiece(tokenizer.piece(frequent[rank].first)) +
-                formatString(" %s", percent(frequent[rank].second,
-                                            stats.tokens)
-                                        .c_str());
+         ++rank) {
+      const auto &[id, count] = frequent[rank];
+      pieces += (rank ? " " : "") + showPiece(tokenizer.piece(id)) + " " +
+                percent(count, stats.tokens);
+    }
     row.push_back(pieces);
     rows.push_back(std::move(row));
   }
@@ -465,10 +464,9 @@ smxrt_status_t exportJsonLines(const std::string &path,
       token.emplace_back("position", static_cast<int64_t>(position) % sequence);
       token.emplace_back("id", ids[position]);
       token.emplace_back("piece", tokenizer.piece(ids[position]));
-      token.emplace_back(
-          "class",
-          tokenClassNames[static_cast<size_t>(classifyPiece(
-              ids[position], tokenizer.piece(ids[position])))]);
+      token.emplace_back("class",
+                         tokenClassNames[static_cast<size_t>(classifyPiece(
+                             ids[position], tokenizer.piece(ids[position])))]);
       token.emplace_back("experts", std::move(experts));
       line.clear();
       json::serializeTo(json::Value(std::move(token)), line);
@@ -486,32 +484,20 @@ smxrt_status_t exportSafetensors(const std::string &path,
                                  const BatchInputs &inputs,
                                  const BatchResults &results,
                                  const std::vector<LayerDecisions> &layers) {
-  smxrt_safetensors_writer_t *rawWriter = nullptr;
-  SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_create(&rawWriter));
-  SafetensorsWriterPtr writer(rawWriter);
   const ArgumentSpec *ids = manifest.findArgument("input_ids");
-  SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
-      writer.get(), "input_ids",
-      inputs.tensors[ids - manifest.arguments.data()].get()));
+  std::vector<std::pair<std::string, const smxrt_tensor_t *>> tensors = {
+      {"input_ids", inputs.tensors[ids - manifest.arguments.data()].get()}};
   for (const LayerDecisions &decisions : layers) {
     std::string prefix = "moe." + std::to_string(decisions.layer->layer) + ".";
-    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
-        writer.get(), (prefix + "dispatch_indices").c_str(),
-        decisions.indices));
-    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
-        writer.get(), (prefix + "combine_weights").c_str(),
-        decisions.weights));
+    tensors.emplace_back(prefix + "dispatch_indices", decisions.indices);
+    tensors.emplace_back(prefix + "combine_weights", decisions.weights);
   }
-  std::pair<const char *, std::string> metadata[] = {
-      {"model", manifest.model},
-      {"batch", std::to_string(manifest.batch)},
-      {"sequence", std::to_string(manifest.sequence)},
-      {"rows", std::to_string(results.rows)},
-      {"chunks", std::to_string(results.chunks)}};
-  for (const auto &[key, value] : metadata)
-    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_metadata(
-        writer.get(), key, value.c_str()));
-  return smxrt_safetensors_writer_write(writer.get(), path.c_str());
+  return writeTensorsFile(path, tensors,
+                          {{"model", manifest.model},
+                           {"batch", std::to_string(manifest.batch)},
+                           {"sequence", std::to_string(manifest.sequence)},
+                           {"rows", std::to_string(results.rows)},
+                           {"chunks", std::to_string(results.chunks)}});
 }
 
 /// Reads an export's expert sets per (layer, token position).
@@ -543,8 +529,8 @@ smxrt_status_t compareWithExport(const std::string &path,
                          path.c_str(), lineNumber, why.c_str());
     };
     if (!value)
-      return bad(formatString("column %zu: %s", error.column,
-                              error.message.c_str()));
+      return bad(
+          formatString("column %zu: %s", error.column, error.message.c_str()));
     const json::Value *row = value->find("row");
     const json::Value *position = value->find("position");
     const json::Value *id = value->find("id");
@@ -569,7 +555,11 @@ smxrt_status_t compareWithExport(const std::string &path,
           static_cast<long long>(position->getInteger()),
           static_cast<long long>(id->getInteger()), ids[at]));
     for (const auto &[key, choices] : experts->getObject()) {
-      auto found = layerIndex.find(std::atoll(key.c_str()));
+      bool isNumber = !key.empty() && key.size() < 10 &&
+                      std::all_of(key.begin(), key.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+      auto found =
+          isNumber ? layerIndex.find(std::stoll(key)) : layerIndex.end();
       if (found == layerIndex.end() || !choices.isArray())
         return bad("layer '" + key + "' is not an MoE layer of this model");
       std::set<int64_t> before, now;
@@ -610,9 +600,9 @@ smxrt_status_t runAnalyzeCommand(const ModelManifest &manifest,
   if (!commandLine.exportPath.empty() &&
       !endsWith(commandLine.exportPath, ".jsonl") &&
       !endsWith(commandLine.exportPath, ".safetensors"))
-    return invalidArgument(formatString(
-        "--export %s: the name must end in .jsonl or .safetensors",
-        commandLine.exportPath.c_str()));
+    return invalidArgument(
+        formatString("--export %s: the name must end in .jsonl or .safetensors",
+                     commandLine.exportPath.c_str()));
 
   WeightsSource weights;
   if (!commandLine.weights.empty())
@@ -632,9 +622,9 @@ smxrt_status_t runAnalyzeCommand(const ModelManifest &manifest,
   SMXRT_RETURN_IF_ERROR(tokenizer->encodeAll(views, encoded));
   std::vector<std::vector<int32_t>> rows;
   for (const std::vector<int32_t> &ids : encoded)
-    rows.push_back(data::packExample(
-                       ids, nullptr, static_cast<int32_t>(manifest.sequence))
-                       .ids);
+    rows.push_back(
+        data::packExample(ids, nullptr, static_cast<int32_t>(manifest.sequence))
+            .ids);
   BatchInputs inputs;
   SMXRT_RETURN_IF_ERROR(makeInputs(manifest, rows, inputs));
 
@@ -673,13 +663,12 @@ smxrt_status_t runAnalyzeCommand(const ModelManifest &manifest,
     text += "\n";
   }
   if (!commandLine.comparePath.empty())
-    SMXRT_RETURN_IF_ERROR(compareWithExport(
-        commandLine.comparePath, ids, manifest.sequence, layers, text));
+    SMXRT_RETURN_IF_ERROR(compareWithExport(commandLine.comparePath, ids,
+                                            manifest.sequence, layers, text));
   if (!commandLine.exportPath.empty()) {
     if (endsWith(commandLine.exportPath, ".jsonl"))
-      SMXRT_RETURN_IF_ERROR(exportJsonLines(commandLine.exportPath, ids,
-                                            manifest.sequence, layers,
-                                            *tokenizer));
+      SMXRT_RETURN_IF_ERROR(exportJsonLines(
+          commandLine.exportPath, ids, manifest.sequence, layers, *tokenizer));
     else
       SMXRT_RETURN_IF_ERROR(exportSafetensors(commandLine.exportPath, manifest,
                                               inputs, results, layers));

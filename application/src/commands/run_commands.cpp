@@ -220,23 +220,16 @@ smxrt_status_t runPredictCommand(const ModelManifest &manifest,
                                  std::FILE *out) {
   BatchResults results;
   SMXRT_RETURN_IF_ERROR(runOnInput(manifest, forward, commandLine, results));
-  smxrt_safetensors_writer_t *rawWriter = nullptr;
-  SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_create(&rawWriter));
-  SafetensorsWriterPtr writer(rawWriter);
+  std::vector<std::pair<std::string, const smxrt_tensor_t *>> tensors;
   for (size_t index = 0; index < manifest.results.size(); ++index)
-    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
-        writer.get(), manifest.results[index].name.c_str(),
-        results.tensors[index].get()));
-  std::pair<const char *, std::string> metadata[] = {
-      {"model", manifest.model},
-      {"batch", std::to_string(manifest.batch)},
-      {"rows", std::to_string(results.rows)},
-      {"chunks", std::to_string(results.chunks)}};
-  for (const auto &[key, value] : metadata)
-    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_metadata(
-        writer.get(), key, value.c_str()));
+    tensors.emplace_back(manifest.results[index].name,
+                         results.tensors[index].get());
   SMXRT_RETURN_IF_ERROR(
-      smxrt_safetensors_writer_write(writer.get(), commandLine.output.c_str()));
+      writeTensorsFile(commandLine.output, tensors,
+                       {{"model", manifest.model},
+                        {"batch", std::to_string(manifest.batch)},
+                        {"rows", std::to_string(results.rows)},
+                        {"chunks", std::to_string(results.chunks)}}));
   std::fprintf(out,
                "wrote %s: %zu results for %lld rows (%lld chunks of %lld)\n",
                commandLine.output.c_str(), manifest.results.size(),

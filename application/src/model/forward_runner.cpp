@@ -111,4 +111,20 @@ smxrt_status_t runForwardInChunks(const ModelManifest &manifest,
   return nullptr;
 }
 
+smxrt_status_t writeTensorsFile(
+    const std::string &path,
+    const std::vector<std::pair<std::string, const smxrt_tensor_t *>> &tensors,
+    const std::vector<std::pair<std::string, std::string>> &metadata) {
+  smxrt_safetensors_writer_t *rawWriter = nullptr;
+  SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_create(&rawWriter));
+  SafetensorsWriterPtr writer(rawWriter);
+  for (const auto &[name, tensor] : tensors)
+    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_tensor(
+        writer.get(), name.c_str(), tensor));
+  for (const auto &[key, value] : metadata)
+    SMXRT_RETURN_IF_ERROR(smxrt_safetensors_writer_add_metadata(
+        writer.get(), key.c_str(), value.c_str()));
+  return smxrt_safetensors_writer_write(writer.get(), path.c_str());
+}
+
 } // namespace smxrt

@@ -66,6 +66,14 @@ smxrt_status_t runForwardInChunks(const ModelManifest &manifest,
                                   const BatchInputs &inputs, int64_t step,
                                   BatchResults &results);
 
+/// Writes `tensors` (name, tensor) with string `metadata` (key, value) to
+/// the safetensors file `path`, atomically: what `predict` and `analyze
+/// --export` write.
+smxrt_status_t writeTensorsFile(
+    const std::string &path,
+    const std::vector<std::pair<std::string, const smxrt_tensor_t *>> &tensors,
+    const std::vector<std::pair<std::string, std::string>> &metadata);
+
 } // namespace smxrt
 
 #endif // SMX_RUNTIME_MODEL_FORWARD_RUNNER_H

@@ -220,8 +220,8 @@ void solveCappedAssignment(const float *probs, int64_t tokens, int64_t experts,
   // A NaN probability can never be assigned.
   std::vector<double> scores(static_cast<size_t>(pairs));
   for (int64_t pair = 0; pair < pairs; ++pair)
-    scores[pair] = std::isnan(probs[pair]) ? -HUGE_VAL
-                                           : static_cast<double>(probs[pair]);
+    scores[pair] =
+        std::isnan(probs[pair]) ? -HUGE_VAL : static_cast<double>(probs[pair]);
   // The dual variables of each expert's slots (alpha), each token's cap
   // (beta) and each entry's bound A ≤ 1 (gamma), all from 0.
   std::vector<double> alpha(static_cast<size_t>(experts), 0.0);
@@ -253,26 +253,24 @@ void solveCappedAssignment(const float *probs, int64_t tokens, int64_t experts,
   double start = std::max(1.0, entropy);
   for (int64_t iteration = 0; iteration < iterations; ++iteration) {
     lambda = iteration < annealing
-                 ? start * std::pow(entropy / start, static_cast<double>(
-                                                         iteration) /
-                                                         annealing)
+                 ? start * std::pow(entropy / start,
+                                    static_cast<double>(iteration) / annealing)
                  : entropy;
     // Each step maximizes the dual over one block exactly.
     refresh(Block::Alpha);
     for (int64_t expert = 0; expert < experts; ++expert)
-      alpha[expert] = std::max(
-          0.0, lambda * (logSumExp(logA + expert, tokens, experts) -
-                         logCapacity));
+      alpha[expert] =
+          std::max(0.0, lambda * (logSumExp(logA + expert, tokens, experts) -
+                                  logCapacity));
     refresh(Block::Beta);
     for (int64_t token = 0; token < tokens; ++token)
       beta[token] = std::max(
-          0.0, lambda * (logSumExp(logA + token * experts, experts, 1) -
-                         logCap));
+          0.0,
+          lambda * (logSumExp(logA + token * experts, experts, 1) - logCap));
     for (int64_t token = 0; token < tokens; ++token)
       for (int64_t expert = 0; expert < experts; ++expert) {
         int64_t pair = token * experts + expert;
-        gamma[pair] =
-            std::max(0.0, scores[pair] - alpha[expert] - beta[token]);
+        gamma[pair] = std::max(0.0, scores[pair] - alpha[expert] - beta[token]);
       }
   }
   lambda = entropy;
@@ -299,8 +297,7 @@ void routeCappedExpertsChooseLp(GroupSlots &group, int64_t k,
   // probability, so decisions do not hang on the last bits.
   for (double &value : logAssignment)
     value = std::nearbyint(value * kLpRankingScale);
-  fillCappedGreedy(group, k,
-                   [&](int64_t pair) { return logAssignment[pair]; });
+  fillCappedGreedy(group, k, [&](int64_t pair) { return logAssignment[pair]; });
 }
 
 /// Expert = token id mod E (floor modulo, as NumPy's %); tokens in index
@@ -316,9 +313,8 @@ void routeHash(GroupSlots &group, const int32_t *tokenIds) {
   }
 }
 
-void checkGroupShape(const char *kernel, int64_t groups,
-                     int64_t tokensPerGroup, int64_t experts,
-                     int64_t capacity) {
+void checkGroupShape(const char *kernel, int64_t groups, int64_t tokensPerGroup,
+                     int64_t experts, int64_t capacity) {
   for (auto [name, value] : {std::pair{"groups", groups},
                              {"tokens_per_group", tokensPerGroup},
                              {"capacity", capacity}})
@@ -367,17 +363,44 @@ void checkSolverArguments(const char *kernel, int64_t k, int64_t iterations,
     reportKernelContractViolation(kernel, "iterations = %lld is negative",
                                   static_cast<long long>(iterations));
   if (!(entropy > 0.0) || !std::isfinite(entropy))
-    reportKernelContractViolation(kernel,
-                                  "entropy = %g is not a positive number",
-                                  entropy);
+    reportKernelContractViolation(
+        kernel, "entropy = %g is not a positive number", entropy);
 }
 
-void reportOutOfMemory(const char *kernel, int64_t tokens, int64_t experts) {
-  reportKernelFailure(kernel,
-                      "out of memory for the scratch buffers of %lld tokens "
-                      "x %lld experts",
-                      static_cast<long long>(tokens),
-                      static_cast<long long>(experts));
+/// Runs `body`. A kernel has no status to return, so an allocation failure
+/// of its scratch vectors (its only allocations) is reported as the
+/// kernel's failure.
+template <typename Body>
+void runWithScratch(const char *kernel, int64_t tokens, int64_t experts,
+                    Body body) {
+#if defined(__cpp_exceptions)
+  try {
+#endif
+    body();
+#if defined(__cpp_exceptions)
+  } catch (const std::bad_alloc &) {
+    reportKernelFailure(kernel,
+                        "out of memory for the scratch buffers of %lld tokens "
+                        "x %lld experts",
+                        static_cast<long long>(tokens),
+                        static_cast<long long>(experts));
+  }
+#endif
+}
+
+/// Calls `route(group, g)` on the slots of each group g.
+template <typename Route>
+void forEachGroup(int64_t groups, int64_t tokensPerGroup, int64_t experts,
+                  int64_t capacity, const float *probs,
+                  int32_t *dispatchIndices, float *combineWeights,
+                  Route route) {
+  for (int64_t g = 0; g < groups; ++g) {
+    GroupSlots group(probs + g * tokensPerGroup * experts, tokensPerGroup,
+                     experts, capacity,
+                     dispatchIndices + g * experts * capacity,
+                     combineWeights + g * experts * capacity);
+    route(group, g);
+  }
 }
 
 } // namespace
@@ -394,41 +417,33 @@ smxrt_cpu_route(int32_t policy, int64_t k, int32_t batch_prioritized,
                  token_ids, dispatch_indices, combine_weights);
   // A token has only E choices: a larger k means all of them.
   int64_t choices = std::min(k, experts);
-#if defined(__cpp_exceptions)
-  try {
-#endif
-    for (int64_t g = 0; g < groups; ++g) {
-      GroupSlots group(probs + g * tokens_per_group * experts, tokens_per_group,
-                       experts, capacity,
-                       dispatch_indices + g * experts * capacity,
-                       combine_weights + g * experts * capacity);
-      switch (policy) {
-      case SMXRT_ROUTING_EXPERTS_CHOOSE:
-        routeExpertsChoose(group);
-        break;
-      case SMXRT_ROUTING_TOKENS_CHOOSE:
-        routeTokensChoose(group, choices, batch_prioritized != 0);
-        break;
-      case SMXRT_ROUTING_CAPPED_EXPERTS_CHOOSE:
-        routeCappedExpertsChoose(group, choices);
-        break;
-      case SMXRT_ROUTING_HASH:
-        routeHash(group, token_ids + g * tokens_per_group);
-        break;
-      }
-    }
-#if defined(__cpp_exceptions)
-  } catch (const std::bad_alloc &) {
-    // No status to return: the scratch vectors are the only allocations.
-    reportOutOfMemory(kernelName, tokens_per_group, experts);
-  }
-#endif
+  runWithScratch(kernelName, tokens_per_group, experts, [&] {
+    forEachGroup(groups, tokens_per_group, experts, capacity, probs,
+                 dispatch_indices, combine_weights,
+                 [&](GroupSlots &group, int64_t g) {
+                   switch (policy) {
+                   case SMXRT_ROUTING_EXPERTS_CHOOSE:
+                     routeExpertsChoose(group);
+                     break;
+                   case SMXRT_ROUTING_TOKENS_CHOOSE:
+                     routeTokensChoose(group, choices, batch_prioritized != 0);
+                     break;
+                   case SMXRT_ROUTING_CAPPED_EXPERTS_CHOOSE:
+                     routeCappedExpertsChoose(group, choices);
+                     break;
+                   case SMXRT_ROUTING_HASH:
+                     routeHash(group, token_ids + g * tokens_per_group);
+                     break;
+                   }
+                 });
+  });
 }
 
-extern "C" void smxrt_cpu_route_capped_lp(
-    int64_t k, int64_t iterations, double entropy, int64_t groups,
-    int64_t tokens_per_group, int64_t experts, int64_t capacity,
-    const float *probs, int32_t *dispatch_indices, float *combine_weights) {
+extern "C" void
+smxrt_cpu_route_capped_lp(int64_t k, int64_t iterations, double entropy,
+                          int64_t groups, int64_t tokens_per_group,
+                          int64_t experts, int64_t capacity, const float *probs,
+                          int32_t *dispatch_indices, float *combine_weights) {
   constexpr const char *kernel = "smxrt_cpu_route_capped_lp";
   checkGroupShape(kernel, groups, tokens_per_group, experts, capacity);
   checkSolverArguments(kernel, k, iterations, entropy);
@@ -437,29 +452,20 @@ extern "C" void smxrt_cpu_route_capped_lp(
   if (groups > 0 && capacity > 0 && (!dispatch_indices || !combine_weights))
     reportKernelContractViolation(kernel, "an output buffer is NULL");
   int64_t choices = std::min(k, experts);
-#if defined(__cpp_exceptions)
-  try {
-#endif
+  runWithScratch(kernel, tokens_per_group, experts, [&] {
     std::vector<double> logAssignment;
-    for (int64_t g = 0; g < groups; ++g) {
-      GroupSlots group(probs + g * tokens_per_group * experts, tokens_per_group,
-                       experts, capacity,
-                       dispatch_indices + g * experts * capacity,
-                       combine_weights + g * experts * capacity);
-      routeCappedExpertsChooseLp(group, choices, iterations, entropy,
-                                 logAssignment);
-    }
-#if defined(__cpp_exceptions)
-  } catch (const std::bad_alloc &) {
-    reportOutOfMemory(kernel, tokens_per_group, experts);
-  }
-#endif
+    forEachGroup(groups, tokens_per_group, experts, capacity, probs,
+                 dispatch_indices, combine_weights,
+                 [&](GroupSlots &group, int64_t) {
+                   routeCappedExpertsChooseLp(group, choices, iterations,
+                                              entropy, logAssignment);
+                 });
+  });
 }
 
 extern "C" void smxrt_cpu_solve_capped_assignment(
     int64_t k, int64_t iterations, double entropy, int64_t tokens,
-    int64_t experts, int64_t capacity, const float *probs,
-    double *assignment) {
+    int64_t experts, int64_t capacity, const float *probs, double *assignment) {
   constexpr const char *kernel = "smxrt_cpu_solve_capped_assignment";
   checkGroupShape(kernel, 1, tokens, experts, capacity);
   checkSolverArguments(kernel, k, iterations, entropy);
@@ -469,17 +475,11 @@ extern "C" void smxrt_cpu_solve_capped_assignment(
     std::fill(assignment, assignment + tokens * experts, 0.0);
     return;
   }
-#if defined(__cpp_exceptions)
-  try {
-#endif
+  runWithScratch(kernel, tokens, experts, [&] {
     solveCappedAssignment(probs, tokens, experts, capacity,
                           std::min(k, experts), iterations, entropy,
                           assignment);
-    for (int64_t pair = 0; pair < tokens * experts; ++pair)
-      assignment[pair] = std::exp(assignment[pair]);
-#if defined(__cpp_exceptions)
-  } catch (const std::bad_alloc &) {
-    reportOutOfMemory(kernel, tokens, experts);
-  }
-#endif
+  });
+  for (int64_t pair = 0; pair < tokens * experts; ++pair)
+    assignment[pair] = std::exp(assignment[pair]);
 }

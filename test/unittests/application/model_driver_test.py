@@ -291,8 +291,8 @@ def case_error_misshaped_weight(context):
 
 
 def case_error_unknown_command(context):
-    context.run_error(r"unknown command 'fit' \(expected info, predict, eval, train "
-                      r"or finetune\)", "fit")
+    context.run_error(r"unknown command 'fit' \(expected info, predict, eval, train, "
+                      r"finetune, profile or analyze\)", "fit")
 
 
 def case_error_no_command(context):
