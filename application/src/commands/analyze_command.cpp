@@ -123,18 +123,10 @@ smxrt_status_t readTexts(const CommandLine &commandLine, Texts &texts) {
   if (!commandLine.text.empty()) {
     std::string contents;
     SMXRT_RETURN_IF_ERROR(data::readWholeFile(commandLine.text, contents));
-    size_t start = 0;
-    while (start <= contents.size()) {
-      size_t end = contents.find('\n', start);
-      if (end == std::string::npos)
-        end = contents.size();
-      std::string line = contents.substr(start, end - start);
-      if (!line.empty() && line.back() == '\r')
-        line.pop_back();
-      if (line.find_first_not_of(" \t") != std::string::npos)
-        texts.lines.push_back(std::move(line));
-      start = end + 1;
-    }
+    data::forEachLine(contents, [&](std::string_view line) {
+      if (!data::isBlank(line))
+        texts.lines.emplace_back(line);
+    });
     texts.origin = commandLine.text;
     if (texts.lines.empty())
       return makeStatusf(SMXRT_STATUS_INVALID_ARGUMENT,
@@ -230,14 +222,13 @@ struct LayerDecisions {
   std::vector<std::vector<Choice>> byToken;
 };
 
-const smxrt_tensor_t *findResultTensor(const ModelManifest &manifest,
+/// The result `name` if the model returns it with `dtype`, else nullptr.
+const smxrt_tensor_t *findResultOfType(const ModelManifest &manifest,
                                        const BatchResults &results,
                                        const std::string &name,
                                        smxrt_dtype_t dtype) {
-  const ResultSpec *spec = manifest.findResult(name);
-  if (!spec || spec->dtype != dtype)
-    return nullptr;
-  return results.tensors[spec - manifest.results.data()].get();
+  const smxrt_tensor_t *tensor = findResult(manifest, results, name);
+  return tensor && smxrt_tensor_dtype(tensor) == dtype ? tensor : nullptr;
 }
 
 /// Maps every filled slot of every chunk back to its token position.
@@ -249,9 +240,9 @@ smxrt_status_t collectDecisions(const ModelManifest &manifest,
     std::string prefix = "moe." + std::to_string(layer.layer) + ".";
     LayerDecisions decisions{
         &layer,
-        findResultTensor(manifest, results, prefix + "dispatch_indices",
+        findResultOfType(manifest, results, prefix + "dispatch_indices",
                          SMXRT_DTYPE_I32),
-        findResultTensor(manifest, results, prefix + "combine_weights",
+        findResultOfType(manifest, results, prefix + "combine_weights",
                          SMXRT_DTYPE_F32),
         {}};
     if (!decisions.indices || !decisions.weights)
@@ -421,13 +412,9 @@ void describeLayer(const LayerDecisions &decisions,
   classCells(all, allRow);
   allRow.push_back("");
   rows.push_back(std::move(allRow));
-  std::string table = formatTable(rows);
-  size_t start = 0;
-  while (start < table.size()) {
-    size_t end = table.find('\n', start);
-    text += "  " + table.substr(start, end - start) + "\n";
-    start = end == std::string::npos ? table.size() : end + 1;
-  }
+  data::forEachLine(formatTable(rows), [&](std::string_view line) {
+    text += "  " + std::string(line) + "\n";
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -512,16 +499,9 @@ smxrt_status_t compareWithExport(const std::string &path,
   for (size_t index = 0; index < layers.size(); ++index)
     layerIndex[layers[index].layer->layer] = index;
   std::vector<int64_t> compared(layers.size(), 0), same(layers.size(), 0);
-  size_t start = 0, lineNumber = 0;
-  while (start < contents.size()) {
-    size_t end = contents.find('\n', start);
-    if (end == std::string::npos)
-      end = contents.size();
-    std::string_view line(contents.data() + start, end - start);
-    start = end + 1;
-    ++lineNumber;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos)
-      continue;
+  size_t lineNumber = 0;
+  // One token of the export: its layers' expert sets against this run's.
+  auto compareToken = [&](std::string_view line) -> smxrt_status_t {
     json::ParseError error;
     std::optional<json::Value> value = json::parse(line, error);
     auto bad = [&](const std::string &why) {
@@ -574,7 +554,15 @@ smxrt_status_t compareWithExport(const std::string &path,
       ++compared[found->second];
       same[found->second] += before == now;
     }
-  }
+    return nullptr;
+  };
+  smxrt_status_t failure = nullptr;
+  data::forEachLine(contents, [&](std::string_view line) {
+    ++lineNumber;
+    if (!failure && !data::isBlank(line))
+      failure = compareToken(line);
+  });
+  SMXRT_RETURN_IF_ERROR(failure);
   text += "compared with " + path + ":\n";
   for (size_t index = 0; index < layers.size(); ++index)
     text += formatString(

@@ -62,14 +62,6 @@ bool isNumeric(smxrt_dtype_t dtype) {
          dtype == SMXRT_DTYPE_I32 || dtype == SMXRT_DTYPE_I64;
 }
 
-/// Looks up a result of the assembled outputs; nullptr if the model has none.
-const smxrt_tensor_t *findResult(const ModelManifest &manifest,
-                                 const BatchResults &results,
-                                 const std::string &name) {
-  const ResultSpec *spec = manifest.findResult(name);
-  return spec ? results.tensors[spec - manifest.results.data()].get() : nullptr;
-}
-
 /// Tokens per expert summed over chunks, and the mean dropped fraction, of
 /// every MoE layer the manifest lists.
 smxrt_status_t describeRouting(const ModelManifest &manifest,

@@ -24,29 +24,6 @@ smxrt_status_t cannotRead(const std::string &path, int error) {
                      "%s: cannot read: %s", path.c_str(), std::strerror(error));
 }
 
-/// Calls `onLine` with each line of `contents`, without its "\n" or "\r\n".
-template <typename OnLine>
-void forEachLine(std::string_view contents, OnLine &&onLine) {
-  size_t start = 0;
-  while (start < contents.size()) {
-    size_t end = contents.find('\n', start);
-    if (end == std::string_view::npos)
-      end = contents.size();
-    std::string_view line = contents.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r')
-      line.remove_suffix(1);
-    onLine(line);
-    start = end + 1;
-  }
-}
-
-bool isBlank(std::string_view line) {
-  return std::all_of(line.begin(), line.end(), [](char character) {
-    return character == ' ' || character == '\t' || character == '\v' ||
-           character == '\f';
-  });
-}
-
 /// Appends the normalized `raw` to `documents` unless it is empty.
 void addDocument(std::string_view raw, std::vector<std::string> &documents) {
   std::string text = normalizeText(raw);

@@ -111,6 +111,13 @@ smxrt_status_t runForwardInChunks(const ModelManifest &manifest,
   return nullptr;
 }
 
+const smxrt_tensor_t *findResult(const ModelManifest &manifest,
+                                 const BatchResults &results,
+                                 std::string_view name) {
+  const ResultSpec *spec = manifest.findResult(name);
+  return spec ? results.tensors[spec - manifest.results.data()].get() : nullptr;
+}
+
 smxrt_status_t writeTensorsFile(
     const std::string &path,
     const std::vector<std::pair<std::string, const smxrt_tensor_t *>> &tensors,

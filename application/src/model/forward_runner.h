@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace smxrt {
@@ -57,6 +58,11 @@ struct BatchResults {
   int64_t chunks = 0;
   std::vector<TensorPtr> tensors;
 };
+
+/// The assembled result `name`; nullptr if the model has none.
+const smxrt_tensor_t *findResult(const ModelManifest &manifest,
+                                 const BatchResults &results,
+                                 std::string_view name);
 
 /// Runs `forward` over `inputs` in chunks of the compiled batch, with the
 /// parameters already in `buffers` and `step` as the step input.
